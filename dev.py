@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Set-up and run commands for a fresh machine that has only Python 3.11+.
+
+    python3 dev.py start    # the main job (see README)
+    python3 dev.py test     # the whole test suite; extra arguments go to pytest
+
+Each command creates the project's virtual environment in .venv on first use (or reuses it), and
+reinstalls the project into it only when pyproject.toml has changed since the last install.
+Standard library only: this file runs before anything is installed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("MODERATION_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".moderation-installed"
+EXAMPLE = "Great reporting. But the MAYOR IS A CROOK!!! Details at bit.ly/x2 and www.example.com/deal"
+
+
+def _fail(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def ensure_venv() -> Path:
+    """Create or reuse .venv and make sure the project (with test extras) is installed in it."""
+    if sys.version_info < (3, 11):
+        _fail(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}; run it with python3.11+")
+    python = BIN / "python"
+    if not python.exists():
+        print(f"dev.py: creating the virtual environment in {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    # The stamp holds the hash of what was installed, so editing pyproject.toml triggers a reinstall.
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != want:
+        print("dev.py: installing the project and its dependencies into the virtual environment", file=sys.stderr)
+        cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", f"{ROOT}[test]"]
+        if subprocess.call(cmd) != 0:
+            _fail("installing the project failed (see pip's message above); check the network to PyPI and retry")
+        STAMP.write_text(want + "\n")
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"start", "test"}:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    python = ensure_venv()
+    os.chdir(ROOT)
+    if command == "test":
+        return subprocess.call([str(python), "-m", "pytest", *rest])
+    return subprocess.call([str(BIN / "moderation"), "check", *(rest or [EXAMPLE])])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,159 @@
+"""Model files: written atomically with their metadata beside them, verified before loading.
+
+A model file is a joblib pickle, and unpickling runs code, so a file is loaded only if its
+metadata sidecar (``<model>.json``) says the project wrote it, its SHA-256 matches the one recorded
+at training time, and it was built with the library versions installed now. Anything else is
+refused with a one-line message that says to retrain.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy
+import scipy
+import sklearn
+
+from .errors import ModelError
+
+FORMAT = "news-moderation-model/1"
+ENV_MODEL = "MODERATION_MODEL"
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a pickled model depends on; a model is loaded only under the same ones."""
+    return {
+        "python": ".".join(platform.python_version_tuple()[:2]),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def default_model_path() -> Path:
+    """$MODERATION_MODEL, else ``$XDG_DATA_HOME/news-moderation/model.joblib``
+    (``~/.local/share/news-moderation/model.joblib``)."""
+    env = os.environ.get(ENV_MODEL)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "news-moderation" / "model.joblib"
+
+
+def metadata_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelArtifact:
+    """What a model file holds: the learned model, every rule's data-chosen thresholds, and the
+    model card (metadata) that is also written beside it."""
+
+    model: Any
+    thresholds: dict[str, dict]
+    card: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def version(self) -> str:
+        return self.card.get("version", "unversioned")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(artifact: ModelArtifact, path: str | os.PathLike) -> Path:
+    """Write the model and its metadata. A crash mid-way never leaves a half-written file in place."""
+    path = Path(path)
+    payload = {"format": FORMAT, "version": artifact.version, "model": artifact.model,
+               "thresholds": artifact.thresholds}
+    # Dump to a temporary file first so the metadata can record the hash of the exact bytes.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            joblib.dump(payload, handle, compress=3)
+            handle.flush()
+            os.fsync(handle.fileno())
+        card = dict(artifact.card, format=FORMAT, versions=library_versions(), sha256=sha256_file(tmp),
+                    size_bytes=os.path.getsize(tmp))
+        text = json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+        _atomic_write(metadata_path(path), lambda handle: handle.write(text))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    artifact.card, artifact.path = card, path
+    return path
+
+
+def read_card(path: str | os.PathLike, check_sha: bool = True) -> dict[str, Any]:
+    """The metadata beside a model file, checked for format, library versions and (unless
+    ``check_sha`` is False) the file's SHA-256. Nothing is unpickled."""
+    path = Path(path)
+    retrain = f"retrain it with `moderation train --out {path}`"
+    if not path.exists():
+        raise ModelError(f"no model file at {path}; train one with `moderation train --out {path}`")
+    meta = metadata_path(path)
+    try:
+        card = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"model {path} has no metadata file {meta.name} beside it, so it was not written by "
+                         f"this project and will not be loaded; {retrain}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"metadata {meta} is unreadable ({exc}); {retrain}") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ModelError(f"{meta} is not metadata of a {FORMAT} model; {retrain}")
+    built, installed = card.get("versions", {}), library_versions()
+    for name, version in installed.items():
+        if built.get(name) != version:
+            raise ModelError(f"model {path} was built with {name} {built.get(name)} but {version} is installed; "
+                             f"{retrain}")
+    if check_sha and sha256_file(path) != card.get("sha256"):
+        raise ModelError(f"model {path} does not match the SHA-256 in its metadata: it was changed after "
+                         f"training and will not be loaded; {retrain}")
+    return card
+
+
+def load(path: str | os.PathLike) -> ModelArtifact:
+    """Load a model file after checking its metadata, library versions and SHA-256."""
+    path = Path(path)
+    card = read_card(path)
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # a verified file that fails to unpickle is still reported in one line
+        raise ModelError(f"model {path} could not be loaded ({type(exc).__name__}: {exc}); retrain it") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("version") != card.get("version"):
+        raise ModelError(f"model {path} is not the model its metadata describes; retrain it")
+    return ModelArtifact(model=payload["model"], thresholds=payload["thresholds"], card=card, path=path)

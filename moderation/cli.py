@@ -1,0 +1,215 @@
+"""The ``moderation`` command line: check comments, train a model, show the model card.
+
+Every library error becomes a one-line message with the fix and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .artifact import default_model_path, read_card
+from .errors import InputError, ModerationError
+from .rulebook import RULE_IDS
+
+BATCH_SIZE = 256
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def friendly(command):
+    """Turn library errors into one-line CLI errors (exit 1)."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ModerationError as exc:
+            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to report
+            raise SystemExit(0)
+    return wrapper
+
+
+model_option = click.option(
+    "--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Model file. Default: $MODERATION_MODEL, else ~/.local/share/news-moderation/model.joblib, "
+         "built from the starter corpus on first use.")
+rules_option = click.option(
+    "--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Rulebook (rules.toml). Default: $MODERATION_RULES, else the packaged rulebook.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="news-moderation")
+def main():
+    """Moderate reader comments against a news site's published rules.
+
+    A verdict (publish / review / reject) comes with one flag per broken rule: the rule, its score,
+    its threshold and the evidence.
+    """
+
+
+def _decode(blob: bytes, what: str) -> str:
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is not UTF-8 (byte 0x{blob[exc.start]:02x} at offset {exc.start}); "
+                         "convert it to UTF-8, e.g. with iconv -t UTF-8") from None
+
+
+def _argument_text(text: str) -> str:
+    # Bytes that are not UTF-8 arrive in argv as lone surrogates (PEP 383).
+    if any("\udc80" <= c <= "\udcff" for c in text):
+        return _decode(text.encode("utf-8", "surrogateescape"), "TEXT")
+    return text
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--jsonl", is_flag=True, help="Read JSON objects one a line from stdin ('text' required; 'id', "
+              "'thread', 'author' optional) and write one verdict a line, in the same order.")
+@click.option("--id", "comment_id", default=None, help="Id echoed in the verdict (single comment).")
+@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
+              help="Comments scored together with --jsonl.")
+@model_option
+@rules_option
+@friendly
+def check(text, jsonl, comment_id, batch_size, model_path, rules_path):
+    """Check one comment (TEXT, or - to read it from stdin) and print its verdict as JSON."""
+    from .loading import open_moderator
+
+    if jsonl:
+        if text is not None:
+            raise click.UsageError("give either TEXT or --jsonl (which reads stdin), not both")
+        moderator = open_moderator(model_path, rules_path, _say)
+        _check_jsonl(moderator, batch_size)
+        return
+    if text is None:
+        raise click.UsageError("give the comment as TEXT, or - to read it from stdin, or use --jsonl")
+    text = _decode(sys.stdin.buffer.read(), "stdin") if text == "-" else _argument_text(text)
+    if not text.strip():
+        raise InputError("the comment is empty; give the text of the comment to check")
+    moderator = open_moderator(model_path, rules_path, _say)
+    click.echo(moderator.check(text, id=comment_id).to_json(indent=2))
+
+
+def _parse_line(raw: bytes, number: int) -> dict:
+    where = f"stdin line {number}"
+    try:
+        item = json.loads(_decode(raw, where))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where} is not valid JSON ({exc.msg}); write one JSON object per line") from None
+    if not isinstance(item, dict):
+        raise InputError(f"{where}: expected a JSON object like {{\"text\": \"...\"}}, got {type(item).__name__}")
+    if not isinstance(item.get("text"), str):
+        raise InputError(f"{where}: \"text\" is missing or not a string; each line needs the comment's text")
+    for key in ("id", "thread", "author"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise InputError(f"{where}: \"{key}\" must be a string, got {type(item[key]).__name__}")
+    return item
+
+
+def _check_jsonl(moderator, batch_size: int) -> None:
+    batch: list[dict] = []
+
+    def flush():
+        for verdict in moderator.check_batch(batch):
+            sys.stdout.write(verdict.to_json() + "\n")
+        sys.stdout.flush()
+        batch.clear()
+
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        if not raw.strip():
+            continue
+        batch.append(_parse_line(raw, number))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+
+
+@main.command()
+@click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Labelled CSV or JSON Lines file (repeatable): a 'text' column and rule columns of 1/0/blank.")
+@click.option("--no-starter", is_flag=True, help="Leave the starter corpus out (it is included by default).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Training config (TOML). Default: the packaged training/config.toml.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (and <out>.json). Default: the default model location.")
+@rules_option
+@friendly
+def train(data, no_starter, config, out, rules_path):
+    """Train the learned rules and choose every threshold from labelled data."""
+    from training import train as run_training
+
+    out = out or default_model_path()
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
+
+    artifact = run_training(data, with_starter=not no_starter, config=config, out=out, rules=rules_path,
+                            progress=progress)
+    click.echo(_metrics_table(artifact.card))
+    click.echo(f"\nmodel {artifact.version} written to {out}")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _metrics_table(card: dict) -> str:
+    rows = [("rule", "held-out", "pos", "ROC AUC", "PR AUC", "precision", "recall", "F1", "review at", "reject at")]
+    metrics = card.get("metrics", {}).get("rules", {})
+    for rule in RULE_IDS:
+        if rule not in metrics and rule not in card.get("thresholds", {}):
+            continue
+        m, t = metrics.get(rule, {}), card.get("thresholds", {}).get(rule, {})
+        rows.append((rule, _fmt(m.get("rows")), _fmt(m.get("positives")), _fmt(m.get("roc_auc")), _fmt(m.get("pr_auc")),
+                     _fmt(m.get("precision")), _fmt(m.get("recall")), _fmt(m.get("f1")),
+                     _fmt(t.get("review")), _fmt(t.get("reject"))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    rate = card.get("metrics", {}).get("review_rate_on_clean")
+    if rate:
+        lines.append(f"\nclean held-out comments sent to review: {rate['flagged']}/{rate['clean_rows']} ({rate['rate']:.1%})")
+    return "\n".join(lines)
+
+
+@main.command()
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print the whole model card as JSON.")
+@friendly
+def info(model_path, as_json):
+    """Show the model card: rules, thresholds, held-out metrics, training data, library versions."""
+    path = model_path or default_model_path()
+    card = read_card(path)
+    if as_json:
+        click.echo(json.dumps(card, indent=2, sort_keys=True))
+        return
+    click.echo(f"model {card.get('version')}  ({path})")
+    click.echo(f"created {card.get('created')}; origin: {card.get('origin', 'trained')}")
+    versions = ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items())
+    click.echo(f"built with {versions}")
+    data = card.get("data", {})
+    for source in data.get("sources", []):
+        click.echo(f"data: {source['name']}  {source['rows']} rows  sha256 {source['sha256'][:16]}...")
+    click.echo(f"train rows {data.get('train_rows')}, held-out rows {data.get('held_out_rows')}; "
+               f"seed {card.get('config', {}).get('seed')}")
+    goals = card.get("config", {}).get("thresholds", {})
+    click.echo(f"threshold goals: review \"{goals.get('review')}\", reject \"{goals.get('reject')}\"\n")
+    click.echo(_metrics_table(card))
+
+
+if __name__ == "__main__":
+    main()

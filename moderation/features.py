@@ -1,0 +1,119 @@
+"""The one TF-IDF feature space shared by every learned rule.
+
+Word 1-2-grams and character n-grams (within words, so ``f*ck`` and ``sh1t`` share most of their
+n-grams with the words they disguise) over the normalised text, plus three link signals so the
+``promotional`` rule sees how many links a comment has. Every feature can be traced back to the
+spans of the original comment it came from; that is how the evidence is built.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .signals import find_links, link_features
+from .text import normalize, tokens
+
+N_LINK_FEATURES = 3
+
+
+class WordNgrams:
+    """Analyzer for TfidfVectorizer: word n-grams of a token list (words of one letter skipped)."""
+
+    def __init__(self, n_min: int = 1, n_max: int = 2):
+        self.n_min, self.n_max = n_min, n_max
+
+    def __call__(self, words: list[str]) -> list[str]:
+        words = [w for w in words if len(w) > 1]
+        out: list[str] = []
+        for n in range(self.n_min, self.n_max + 1):
+            if n == 1:
+                out.extend(words)
+            else:
+                out.extend(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+        return out
+
+    def with_positions(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        toks = [t for t in toks if len(t[0]) > 1]
+        out = []
+        for n in range(self.n_min, self.n_max + 1):
+            for i in range(len(toks) - n + 1):
+                part = toks[i:i + n]
+                out.append((" ".join(t[0] for t in part), part[0][1], part[-1][2]))
+        return out
+
+
+class CharNgrams:
+    """Analyzer for TfidfVectorizer: character n-grams inside each word, padded with spaces."""
+
+    def __init__(self, n_min: int = 2, n_max: int = 5):
+        self.n_min, self.n_max = n_min, n_max
+
+    def __call__(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        for word in words:
+            padded = f" {word} "
+            size = len(padded)
+            for n in range(self.n_min, min(self.n_max, size) + 1):
+                out.extend(padded[i:i + n] for i in range(size - n + 1))
+        return out
+
+    def with_positions(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        # An n-gram is attributed to the whole word it came from: evidence shows words, not shards.
+        return [(gram, start, end) for word, start, end in toks for gram in self([word])]
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """Word and character TF-IDF plus link signals, fitted once and shared by every rule."""
+
+    def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=2,
+                 max_word_features=100_000, max_char_features=200_000, sublinear_tf=True):
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.sublinear_tf = sublinear_tf
+
+    def _vectorizer(self, analyzer, max_features):
+        return TfidfVectorizer(analyzer=analyzer, min_df=self.min_df, max_features=max_features,
+                               sublinear_tf=self.sublinear_tf, dtype=np.float64)
+
+    @staticmethod
+    def _words(texts) -> list[list[str]]:
+        return [[t[0] for t in tokens(normalize(text))] for text in texts]
+
+    def fit(self, texts, y=None):
+        words = self._words(texts)
+        self.word_ = self._vectorizer(WordNgrams(*self.word_ngram_range), self.max_word_features).fit(words)
+        self.char_ = self._vectorizer(CharNgrams(*self.char_ngram_range), self.max_char_features).fit(words)
+        self.n_word_ = len(self.word_.vocabulary_)
+        self.n_char_ = len(self.char_.vocabulary_)
+        self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES
+        return self
+
+    def transform(self, texts) -> sp.csr_matrix:
+        words = self._words(texts)
+        links = np.array([link_features(find_links(text)) for text in texts], dtype=np.float64)
+        links = links.reshape(len(words), N_LINK_FEATURES)
+        return sp.hstack([self.word_.transform(words), self.char_.transform(words), sp.csr_matrix(links)],
+                         format="csr")
+
+    def feature_spans(self, text: str) -> dict[int, list[tuple[int, int]]]:
+        """For one text: feature column -> the spans of ``text`` it was counted at."""
+        toks = tokens(normalize(text))
+        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for offset, vectorizer in ((0, self.word_), (self.n_word_, self.char_)):
+            vocabulary = vectorizer.vocabulary_
+            for term, start, end in vectorizer.analyzer.with_positions(toks):
+                column = vocabulary.get(term)
+                if column is not None:
+                    spans[offset + column].append((start, end))
+        link_spans = [(link.start, link.end) for link in find_links(text)]
+        if link_spans:
+            for column in range(self.n_word_ + self.n_char_, self.n_features_):
+                spans[column] = list(link_spans)
+        return spans

@@ -1,0 +1,151 @@
+"""Turns comments into verdicts: the rulebook, the learned model and the measured signals together."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .artifact import ModelArtifact
+from .errors import InputError
+from .rulebook import RULE_IDS, Rulebook
+from .signals import WordList, find_links, link_score, measure_volume
+from .verdict import PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    id: str | None = None
+    thread: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleThresholds:
+    review: float | None
+    reject: float | None
+
+
+class Moderator:
+    """Checks comments against a rulebook with a trained model.
+
+    ``check_batch`` scores the learned rules of all comments in one matrix product, so it is much
+    faster per comment than calling ``check`` in a loop, and gives the same verdicts.
+    """
+
+    def __init__(self, artifact: ModelArtifact, rulebook: Rulebook, evidence_per_flag: int = 5):
+        self.artifact = artifact
+        self.rulebook = rulebook
+        self.evidence_per_flag = evidence_per_flag
+        self.model = artifact.model
+        self.learned = tuple(self.model.rules_)
+        self.thresholds = {rule: self._thresholds(rule) for rule in RULE_IDS}
+        foul = rulebook["foul_language"].settings
+        self.banned = WordList(foul.get("banned_words", []))
+        self.suspect = WordList(foul.get("suspect_words", []))
+        self.allow_domains = tuple(rulebook["links"].settings.get("allow_domains", []))
+        self.link_limit = rulebook["links"].settings.get("limit", 1)
+        self.acronyms = tuple(rulebook["volume"].settings.get("acronyms", []))
+
+    def _thresholds(self, rule_id: str) -> RuleThresholds:
+        rule = self.rulebook[rule_id]
+        if rule_id == "links":
+            # The outlet's limit is the policy; the score reaches 1.0 exactly when it is passed.
+            chosen = {"review": 1.0, "reject": 1.0}
+        else:
+            chosen = self.artifact.thresholds.get(rule_id, {})
+        review = rule.threshold if rule.threshold is not None else chosen.get("review")
+        reject = rule.reject_threshold if rule.reject_threshold is not None else chosen.get("reject")
+        if rule.action != "reject":
+            reject = None
+        elif reject is not None and review is not None:
+            reject = max(reject, review)
+        return RuleThresholds(review=None if review is None else rounded(review),
+                              reject=None if reject is None else rounded(reject))
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    def check(self, text: str | Comment, id: str | None = None) -> Verdict:
+        comment = text if isinstance(text, Comment) else Comment(text=text, id=id)
+        return self.check_batch([comment])[0]
+
+    def check_batch(self, comments: Iterable[Comment | str | Mapping]) -> list[Verdict]:
+        items = [_as_comment(c, i) for i, c in enumerate(comments)]
+        if not items:
+            return []
+        probabilities, X = self.model.score([c.text for c in items])
+        return [self._verdict(c, probabilities[i], X[i]) for i, c in enumerate(items)]
+
+    def _verdict(self, comment: Comment, learned: np.ndarray, row) -> Verdict:
+        text = comment.text
+        scores: dict[str, float] = {rule: 0.0 for rule in RULE_IDS}
+        evidence: dict[str, list[Evidence]] = {}
+        for j, rule in enumerate(self.learned):
+            scores[rule] = rounded(learned[j])
+
+        links = find_links(text, self.allow_domains)
+        scores["links"] = rounded(link_score(len(links), self.link_limit))
+        evidence["links"] = [Evidence(l.text, l.start, l.end) for l in links]
+
+        volume = measure_volume(text, self.acronyms)
+        scores["volume"] = rounded(volume.score)
+        evidence["volume"] = [Evidence(s.text, s.start, s.end) for s in volume.spans]
+
+        forced_reject = False
+        word_hits: list[Evidence] = []
+        banned = self.banned.find(text) if self.banned else []
+        suspect = self.suspect.find(text) if self.suspect else []
+        if banned:
+            scores["foul_language"], forced_reject = 1.0, True
+        elif suspect:
+            review = self.thresholds["foul_language"].review
+            scores["foul_language"] = max(scores["foul_language"], review if review is not None else 1.0)
+        word_hits = [Evidence(s.text, s.start, s.end) for s in (*banned, *suspect)]
+
+        flags: list[Flag] = []
+        verdict = PUBLISH
+        for rule_id in RULE_IDS:
+            limits = self.thresholds[rule_id]
+            score = scores[rule_id]
+            if limits.review is None or score < limits.review:
+                continue
+            if rule_id in self.learned:
+                found = self._learned_evidence(text, rule_id, row)
+                if rule_id == "foul_language":
+                    seen = {(e.start, e.end) for e in word_hits}
+                    found = word_hits + [e for e in found if (e.start, e.end) not in seen]
+            else:
+                found = evidence.get(rule_id, [])
+            flags.append(Flag(rule=rule_id, rule_text=self.rulebook[rule_id].text, score=score,
+                              threshold=limits.review, evidence=tuple(found)))
+            verdict = REVIEW if verdict == PUBLISH else verdict
+            if limits.reject is not None and score >= limits.reject:
+                verdict = REJECT
+        if forced_reject:
+            verdict = REJECT
+        order = {rule: i for i, rule in enumerate(RULE_IDS)}
+        flags.sort(key=lambda f: (-f.score, order[f.rule]))
+        return Verdict(id=comment.id, verdict=verdict, flags=tuple(flags), scores=scores,
+                       model_version=self.version)
+
+    def _learned_evidence(self, text: str, rule: str, row) -> list[Evidence]:
+        spans = self.model.explain(text, rule, k=self.evidence_per_flag, row=row)
+        return [Evidence(text[s:e], s, e) for s, e, _ in spans]
+
+
+def _as_comment(item: Comment | str | Mapping, index: int) -> Comment:
+    if isinstance(item, Comment):
+        comment = item
+    elif isinstance(item, str):
+        comment = Comment(text=item)
+    elif isinstance(item, Mapping):
+        comment = Comment(text=item.get("text"), id=item.get("id"), thread=item.get("thread"),
+                          author=item.get("author"))
+    else:
+        raise InputError(f"comment #{index + 1} must be text or an object with a 'text' field, got {type(item).__name__}")
+    if not isinstance(comment.text, str):
+        raise InputError(f"comment #{index + 1}: 'text' must be a string, got {type(comment.text).__name__}")
+    return comment

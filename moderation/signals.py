@@ -1,0 +1,263 @@
+"""Measured text signals: links, shouting ("volume") and word-list matches.
+
+These rules are measured, not learned, so each function returns both a number and the spans of the
+original text it counted: the evidence a moderator sees.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from .text import fold, unleet
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Link(Span):
+    domain: str
+    obfuscated: bool
+    shortener: bool
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+# Top-level domains recognised without a scheme or "www.". A curated list rather than every TLD:
+# bare-domain detection must not fire on "file.py" or "end.It" in ordinary prose.
+_TLDS = (
+    "com net org edu gov mil int info biz io co me tv ly gl gd cc ws to be ai app dev xyz online "
+    "site shop store club live link click top win vip pro money cash loan bet casino porn sex xxx "
+    "dating mobi name news blog tk ml ga cf gq ru cn uk ca au nz ie de fr es it nl eu us in jp br mx "
+    "za ch se no dk fi pl at pt gr tr ua il sg hk kr tw ph my id ng ke ar cl su fm am st la ms gs "
+    "to ac sh vc lk"
+).split()
+# TLDs that are also common words: only a link when a path follows ("youtu.be/x", not "maybe.be").
+_WORDLIKE_TLDS = {"to", "in", "it", "is", "be", "me", "no", "us", "at", "so", "my", "am", "id", "la", "st", "ms", "ac", "sh"}
+# Disguised forms ("example dot com") are only believed for these TLDs.
+_OBFUSCATION_TLDS = {"com", "net", "org", "info", "biz", "co", "io", "ly", "xyz", "ca", "uk", "us", "online", "site", "shop"}
+SHORTENERS = {
+    "bit.ly", "t.co", "tinyurl.com", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
+    "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "s.id", "bl.ink", "lnkd.in", "shorte.st", "adf.ly",
+    "v.gd", "soo.gd", "qr.ae", "trib.al", "dlvr.it", "linktr.ee",
+}
+# Words that begin phrases such as "the dot com bubble": never a host name in "X dot com".
+_DOT_STOPWORDS = {"the", "a", "an", "this", "that", "of", "in", "on", "old", "early", "first", "big", "era", "and", "or", "no"}
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OBF_SEP = (r"(?:\s*\[\s*(?:\.|dot|DOT)\s*\]\s*|\s*\(\s*(?:\.|dot|DOT)\s*\)\s*|\s*\{\s*(?:\.|dot|DOT)\s*\}\s*"
+            r"|\s+(?:dot|DOT)\s+|\s+\.\s+)")
+_SEP = rf"(?:\.|{_OBF_SEP})"
+_PORT = r"(?::\d{2,5})?"
+_PATH = r"(?:[/?#][^\s<>\"'\u201c\u201d]*)?"
+_TLD_ALT = "|".join(sorted(set(_TLDS), key=len, reverse=True))
+
+_SCHEME_URL = re.compile(
+    rf"(?<![A-Za-z0-9])(?:https?|hxxps?|h\*\*ps?|ftps?)\s?(?::|\[:\])\s?//\s?{_LABEL}(?:{_SEP}{_LABEL})*{_PORT}{_PATH}",
+    re.IGNORECASE)
+_WWW_URL = re.compile(rf"(?<![\w@.\-/])www{_SEP}{_LABEL}(?:{_SEP}{_LABEL})+{_PORT}{_PATH}", re.IGNORECASE)
+_BARE_URL = re.compile(
+    rf"(?<![\w@.\-/]){_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
+_EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_OBF_SEP_RE = re.compile(_OBF_SEP)
+_TRAILING = ".,;:!?'\"\u201d\u2019)]}>*"
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    """Move ``end`` left past trailing punctuation, keeping a ")" that closes a "(" inside the URL."""
+    while end > start and text[end - 1] in _TRAILING:
+        if text[end - 1] == ")" and text[start:end].count("(") >= text[start:end].count(")"):
+            break
+        end -= 1
+    return end
+
+
+def _host(url: str) -> str:
+    host = _OBF_SEP_RE.sub(".", url)
+    host = re.sub(r"^[A-Za-z*]+\s?(?::|\[:\])\s?//\s?", "", host)
+    host = re.split(r"[/?#:]", host, maxsplit=1)[0]
+    return host.lower().removeprefix("www.")
+
+
+def _allowed(domain: str, allow_domains: Iterable[str]) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in allow_domains)
+
+
+def find_links(text: str, allow_domains: Iterable[str] = ()) -> list[Link]:
+    """Every link in ``text``, in order: URLs with a scheme (also ``hxxp://``), ``www.`` addresses,
+    bare domains (``example.com/x``) and disguised ones (``example dot com``, ``example[.]com``).
+
+    E-mail addresses are not links. Links whose domain is in ``allow_domains`` (or a subdomain of
+    one) are left out.
+    """
+    allow_domains = tuple(allow_domains)
+    taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)]
+    links: list[Link] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    for pattern in (_SCHEME_URL, _WWW_URL, _BARE_URL):
+        for match in pattern.finditer(text):
+            start, end = match.start(), _trim(text, match.start(), match.end())
+            if not free(start, end):
+                continue
+            raw = text[start:end]
+            obfuscated = bool(_OBF_SEP_RE.search(raw)) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
+            if pattern is _BARE_URL:
+                tld, has_path = match.group("tld"), bool(match.group("path").strip(_TRAILING))
+                if tld in _WORDLIKE_TLDS and not has_path:
+                    continue
+                if obfuscated and tld not in _OBFUSCATION_TLDS:
+                    continue
+                first = re.split(r"[\s.\[({]", raw, maxsplit=1)[0].lower()
+                if obfuscated and first in _DOT_STOPWORDS:
+                    continue
+            domain = _host(raw)
+            taken.append((start, end))
+            if _allowed(domain, allow_domains):
+                continue
+            links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
+                              shortener=domain in SHORTENERS))
+    links.sort(key=lambda link: link.start)
+    return links
+
+
+# --- volume --------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+_PUNCT_RUN = re.compile(r"[!?\u203c\u2047-\u2049]{3,}")
+_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
+_ROMAN = re.compile(r"^[ivxlcdm]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Volume:
+    score: float
+    caps_share: float
+    punctuation_runs: int
+    stretched_words: int
+    spans: tuple[Span, ...]
+
+
+def _letters(word: str) -> int:
+    return sum(c.isalpha() for c in word)
+
+
+def measure_volume(text: str, acronyms: Iterable[str] = ()) -> Volume:
+    """How much a comment shouts, in [0, 1], and where.
+
+    - capitals: the share of letters in capitals over words of 3+ letters, counting only shouted
+      words: all-capital words that are not acronyms, when there are at least two of them. Listed
+      acronyms never count; an unlisted capitalised word of 4 letters or fewer counts only inside a
+      run of capitalised words ("STOP THE CUTS"), so "NYT" or "WHO" alone is not shouting. A single
+      capitalised word is emphasis, not shouting.
+    - events: runs of three or more ``!``/``?`` and words with a letter stretched three times
+      ("sooooo"); each event halves what is left of the score (1 event: 0.5, 2: 0.75).
+    The two combine as 1 - (1 - capitals) * (1 - events). The review threshold on this score is
+    chosen from labelled data at training time, like every other rule's.
+    """
+    acronyms = {a.upper() for a in acronyms}
+    words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+    caps = [w[0].isupper() and _letters(w[0]) >= 2 and w[0] not in acronyms for w in words]
+
+    shouted: list[int] = []
+    for i, (word, _, _) in enumerate(words):
+        if not caps[i] or _letters(word) < 3:
+            continue
+        in_run = (i > 0 and caps[i - 1]) or (i + 1 < len(words) and caps[i + 1])
+        if in_run or _letters(word) > 4:
+            shouted.append(i)
+    if len(shouted) < 2:
+        shouted = []
+
+    long_words = [w for w in words if _letters(w[0]) >= 3 and w[0] not in acronyms]
+    total_letters = sum(_letters(w[0]) for w in long_words)
+    shouted_letters = sum(sum(c.isupper() for c in words[i][0]) for i in shouted)
+    caps_share = shouted_letters / total_letters if total_letters else 0.0
+
+    spans: list[Span] = []
+    # Adjacent shouted words become one span ("STOP THE CUTS"), which reads better as evidence.
+    run_start = run_end = None
+    for i in shouted:
+        _, start, end = words[i]
+        gap = text[run_end:start] if run_end is not None else ""
+        if run_end is not None and len(gap) <= 12 and "\n" not in gap and not any(c.islower() for c in gap):
+            run_end = end
+            continue
+        if run_start is not None:
+            spans.append(Span(text[run_start:run_end], run_start, run_end))
+        run_start, run_end = start, end
+    if run_start is not None:
+        spans.append(Span(text[run_start:run_end], run_start, run_end))
+
+    punct = list(_PUNCT_RUN.finditer(text))
+    spans.extend(Span(m.group(0), m.start(), m.end()) for m in punct)
+    stretched = 0
+    for word, start, end in words:
+        if _is_stretched(word):
+            stretched += 1
+            spans.append(Span(word, start, end))
+
+    events = len(punct) + stretched
+    score = 1.0 - (1.0 - caps_share) * (0.5 ** events)
+    spans.sort(key=lambda s: s.start)
+    return Volume(score=min(1.0, max(0.0, score)), caps_share=caps_share, punctuation_runs=len(punct),
+                  stretched_words=stretched, spans=tuple(spans))
+
+
+def _is_stretched(word: str) -> bool:
+    """"sooooo", "Noooo": a letter three times or more, in a word with other letters too.
+
+    Not "www", "zzz", "III" or "XXX" (one letter repeated), nor roman numerals.
+    """
+    if not _STRETCH.search(word):
+        return False
+    lower = word.lower()
+    return len(set(lower)) > 1 and not _ROMAN.match(word) and lower != "www"
+
+
+# --- word lists ----------------------------------------------------------------------------------
+
+def _wordlist_form(text: str) -> str:
+    # Case-, accent- and disguise-insensitive, but digits kept: a listed "88" must not match "12".
+    return unleet(fold(text))
+
+
+class WordList:
+    """Words and phrases matched on word boundaries, case- and accent-insensitive.
+
+    Disguised spellings are matched too ("sh1t" matches a listed "shit").
+    """
+
+    def __init__(self, words: Iterable[str]):
+        self.words = tuple(w for w in words if w.strip())
+        parts = []
+        for word in sorted({_wordlist_form(w.strip()) for w in self.words}, key=len, reverse=True):
+            parts.append(r"\s+".join(re.escape(p) for p in word.split()))
+        self._pattern = re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)") if parts else None
+
+    def find(self, text: str) -> list[Span]:
+        if self._pattern is None:
+            return []
+        form = _wordlist_form(text)
+        return [Span(text[m.start():m.end()], m.start(), m.end()) for m in self._pattern.finditer(form)]
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+
+def link_score(count: int, limit: int) -> float:
+    """Links over the outlet's limit: count / (limit + 1), capped at 1, so 1.0 means "over the limit"."""
+    return min(1.0, count / (limit + 1))
+
+
+def link_features(links: list[Link]) -> list[float]:
+    """What the learned rules see of links: how many (saturating), shorteners, disguised links."""
+    return [1.0 - math.exp(-len(links)), float(any(l.shortener for l in links)), float(any(l.obfuscated for l in links))]

@@ -1,0 +1,90 @@
+"""Text normalisation and tokenisation shared by the model's features and the word lists.
+
+Everything here keeps character offsets: ``normalize(text)`` returns a string of exactly the same
+length as ``text``, so a span found in the normalised text is the same span of the original. That is
+what lets evidence point at the words the moderator actually sees.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Look-alike characters used to disguise words (sh1t, a$$, b!tch, h3ll).
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
+# A disguise character between two letters ("sh1t", "b!tch", "a55hole").
+_LEET_INSIDE = re.compile(r"(?<=[a-z])[013457@$!]+(?=[a-z])")
+# Dollar signs ending a word ("a$$") or starting one ("$hit"); not "$5" or "5$".
+_DOLLAR_END = re.compile(r"(?<=[a-z])\$+(?![a-z0-9])")
+_DOLLAR_START = re.compile(r"(?<![a-z0-9])\$(?=[a-z]{2})")
+_DIGIT = re.compile(r"[0-9]")
+
+#: A word: letters/digits, with inner apostrophes or stars ("don't", "f*ck", "f**k") and trailing
+#: stars ("f***"). Hyphens and other punctuation separate words.
+TOKEN_RE = re.compile(r"[^\W_]+(?:[*'\u2019]+[^\W_]+)*\**")
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    """Lower-case and strip accents from one character, keeping it one character long."""
+    decomposed = unicodedata.normalize("NFKD", char)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if len(base) == 1:
+        return base
+    lower = char.lower()
+    return lower if len(lower) == 1 else char
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of ``text``, the same length as ``text``."""
+    if text.isascii():
+        return text.lower()
+    return "".join(map(_fold_char, text))
+
+
+def unleet(folded: str) -> str:
+    """Undo common character disguises inside words; keeps the length."""
+    def swap(match: re.Match) -> str:
+        return match.group(0).translate(_LEET)
+
+    out = _LEET_INSIDE.sub(swap, folded)
+    out = _DOLLAR_END.sub(swap, out)
+    return _DOLLAR_START.sub(swap, out)
+
+
+def normalize(text: str, fold_digits: bool = True) -> str:
+    """The text the model reads: folded, disguises undone and (by default) every digit made ``0``.
+
+    Folding digits lets the model learn the shape of phone numbers and prices rather than the
+    particular numbers in its training data.
+    """
+    out = unleet(fold(text))
+    if fold_digits:
+        out = _DIGIT.sub("0", out)
+    return out
+
+
+def tokens(normalized: str) -> list[tuple[str, int, int]]:
+    """Words of a normalised text with their (start, end) offsets."""
+    return [(m.group(0), m.start(), m.end()) for m in TOKEN_RE.finditer(normalized)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
+
+
+def segments(text: str, min_words: int = 3) -> list[tuple[int, int]]:
+    """Sentence-like (start, end) spans of ``text``; a piece of fewer than ``min_words`` words is
+    joined to the one before it. A text of one sentence gives one span (or none if empty)."""
+    pieces: list[list[int]] = []
+    start = 0
+    for match in list(_SENTENCE_END.finditer(text)) + [None]:
+        end = match.start() if match else len(text)
+        if text[start:end].strip():
+            short = len(TOKEN_RE.findall(text[start:end])) < min_words
+            if pieces and (short or len(TOKEN_RE.findall(text[pieces[-1][0]:pieces[-1][1]])) < min_words):
+                pieces[-1][1] = end
+            else:
+                pieces.append([start, end])
+        if match:
+            start = match.end()
+    return [(s, e) for s, e in pieces]

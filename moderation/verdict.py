@@ -1,0 +1,58 @@
+"""The one ``Verdict`` type that crosses every boundary, and the one place it becomes JSON."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PUBLISH, REVIEW, REJECT = "publish", "review", "reject"
+#: Scores and thresholds are rounded to this many decimals *before* comparing them, so what a
+#: moderator reads (score 0.9, threshold 0.9) is exactly what was decided (flagged).
+DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A span of the comment (``start``/``end`` are character offsets into the original text),
+    plus anything rule-specific (the earlier comment a repeat points at, say)."""
+
+    text: str
+    start: int
+    end: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, **self.extra}
+
+
+@dataclass(frozen=True)
+class Flag:
+    rule: str
+    rule_text: str
+    score: float
+    threshold: float
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "rule_text": self.rule_text, "score": self.score,
+                "threshold": self.threshold, "evidence": [e.to_dict() for e in self.evidence]}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str | None
+    verdict: str
+    flags: tuple[Flag, ...]
+    scores: dict[str, float]
+    model_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "verdict": self.verdict, "flags": [f.to_dict() for f in self.flags],
+                "scores": dict(self.scores), "model": {"version": self.model_version}}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+
+def rounded(value: float) -> float:
+    return round(float(value), DECIMALS)

@@ -1,0 +1,152 @@
+"""Labelled data: CSV or JSON Lines with a ``text`` column and one column per rule id.
+
+A rule column holds 1 (breaks the rule), 0 (does not) or blank (not judged: the row says nothing
+about that rule and is left out of its training). These columns may also appear and are not rules:
+``id``, ``thread``, ``author``, ``source``, ``group`` (rows sharing a group are never split between
+training and held-out data), ``topic``, ``created``, ``note``. Any other column is an error, so a
+misspelt rule id is caught instead of silently ignored.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from moderation.errors import DataError
+from moderation.rulebook import RULE_IDS
+
+META_COLUMNS = ("text", "id", "thread", "author", "source", "group", "topic", "created", "note")
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def starter_path() -> Path:
+    """The starter corpus shipped with the project (written for it; see docs/labelling.md)."""
+    return Path(str(resources.files("training") / "data" / "starter.jsonl"))
+
+
+@dataclass
+class LabelledData:
+    texts: list[str]
+    labels: dict[str, np.ndarray]          # rule id -> 1.0 / 0.0 / NaN per row
+    groups: list[str]
+    sources: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, mask: np.ndarray) -> "LabelledData":
+        index = np.flatnonzero(mask)
+        return LabelledData(texts=[self.texts[i] for i in index],
+                            labels={r: v[index] for r, v in self.labels.items()},
+                            groups=[self.groups[i] for i in index], sources=self.sources)
+
+
+def _label(value, rule: str, where: str) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return float(value)
+    if isinstance(value, str) and value.strip() in ("", "0", "1"):
+        return np.nan if not value.strip() else float(value.strip())
+    raise DataError(f"{where}: label {value!r} for rule {rule!r} must be 1, 0 or blank")
+
+
+def _text_key(text: str) -> str:
+    # Rows whose text differs only in case, spacing or punctuation share a group.
+    return hashlib.sha1(re.sub(r"\W+", " ", text.casefold()).strip().encode("utf-8")).hexdigest()[:16]
+
+
+def _rows(path: Path, raw: str, kind: str):
+    if kind == "csv":
+        reader = csv.DictReader(io.StringIO(raw, newline=""))
+        if reader.fieldnames is None:
+            return
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise DataError(f"{path} line {number}: more values than columns; quote text that contains commas")
+            yield number, row, list(reader.fieldnames)
+        return
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} line {number}: not valid JSON ({exc.msg}); write one JSON object per line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path} line {number}: expected a JSON object with a \"text\" field, got {type(row).__name__}")
+        yield number, row, list(row)
+
+
+def read_labelled(path: str | Path) -> LabelledData:
+    """Read and check one labelled file; every problem is a one-line DataError naming the value."""
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv or .jsonl (JSON Lines)")
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}; give the path of a labelled .csv or .jsonl file") from None
+    try:
+        raw = blob.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte 0x{blob[exc.start]:02x} at offset {exc.start}); "
+                        "save it as UTF-8") from None
+    texts, groups = [], []
+    columns: dict[str, list[float]] = {}
+    for number, row, fields in _rows(path, raw, kind):
+        where = f"{path} line {number}"
+        unknown = [f for f in fields if f not in META_COLUMNS and f not in RULE_IDS]
+        if unknown:
+            raise DataError(f"{path}: unknown rule id {unknown[0]!r} (a column); rule ids are "
+                            f"{', '.join(RULE_IDS)} and other allowed columns are {', '.join(META_COLUMNS)}")
+        text = row.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: \"text\" is missing or empty; every row needs the comment's text")
+        for rule in RULE_IDS:
+            if rule in row or rule in columns:
+                columns.setdefault(rule, [np.nan] * len(texts)).append(_label(row.get(rule), rule, where))
+        texts.append(text)
+        group = row.get("group")
+        groups.append(f"{path.name}:{group}" if isinstance(group, (str, int)) and str(group).strip() else _text_key(text))
+    if not texts:
+        raise DataError(f"{path} holds no labelled rows; add rows with a \"text\" column and rule columns")
+    labels = {rule: np.asarray(values, dtype=np.float64) for rule, values in columns.items()}
+    source = {"name": path.name, "path": str(path), "rows": len(texts),
+              "sha256": hashlib.sha256(blob).hexdigest()}
+    return LabelledData(texts=texts, labels=labels, groups=groups, sources=[source])
+
+
+def combine(parts: list[LabelledData]) -> LabelledData:
+    if not parts:
+        raise DataError("no training data given; pass --data FILE or keep the starter corpus")
+    texts, groups, sources = [], [], []
+    rules = sorted({r for p in parts for r in p.labels}, key=RULE_IDS.index)
+    labels = {r: [] for r in rules}
+    for part in parts:
+        texts += part.texts
+        groups += part.groups
+        sources += part.sources
+        for rule in rules:
+            labels[rule].append(part.labels.get(rule, np.full(len(part), np.nan)))
+    return LabelledData(texts=texts, labels={r: np.concatenate(v) for r, v in labels.items()},
+                        groups=groups, sources=sources)
+
+
+def group_split(groups: list[str], test_size: float, seed: int) -> np.ndarray:
+    """A boolean mask of held-out rows: whole groups, about ``test_size`` of the rows, seeded."""
+    unique = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(unique)
+    held = set(unique[: int(round(test_size * len(unique)))])
+    return np.array([g in held for g in groups], dtype=bool)

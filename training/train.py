@@ -1,0 +1,237 @@
+"""``train(...)``: labelled data in, a verified model file out. The CLI is a thin layer over this."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import tomllib
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from moderation.artifact import ModelArtifact, library_versions, save
+from moderation.errors import ConfigError, DataError
+from moderation.features import TextFeatures
+from moderation.model import CommentModel
+from moderation.moderator import Moderator
+from moderation.rulebook import LEARNED_RULES, Rulebook, load_rulebook
+from moderation.signals import measure_volume
+from moderation.thresholds import choose_rule_thresholds, parse_goal
+
+from .data import LabelledData, combine, group_split, read_labelled, starter_path
+
+Progress = Callable[[str], None]
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "seed": 20261123, "test_size": 0.2, "cv_folds": 5,
+    "features": {"word_ngram_range": [1, 2], "char_ngram_range": [2, 5], "min_df": 2,
+                 "max_word_features": 100_000, "max_char_features": 200_000},
+    "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
+    "thresholds": {"review": "maximum recall @ precision >= 0.9", "reject": "maximum recall @ precision >= 0.98",
+                   "fallback": "maximum f1"},
+}
+#: Measured rules whose threshold is chosen from labelled data, and how they are measured.
+MEASURED_FROM_DATA = ("volume",)
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("training") / "config.toml"))
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """The training config: the packaged one, or ``path`` merged over the defaults, validated."""
+    path = Path(path) if path is not None else default_config_path()
+    try:
+        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}; give the path of a .toml file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid TOML ({exc}); fix it or leave --config out") from None
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    for key, value in loaded.items():
+        if key not in config:
+            raise ConfigError(f"config {path}: unknown key {key!r}; allowed keys are {', '.join(config)}")
+        if isinstance(config[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config {path}: [{key}] must be a table")
+            unknown = set(value) - set(config[key])
+            if unknown:
+                raise ConfigError(f"config {path}: unknown key {sorted(unknown)[0]!r} in [{key}]; "
+                                  f"allowed keys are {', '.join(config[key])}")
+            config[key].update(value)
+        else:
+            config[key] = value
+    _validate(config, path)
+    return config
+
+
+def _validate(config: dict, path: Path) -> None:
+    def bad(name, allowed, value):
+        raise ConfigError(f"config {path}: {name} must be {allowed}, got {value!r}")
+
+    if not isinstance(config["seed"], int):
+        bad("seed", "a whole number", config["seed"])
+    if not isinstance(config["test_size"], (int, float)) or not 0.05 <= config["test_size"] <= 0.5:
+        bad("test_size", "a number from 0.05 to 0.5", config["test_size"])
+    if not isinstance(config["cv_folds"], int) or not 2 <= config["cv_folds"] <= 20:
+        bad("cv_folds", "a whole number from 2 to 20", config["cv_folds"])
+    for name in ("word_ngram_range", "char_ngram_range"):
+        value = config["features"][name]
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
+                and value[0] <= value[1]):
+            bad(f"features.{name}", "[low, high] with 1 <= low <= high", value)
+    if config["classifier"]["class_weight"] not in ("balanced", None, "none"):
+        bad("classifier.class_weight", '"balanced" or "none"', config["classifier"]["class_weight"])
+    if not isinstance(config["classifier"]["C"], (int, float)) or config["classifier"]["C"] <= 0:
+        bad("classifier.C", "a number > 0", config["classifier"]["C"])
+    for name, goal in config["thresholds"].items():
+        parse_goal(goal, f"config {path}: thresholds.{name}")
+
+
+def _model(config: dict) -> CommentModel:
+    f, c, t = config["features"], config["classifier"], config["thresholds"]
+    features = TextFeatures(word_ngram_range=tuple(f["word_ngram_range"]), char_ngram_range=tuple(f["char_ngram_range"]),
+                            min_df=f["min_df"], max_word_features=f["max_word_features"],
+                            max_char_features=f["max_char_features"])
+    weight = None if c["class_weight"] in (None, "none") else c["class_weight"]
+    return CommentModel(rules=LEARNED_RULES, features=features, C=float(c["C"]), class_weight=weight,
+                        max_iter=c["max_iter"], cv=config["cv_folds"], review_goal=t["review"],
+                        reject_goal=t["reject"], fallback_goal=t["fallback"], random_state=config["seed"])
+
+
+def _check_labels(data: LabelledData, names: str) -> None:
+    for rule in LEARNED_RULES:
+        y = data.labels.get(rule)
+        labelled = 0 if y is None else int(np.sum(~np.isnan(y)))
+        positives = 0 if y is None else int(np.nansum(y))
+        if labelled == 0:
+            raise DataError(f"rule {rule!r} has no labelled rows in {names}; add a {rule!r} column with 1/0 labels "
+                            "(or keep the starter corpus, which labels every rule)")
+        if positives == 0:
+            raise DataError(f"rule {rule!r} has no positive rows in {names} ({labelled} labelled, all 0); "
+                            "add comments labelled 1 for it")
+
+
+def _metrics(scores: np.ndarray, y: np.ndarray, threshold: float | None) -> dict[str, Any]:
+    y = y.astype(int)
+    out: dict[str, Any] = {"rows": int(len(y)), "positives": int(y.sum())}
+    if len(set(y.tolist())) < 2:
+        out["note"] = "held-out rows hold one class only; no curve metrics"
+        return out
+    out["roc_auc"] = round(float(roc_auc_score(y, scores)), 4)
+    out["pr_auc"] = round(float(average_precision_score(y, scores)), 4)
+    if threshold is not None:
+        flagged = np.round(scores, 4) >= threshold
+        tp = int(np.sum(flagged & (y == 1)))
+        precision = tp / int(flagged.sum()) if flagged.any() else 0.0
+        recall = tp / int(y.sum())
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out.update(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4))
+    return out
+
+
+def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, config: str | Path | None = None,
+          out: str | Path | None = None, rules: str | Path | Rulebook | None = None,
+          progress: Progress | None = None) -> ModelArtifact:
+    """Train every learned rule, choose every threshold from data, measure on held-out rows.
+
+    ``data`` are labelled CSV/JSON Lines files; the starter corpus is included unless
+    ``with_starter`` is False. The model is saved to ``out`` (with its metadata) when given.
+    """
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    cfg = load_config(config)
+    rulebook = rules if isinstance(rules, Rulebook) else load_rulebook(rules)
+    paths = ([starter_path()] if with_starter else []) + [Path(p) for p in data]
+    if not paths:
+        raise DataError("no training data: pass --data FILE, or leave out --no-starter to use the starter corpus")
+    say(f"reading {len(paths)} labelled file(s)")
+    corpus = combine([read_labelled(p) for p in paths])
+    names = ", ".join(p.name for p in paths)
+    _check_labels(corpus, names)
+
+    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"])
+    train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
+    say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
+    model = _model(cfg).fit(train_part.texts, train_part.labels, progress=say)
+
+    thresholds = dict(model.thresholds_)
+    acronyms = rulebook["volume"].settings.get("acronyms", [])
+    for rule in MEASURED_FROM_DATA:
+        y = train_part.labels.get(rule)
+        if y is None or np.sum(~np.isnan(y)) == 0 or np.nansum(y) == 0:
+            say(f"{rule}: no labelled rows; its threshold must be set in the rulebook")
+            continue
+        mask = ~np.isnan(y)
+        scores = np.array([measure_volume(t, acronyms).score for t, m in zip(train_part.texts, mask) if m])
+        t = cfg["thresholds"]
+        thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), t["review"], t["reject"], t["fallback"])
+
+    say(f"measuring on {len(test_part)} held-out rows")
+    metrics = _evaluate(model, thresholds, test_part, acronyms)
+    data_hash = hashlib.sha256("".join(s["sha256"] for s in corpus.sources).encode()).hexdigest()
+    created = datetime.now(timezone.utc)
+    version = f"{created:%Y%m%d%H%M%S}-{hashlib.sha256((data_hash + json.dumps(cfg, sort_keys=True)).encode()).hexdigest()[:8]}"
+    card = {
+        "version": version,
+        "created": created.isoformat(timespec="seconds"),
+        "rules": list(model.rules_),
+        "data": {"sources": [{k: s[k] for k in ("name", "rows", "sha256")} for s in corpus.sources],
+                 "rows": len(corpus), "train_rows": len(train_part), "held_out_rows": len(test_part),
+                 "sha256": data_hash},
+        "config": cfg,
+        "thresholds": thresholds,
+        "metrics": metrics,
+        "training_seconds": round(time.perf_counter() - started, 1),
+    }
+    artifact = ModelArtifact(model=model, thresholds=thresholds, card=card)
+    # The review rate needs the whole verdict (links, volume...), so it is measured with a Moderator.
+    card["metrics"]["review_rate_on_clean"] = _review_rate(artifact, rulebook, test_part)
+    card["versions"] = library_versions()
+    if out is not None:
+        say(f"writing {out}")
+        save(artifact, out)
+    say(f"done in {time.perf_counter() - started:.1f}s")
+    return artifact
+
+
+def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, acronyms) -> dict[str, Any]:
+    metrics: dict[str, Any] = {"held_out_rows": len(test)}
+    if not len(test):
+        return metrics
+    probabilities = model.predict_proba(test.texts)
+    per_rule = {}
+    for j, rule in enumerate(model.rules_):
+        y = test.labels.get(rule)
+        if y is None or not np.any(~np.isnan(y)):
+            continue
+        mask = ~np.isnan(y)
+        per_rule[rule] = _metrics(probabilities[mask, j], y[mask], thresholds[rule]["review"])
+    for rule in MEASURED_FROM_DATA:
+        y = test.labels.get(rule)
+        if y is None or rule not in thresholds or not np.any(~np.isnan(y)):
+            continue
+        mask = ~np.isnan(y)
+        scores = np.array([measure_volume(t, acronyms).score for t, m in zip(test.texts, mask) if m])
+        per_rule[rule] = _metrics(scores, y[mask], thresholds[rule]["review"])
+    metrics["rules"] = per_rule
+    return metrics
+
+
+def _review_rate(artifact: ModelArtifact, rulebook: Rulebook, test: LabelledData) -> dict[str, Any] | None:
+    """Share of held-out comments labelled clean on every rule they label that get any flag."""
+    learned = [r for r in LEARNED_RULES if r in test.labels]
+    if not learned or not len(test):
+        return None
+    stacked = np.vstack([test.labels[r] for r in learned])
+    clean = np.all(stacked == 0, axis=0)
+    if not clean.any():
+        return None
+    texts = [t for t, c in zip(test.texts, clean) if c]
+    verdicts = Moderator(artifact, rulebook).check_batch(texts)
+    flagged = sum(v.verdict != "publish" for v in verdicts)
+    return {"clean_rows": len(texts), "flagged": flagged, "rate": round(flagged / len(texts), 4)}
