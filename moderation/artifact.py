@@ -76,6 +76,13 @@ class ModelArtifact:
         return self.card.get("version", "unversioned")
 
 
+def _umask_mode() -> int:
+    # mkstemp creates files 0600; a model is read by the service, maybe as another user.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +92,7 @@ def _atomic_write(path: Path, write) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -105,6 +113,7 @@ def save(artifact: ModelArtifact, path: str | os.PathLike) -> Path:
             joblib.dump(payload, handle, compress=3)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode())
         card = dict(artifact.card, format=FORMAT, versions=library_versions(), sha256=sha256_file(tmp),
                     size_bytes=os.path.getsize(tmp))
         text = json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"

@@ -165,7 +165,9 @@ def measure_volume(text: str, acronyms: Iterable[str] = ()) -> Volume:
     """
     acronyms = {a.upper() for a in acronyms}
     words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
-    caps = [w[0].isupper() and _letters(w[0]) >= 2 and w[0] not in acronyms for w in words]
+    # Roman numerals (VIII) and one letter repeated (XXX, AAA) are labels, not shouting.
+    caps = [w[0].isupper() and _letters(w[0]) >= 2 and w[0] not in acronyms and not _ROMAN.match(w[0])
+            and len(set(w[0])) > 1 for w in words]
 
     shouted: list[int] = []
     for i, (word, _, _) in enumerate(words):

@@ -1,0 +1,148 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from moderation.artifact import metadata_path
+from moderation.cli import main
+from tests.conftest import TINY, TINY_CONFIG
+
+BIN = Path(sys.executable).parent / "moderation"
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(main, [str(a) for a in args], input=input)
+    assert "Traceback" not in result.output
+    return result
+
+
+def one_line_error(result, code=1):
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    # Progress lines may come first; the error itself is one line, and the last.
+    assert len(errors) == 1 and lines[-1] == errors[0], result.output
+    return errors[0]
+
+
+def test_check_text_prints_the_verdict(tiny_model_path):
+    result = run("check", "--model", tiny_model_path, "--id", "c-1", "see a.com/x and b.com/y")
+    assert result.exit_code == 0
+    verdict = json.loads(result.output)
+    assert verdict["id"] == "c-1" and "links" in [f["rule"] for f in verdict["flags"]]
+
+
+def test_check_reads_stdin(tiny_model_path):
+    result = run("check", "--model", tiny_model_path, "-", input="You are a complete idiot\n")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["scores"]["respect"] > 0
+
+
+def test_check_jsonl_keeps_order_and_matches_single_checks(tiny_model_path):
+    comments = [{"text": t, "id": f"c{i}"} for i, t in enumerate(
+        ["Nice work", "You moron", "buy at shop dot com", "THIS IS AWFUL!!!", "ok", "a.com/x b.com/y"])]
+    stdin = "\n".join(json.dumps(c) for c in comments) + "\n\n"
+    result = run("check", "--model", tiny_model_path, "--jsonl", "--batch-size", "4", input=stdin)
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [v["id"] for v in lines] == [c["id"] for c in comments]
+    for comment, verdict in zip(comments, lines):
+        single = json.loads(run("check", "--model", tiny_model_path, "--id", comment["id"], comment["text"]).output)
+        assert single == verdict
+
+
+@pytest.mark.parametrize("stdin,message", [
+    ('{"text": "fine"}\n{"text": \n', "stdin line 2 is not valid JSON"),
+    ('{"id": "x"}\n', "stdin line 1: \"text\" is missing or not a string"),
+    ('["text"]\n', "expected a JSON object"),
+    ('{"text": "hi", "id": 5}\n', "\"id\" must be a string, got int"),
+])
+def test_check_jsonl_bad_lines(tiny_model_path, stdin, message):
+    line = one_line_error(run("check", "--model", tiny_model_path, "--jsonl", input=stdin))
+    assert message in line
+
+
+def test_check_bad_input(tiny_model_path, tmp_path):
+    assert "the comment is empty" in one_line_error(run("check", "--model", tiny_model_path, "   "))
+    assert "is not UTF-8 (byte 0xff" in one_line_error(run("check", "--model", tiny_model_path, "-", input=b"ok \xff"))
+    assert run("check", "--model", tiny_model_path).exit_code == 2  # usage: no text given
+    missing = tmp_path / "none.joblib"
+    assert f"no model file at {missing}" in one_line_error(run("check", "--model", missing, "hi"))
+
+
+def test_check_refuses_a_tampered_model(model_copy):
+    with open(model_copy, "ab") as handle:
+        handle.write(b"!")
+    line = one_line_error(run("check", "--model", model_copy, "hello"))
+    assert "does not match the SHA-256" in line and "retrain" in line
+
+
+def test_check_refuses_a_model_from_other_versions(model_copy):
+    meta = metadata_path(model_copy)
+    card = json.loads(meta.read_text())
+    card["versions"]["scikit-learn"] = "0.24.2"
+    meta.write_text(json.dumps(card))
+    line = one_line_error(run("check", "--model", model_copy, "hello"))
+    assert "built with scikit-learn 0.24.2" in line and f"moderation train --out {model_copy}" in line
+
+
+def _write(path, text):
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize("name,content,message", [
+    (None, None, "cannot read"),
+    ("bad-label.csv", "text,respect\nhello,maybe\n", "label 'maybe' for rule 'respect' must be 1, 0 or blank"),
+    ("unknown.csv", "text,rudeness\nhello,1\n", "unknown rule id 'rudeness'"),
+    ("empty.jsonl", "", "holds no labelled rows"),
+    ("latin.csv", b"text,respect\ncaf\xe9,1\n", "is not UTF-8 text"),
+    ("no-positives.jsonl", "\n".join(json.dumps({"text": f"t{i}", "respect": 0, "accusations": i % 2,
+                                                  "foul_language": i % 2, "promotional": i % 2}) for i in range(9)),
+     "rule 'respect' has no positive rows"),
+    ("partial.jsonl", '{"text": "spam", "promotional": 1}\n', "rule 'respect' has no labelled rows"),
+])
+def test_train_bad_data(tmp_path, name, content, message):
+    path = tmp_path / (name or "missing.csv")
+    if content is not None:
+        _write(path, content)
+    line = one_line_error(run("train", "--no-starter", "--data", path, "--out", tmp_path / "m.joblib"))
+    assert message in line
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_train_bad_config(tmp_path):
+    config = _write(tmp_path / "c.toml", 'seed = 1\n[thresholds]\nreview = "best recall"\n')
+    line = one_line_error(run("train", "--config", config, "--out", tmp_path / "m.joblib"))
+    assert "'best recall' is not a goal" in line
+    config = _write(tmp_path / "c2.toml", "sed = 1\n")
+    assert "unknown key 'sed'" in one_line_error(run("train", "--config", config))
+
+
+def test_train_and_info(tmp_path):
+    out = tmp_path / "m.joblib"
+    result = run("train", "--no-starter", "--data", TINY, "--config", TINY_CONFIG, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "ROC AUC" in result.output and "respect" in result.output and out.exists()
+    info = run("info", "--model", out)
+    assert info.exit_code == 0 and "tiny.jsonl" in info.output and "seed 7" in info.output
+    card = json.loads(run("info", "--model", out, "--json").output)
+    assert card["data"]["sources"][0]["name"] == "tiny.jsonl"
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["train"], ["info"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_console_script_reports_non_utf8_argument_without_traceback(tiny_model_path):
+    result = subprocess.run([str(BIN), "check", "--model", str(tiny_model_path), b"caf\xe9"],
+                            capture_output=True, env={**os.environ, "LC_ALL": "C.UTF-8"})
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == "Error: TEXT is not UTF-8 (byte 0xe9 at offset 3); convert it to UTF-8, e.g. with iconv -t UTF-8"
+    assert b"Traceback" not in result.stderr

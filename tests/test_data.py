@@ -1,0 +1,66 @@
+import json
+
+import numpy as np
+import pytest
+
+from moderation.errors import DataError
+from training.data import combine, group_split, read_labelled
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_csv_and_jsonl_with_partial_labels(tmp_path):
+    csv_file = write(tmp_path / "mods.csv", 'text,respect,promotional,author\n"Hi, all",0,,ann\nYou fool,1,0,bob\n')
+    data = read_labelled(csv_file)
+    assert data.texts == ["Hi, all", "You fool"]
+    assert data.labels["respect"].tolist() == [0.0, 1.0]
+    assert np.isnan(data.labels["promotional"][0]) and data.labels["promotional"][1] == 0.0
+    jsonl = write(tmp_path / "spam.jsonl", '{"text": "buy now", "promotional": 1}\n\n{"text": "ok", "promotional": "0"}\n')
+    both = combine([data, read_labelled(jsonl)])
+    assert len(both) == 4
+    assert np.isnan(both.labels["respect"][2:]).all()
+    assert both.labels["promotional"][2:].tolist() == [1.0, 0.0]
+    assert [s["rows"] for s in both.sources] == [2, 2] and len(both.sources[0]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("a.csv", "text,respect\nhello,yes\n", "label 'yes' for rule 'respect' must be 1, 0 or blank"),
+    ("a.jsonl", '{"text": "hi", "respect": 2}\n', "label 2 for rule 'respect' must be 1, 0 or blank"),
+    ("a.csv", "text,respectt\nhello,1\n", "unknown rule id 'respectt'"),
+    ("a.csv", "text,respect\n", "holds no labelled rows"),
+    ("a.jsonl", "", "holds no labelled rows"),
+    ("a.jsonl", '{"text": "hi"\n', "line 1: not valid JSON"),
+    ("a.jsonl", '["hi"]\n', "expected a JSON object"),
+    ("a.csv", "respect\n1\n", "\"text\" is missing or empty"),
+    ("a.txt", "hello", "unknown file type '.txt'"),
+])
+def test_bad_data_is_one_line_naming_the_value(tmp_path, name, content, message):
+    path = write(tmp_path / name, content)
+    with pytest.raises(DataError) as info:
+        read_labelled(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_and_non_utf8_files(tmp_path):
+    with pytest.raises(DataError, match="cannot read .*nope.csv"):
+        read_labelled(tmp_path / "nope.csv")
+    path = write(tmp_path / "latin.csv", "text,respect\ncaf\xe9,0\n", encoding="latin-1")
+    with pytest.raises(DataError, match=r"not UTF-8 text \(byte 0xe9 at offset 16\)"):
+        read_labelled(path)
+
+
+def test_group_split_keeps_groups_and_near_copies_together(tmp_path):
+    rows = [{"text": f"comment number {i}", "respect": i % 2} for i in range(50)]
+    rows += [{"text": "Comment number 7!!", "respect": 1}, {"text": "x", "respect": 0, "group": "g1"},
+             {"text": "y", "respect": 1, "group": "g1"}]
+    path = write(tmp_path / "d.jsonl", "\n".join(json.dumps(r) for r in rows))
+    data = read_labelled(path)
+    held = group_split(data.groups, 0.3, seed=3)
+    assert held[7] == held[50]          # the same text up to case and punctuation
+    assert held[51] == held[52]         # an explicit group
+    assert 0.15 < held.mean() < 0.45
+    assert (group_split(data.groups, 0.3, seed=3) == held).all()

@@ -1,0 +1,108 @@
+import json
+import os
+
+import joblib
+import numpy as np
+import pytest
+
+from moderation import artifact as artifact_module
+from moderation.artifact import load, metadata_path, read_card, save
+from moderation.errors import DataError, ModelError
+from moderation.rulebook import LEARNED_RULES
+from training import train
+from tests.conftest import TINY, TINY_CONFIG
+
+
+def test_trained_model_card_records_what_it_was_built_from(tiny_artifact):
+    card = tiny_artifact.card
+    assert card["rules"] == list(LEARNED_RULES)
+    assert card["config"]["seed"] == 7
+    assert card["data"]["sources"][0]["name"] == "tiny.jsonl" and len(card["data"]["sources"][0]["sha256"]) == 64
+    assert set(card["versions"]) == {"python", "scikit-learn", "numpy", "scipy", "joblib"}
+    for rule in LEARNED_RULES:
+        chosen = card["thresholds"][rule]
+        assert 0 < chosen["review"] <= 1
+        assert chosen["review_goal"] in ("maximum recall @ precision >= 0.9", "maximum f1")
+    assert card["thresholds"]["volume"]["review"] is not None   # chosen from the volume labels
+
+
+def test_scores_are_calibrated_probabilities_and_rank_the_rule(tiny_artifact):
+    model = tiny_artifact.model
+    scores = model.predict_proba(["You are a complete idiot and a moron", "Thanks for the clear reporting"])
+    assert scores.shape == (2, len(LEARNED_RULES))
+    assert ((scores >= 0) & (scores <= 1)).all()
+    respect = list(model.rules_).index("respect")
+    assert scores[0, respect] > scores[1, respect]
+
+
+def test_training_is_reproducible_with_the_seed(tiny_artifact, tmp_path):
+    again = train([TINY], with_starter=False, config=TINY_CONFIG)
+    texts = ["Councillor Reed pocketed the money", "Buy cheap meds at pills dot com", "Nice weather"]
+    np.testing.assert_allclose(again.model.predict_proba(texts), tiny_artifact.model.predict_proba(texts), atol=1e-12)
+
+
+def test_save_load_round_trip(tiny_artifact, tmp_path):
+    path = save(tiny_artifact, tmp_path / "sub" / "m.joblib")
+    loaded = load(path)
+    assert loaded.version == tiny_artifact.version
+    texts = ["What a load of sh1t", "The report is at https://example.org/r.pdf"]
+    np.testing.assert_array_equal(loaded.model.predict_proba(texts), tiny_artifact.model.predict_proba(texts))
+    assert json.loads(metadata_path(path).read_text())["sha256"] == artifact_module.sha256_file(path)
+
+
+def test_tampered_model_is_refused_before_unpickling(model_copy, monkeypatch):
+    with open(model_copy, "ab") as handle:
+        handle.write(b"\x00")
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: pytest.fail("unpickled a tampered file"))
+    with pytest.raises(ModelError, match="does not match the SHA-256 in its metadata.*retrain"):
+        load(model_copy)
+
+
+def test_model_without_metadata_is_refused(model_copy):
+    metadata_path(model_copy).unlink()
+    with pytest.raises(ModelError, match="no metadata file .* not written by this project"):
+        load(model_copy)
+
+
+@pytest.mark.parametrize("library", ["scikit-learn", "numpy", "joblib", "python"])
+def test_other_library_versions_are_refused(model_copy, library):
+    meta = metadata_path(model_copy)
+    card = json.loads(meta.read_text())
+    card["versions"][library] = "0.0.1"
+    meta.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=f"built with {library} 0.0.1 but .* is installed; retrain it with"):
+        load(model_copy)
+
+
+def test_a_crash_while_writing_leaves_the_old_model_in_place(tiny_artifact, model_copy, monkeypatch):
+    before = model_copy.read_bytes(), metadata_path(model_copy).read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(joblib, "dump", crash)
+    with pytest.raises(OSError):
+        save(tiny_artifact, model_copy)
+    assert (model_copy.read_bytes(), metadata_path(model_copy).read_bytes()) == before
+    assert [p.name for p in model_copy.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert read_card(model_copy)["version"] == tiny_artifact.version
+
+
+def test_rule_without_positives_is_refused(tmp_path):
+    data = tmp_path / "d.jsonl"
+    rows = [{"text": f"comment {i}", "respect": i % 2, "accusations": 0, "foul_language": i % 2,
+             "promotional": i % 2} for i in range(20)]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(DataError, match="rule 'accusations' has no positive rows"):
+        train([data], with_starter=False, config=TINY_CONFIG)
+
+
+def test_explain_points_at_the_words_of_the_comment(tiny_artifact):
+    text = "Honestly, councillor Reed pocketed the grant money."
+    spans = tiny_artifact.model.explain(text, "accusations")
+    assert spans, "a positive score needs evidence"
+    for start, end, weight in spans:
+        assert weight > 0 and text[start:end].strip() == text[start:end]
+    shown = {text[s:e].lower() for s, e, _ in spans}
+    assert shown & {"pocketed", "grant", "money"}
+    assert not shown & {"the"}

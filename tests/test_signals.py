@@ -1,0 +1,129 @@
+"""Tables of link, volume and word-list cases: the measured rules."""
+import pytest
+
+from moderation.signals import WordList, find_links, link_score, measure_volume
+
+LINKS = [
+    # (text, expected link texts)
+    ("see https://example.org/report.pdf.", ["https://example.org/report.pdf"]),
+    ("read it (https://example.org/a/b) first", ["https://example.org/a/b"]),
+    ("(see example.com/x)", ["example.com/x"]),
+    ("go to bit.ly/x2!", ["bit.ly/x2"]),
+    ("short: tinyurl.com/abc123, then", ["tinyurl.com/abc123"]),
+    ("www.shop.example.com is open", ["www.shop.example.com"]),
+    ("WWW.SHOUTY-SHOP.COM now", ["WWW.SHOUTY-SHOP.COM"]),
+    ("earnfast dot com", ["earnfast dot com"]),
+    ("earnfast DOT com today", ["earnfast DOT com"]),
+    ("visit earn[.]net/now", ["earn[.]net/now"]),
+    ("visit earn(dot)org", ["earn(dot)org"]),
+    ("hxxp://bad[.]site/x", ["hxxp://bad[.]site/x"]),
+    ("hxxps://bad.example.com", ["hxxps://bad.example.com"]),
+    ("two: a-shop.com and b-shop.net.", ["a-shop.com", "b-shop.net"]),
+    ("https://en.wikipedia.org/wiki/Foo_(bar)).", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
+    ("\"https://quoted.example.com/x\"", ["https://quoted.example.com/x"]),
+    ("http://192.168.10.1/admin", ["http://192.168.10.1/admin"]),
+    ("youtu.be/abc is a video", ["youtu.be/abc"]),
+    # not links
+    ("mail me at joe@example.com", []),
+    ("write to press.office@city.example.ca please", []),
+    ("the dot com bubble burst in 2000", []),
+    ("I edited file.py and then the end.It was late", []),
+    ("Mr.Smith said e.g. 3.5 a.m. i.e. later", []),
+    ("the U.S. and the U.K. agreed", []),
+    ("maybe.be it is", []),
+    ("", []),
+]
+
+
+@pytest.mark.parametrize("text,expected", LINKS)
+def test_find_links(text, expected):
+    assert [link.text for link in find_links(text)] == expected
+
+
+@pytest.mark.parametrize("text,expected", LINKS)
+def test_link_spans_point_at_the_text(text, expected):
+    for link in find_links(text):
+        assert text[link.start:link.end] == link.text
+
+
+def test_allow_list_skips_own_domain_and_subdomains():
+    text = "our story example-news.com/a and www.sports.example-news.com/b but also other.com/c"
+    links = find_links(text, allow_domains=["example-news.com"])
+    assert [l.domain for l in links] == ["other.com"]
+
+
+def test_link_flags_shortener_and_obfuscation():
+    short, plain, hidden = find_links("bit.ly/x then example.com/y then earn dot com")
+    assert short.shortener and not short.obfuscated
+    assert not plain.shortener and not plain.obfuscated
+    assert hidden.obfuscated and hidden.domain == "earn.com"
+
+
+@pytest.mark.parametrize("count,limit,score", [(0, 1, 0.0), (1, 1, 0.5), (2, 1, 1.0), (5, 1, 1.0), (1, 0, 1.0), (2, 2, 2 / 3)])
+def test_link_score_reaches_one_only_over_the_limit(count, limit, score):
+    assert link_score(count, limit) == pytest.approx(score)
+
+
+VOLUME = [
+    # (text, shouting?, evidence texts)
+    ("THIS IS AN OUTRAGE", True, ["THIS IS AN OUTRAGE"]),
+    ("STOP THE CUTS now please", True, ["STOP THE CUTS"]),
+    ("RIDICULOUS and INCOMPETENT and SHAMEFUL", True, ["RIDICULOUS", "INCOMPETENT", "SHAMEFUL"]),
+    ("sooooo bad!!!", True, ["sooooo", "!!!"]),
+    ("Why??? Who decided this???", True, ["???", "???"]),
+    ("nooooo way, pleeeease", True, ["nooooo", "pleeeease"]),
+    # not shouting
+    ("NATO and the UN met in Brussels with the CBC watching", False, []),
+    ("I did NOT say that", False, []),
+    ("DISGRACEFUL decision by the board", False, []),
+    ("The NYT and the WSJ both ran it", False, []),
+    ("Great game!", False, []),
+    ("Really?!", False, []),
+    ("www zzz III XXX", False, []),
+    ("Chapter VIII of the report, Brrr it is cold", False, ["Brrr"]),
+    ("", False, []),
+]
+
+
+@pytest.mark.parametrize("text,shouting,evidence", VOLUME)
+def test_volume(text, shouting, evidence):
+    volume = measure_volume(text, acronyms=["NATO", "UN", "CBC"])
+    assert [s.text for s in volume.spans] == evidence
+    assert 0.0 <= volume.score <= 1.0
+    if shouting:
+        assert volume.score >= 0.5
+    elif not evidence:
+        assert volume.score == 0.0
+
+
+def test_listed_acronyms_never_shout_even_in_a_run():
+    listed = ["NATO", "UN", "EU", "WTO"]
+    assert measure_volume("NATO UN EU WTO summit today", acronyms=listed).score == 0.0
+    assert measure_volume("NATO UN EU WTO summit today", acronyms=[]).score > 0.0
+
+
+def test_more_shouting_scores_higher():
+    low = measure_volume("the vote was a SHAMEFUL DECISION by the council members tonight").score
+    high = measure_volume("THE VOTE WAS A SHAMEFUL DECISION BY THE COUNCIL").score
+    assert 0 < low < high
+
+
+WORDS = [
+    ("Sh1t happens", ["Sh1t"]),
+    ("SHIT!", ["SHIT"]),
+    ("shitake mushrooms", []),
+    ("Scunthorpe United", []),
+    ("son  of a\nbitch", ["son  of a\nbitch"]),
+    ("Mérde alors", ["Mérde"]),
+    ("merde", ["merde"]),
+]
+
+
+@pytest.mark.parametrize("text,found", WORDS)
+def test_word_list_matches_on_word_boundaries_case_accent_and_disguise_insensitive(text, found):
+    words = WordList(["shit", "cunt", "son of a bitch", "merde"])
+    assert [s.text for s in words.find(text)] == found
+
+
+def test_word_list_keeps_digits():
+    assert [s.text for s in WordList(["88"]).find("born in 1988, age 12, code 88")] == ["88"]
