@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import DataError
 from .features import TextFeatures
@@ -68,8 +68,10 @@ class CommentModel(BaseEstimator):
         return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
                                   solver="liblinear", random_state=self.random_state)
 
-    def fit(self, texts: Sequence[str], labels: Mapping[str, Sequence[float]], progress: Progress | None = None):
-        """``labels[rule][i]`` is 1, 0 or NaN (row ``i`` does not label ``rule``)."""
+    def fit(self, texts: Sequence[str], labels: Mapping[str, Sequence[float]], progress: Progress | None = None,
+            groups: Sequence | None = None):
+        """``labels[rule][i]`` is 1, 0 or NaN (row ``i`` does not label ``rule``). Rows sharing a
+        ``groups`` value are kept in the same fold, so near-copies never score each other."""
         say = progress or (lambda message: None)
         texts = list(texts)
         self.rules_ = tuple(self.rules)
@@ -95,9 +97,13 @@ class CommentModel(BaseEstimator):
             folds = min(self.cv, positives, negatives)
             say(f"{rule}: {folds}-fold out-of-fold scores on {len(yr)} rows ({positives} positive)")
             rows = np.flatnonzero(mask)
-            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            if groups is None:
+                splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state).split(Xr, yr)
+            else:
+                splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state).split(
+                    Xr, yr, np.asarray(groups)[mask])
             oof_whole, oof_pooled = np.zeros(len(rows)), np.zeros(len(rows))
-            for fit_idx, held_idx in splitter.split(Xr, yr):
+            for fit_idx, held_idx in splits:
                 clf = self._classifier().fit(Xr[fit_idx], yr[fit_idx])
                 oof_whole[held_idx] = Xr[held_idx] @ clf.coef_[0] + clf.intercept_[0]
                 oof_pooled[held_idx] = self._pooled(clf.coef_[0], clf.intercept_[0], X, pieces, rows[held_idx])
@@ -116,11 +122,11 @@ class CommentModel(BaseEstimator):
         return self
 
     def _pieces(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Sentence features of every text that has more than one sentence, and their text index."""
+        """Features of the sentences of every text that is more than one sentence, and their text index."""
         owners, parts = [], []
         for i, text in enumerate(texts):
             spans = segments(text)
-            if len(spans) > 1:
+            if spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1:
                 owners.extend([i] * len(spans))
                 parts.extend(text[s:e] for s, e in spans)
         if not parts:

@@ -73,18 +73,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
 
 
 def segments(text: str, min_words: int = 3) -> list[tuple[int, int]]:
-    """Sentence-like (start, end) spans of ``text``; a piece of fewer than ``min_words`` words is
-    joined to the one before it. A text of one sentence gives one span (or none if empty)."""
-    pieces: list[list[int]] = []
+    """Sentence-like (start, end) spans of ``text`` with at least ``min_words`` words.
+
+    Shorter pieces ("Great reporting.", "Wow!") are left out rather than glued to a neighbour: they
+    are scored as part of the whole text, and alone they are too short to judge.
+    """
+    pieces: list[tuple[int, int]] = []
     start = 0
     for match in list(_SENTENCE_END.finditer(text)) + [None]:
         end = match.start() if match else len(text)
-        if text[start:end].strip():
-            short = len(TOKEN_RE.findall(text[start:end])) < min_words
-            if pieces and (short or len(TOKEN_RE.findall(text[pieces[-1][0]:pieces[-1][1]])) < min_words):
-                pieces[-1][1] = end
-            else:
-                pieces.append([start, end])
+        if len(TOKEN_RE.findall(text[start:end])) >= min_words:
+            pieces.append((start, end))
         if match:
             start = match.end()
-    return [(s, e) for s, e in pieces]
+    return pieces

@@ -27,7 +27,7 @@ from .data import LabelledData, combine, group_split, read_labelled, starter_pat
 Progress = Callable[[str], None]
 
 DEFAULT_CONFIG: dict[str, Any] = {
-    "seed": 20261123, "test_size": 0.2, "cv_folds": 5,
+    "seed": 20261123, "test_size": 0.2, "cv_folds": 5, "mixed_share": 0.3,
     "features": {"word_ngram_range": [1, 2], "char_ngram_range": [2, 5], "min_df": 2,
                  "max_word_features": 100_000, "max_char_features": 200_000},
     "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
@@ -77,6 +77,8 @@ def _validate(config: dict, path: Path) -> None:
         bad("seed", "a whole number", config["seed"])
     if not isinstance(config["test_size"], (int, float)) or not 0.05 <= config["test_size"] <= 0.5:
         bad("test_size", "a number from 0.05 to 0.5", config["test_size"])
+    if not isinstance(config["mixed_share"], (int, float)) or not 0.0 <= config["mixed_share"] <= 2.0:
+        bad("mixed_share", "a number from 0 to 2", config["mixed_share"])
     if not isinstance(config["cv_folds"], int) or not 2 <= config["cv_folds"] <= 20:
         bad("cv_folds", "a whole number from 2 to 20", config["cv_folds"])
     for name in ("word_ngram_range", "char_ngram_range"):
@@ -101,6 +103,31 @@ def _model(config: dict) -> CommentModel:
     return CommentModel(rules=LEARNED_RULES, features=features, C=float(c["C"]), class_weight=weight,
                         max_iter=c["max_iter"], cv=config["cv_folds"], review_goal=t["review"],
                         reject_goal=t["reject"], fallback_goal=t["fallback"], random_state=config["seed"])
+
+
+def with_mixed_rows(data: LabelledData, share: float, seed: int):
+    """Training rows plus ``share`` x as many rows made of a clean comment joined to a labelled one.
+
+    A comment breaks a rule if any part of it does (docs/labelling.md), but a model trained only on
+    single-purpose comments learns that "Great reporting." cancels an insult that follows it. The
+    joined row keeps the labelled row's labels and its group, so cross-validation never scores a
+    row against its own copy.
+    """
+    texts, groups = list(data.texts), list(data.groups)
+    labels = {r: list(v) for r, v in data.labels.items()}
+    learned = [r for r in LEARNED_RULES if r in data.labels]
+    clean = [i for i in range(len(data)) if learned and all(data.labels[r][i] == 0 for r in learned)]
+    count = int(round(share * len(data)))
+    if not clean or count == 0:
+        return texts, {r: np.asarray(v) for r, v in labels.items()}, groups
+    rng = np.random.default_rng(seed)
+    for i in rng.choice(len(data), size=count, replace=count > len(data)):
+        other = data.texts[clean[rng.integers(len(clean))]]
+        texts.append(f"{other} {data.texts[i]}" if rng.random() < 0.5 else f"{data.texts[i]} {other}")
+        groups.append(data.groups[i])
+        for rule in labels:
+            labels[rule].append(data.labels[rule][i])
+    return texts, {r: np.asarray(v, dtype=np.float64) for r, v in labels.items()}, groups
 
 
 def _check_labels(data: LabelledData, names: str) -> None:
@@ -157,7 +184,10 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, config:
     held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"])
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
-    model = _model(cfg).fit(train_part.texts, train_part.labels, progress=say)
+    texts, labels, groups = with_mixed_rows(train_part, cfg["mixed_share"], cfg["seed"])
+    if len(texts) > len(train_part):
+        say(f"added {len(texts) - len(train_part)} mixed rows (a clean comment joined to a labelled one)")
+    model = _model(cfg).fit(texts, labels, progress=say, groups=groups)
 
     thresholds = dict(model.thresholds_)
     acronyms = rulebook["volume"].settings.get("acronyms", [])
@@ -182,6 +212,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, config:
         "rules": list(model.rules_),
         "data": {"sources": [{k: s[k] for k in ("name", "rows", "sha256")} for s in corpus.sources],
                  "rows": len(corpus), "train_rows": len(train_part), "held_out_rows": len(test_part),
+                 "mixed_rows_added": len(texts) - len(train_part),
                  "sha256": data_hash},
         "config": cfg,
         "thresholds": thresholds,
