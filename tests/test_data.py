@@ -64,3 +64,24 @@ def test_group_split_keeps_groups_and_near_copies_together(tmp_path):
     assert held[51] == held[52]         # an explicit group
     assert 0.15 < held.mean() < 0.45
     assert (group_split(data.groups, 0.3, seed=3) == held).all()
+
+
+def test_mixed_rows_keep_labels_and_groups(tmp_path):
+    from training.train import with_mixed_rows
+
+    rows = [{"text": f"clean comment {i}", "respect": 0, "accusations": 0, "foul_language": 0, "promotional": 0}
+            for i in range(6)]
+    rows += [{"text": "you utter fool", "respect": 1, "accusations": 0, "foul_language": 0, "promotional": 0},
+             {"text": "spam here", "promotional": 1}]
+    data = read_labelled(write(tmp_path / "d.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    texts, labels, groups = with_mixed_rows(data, share=2.0, seed=1)
+    assert len(texts) == 3 * len(data) and texts[:len(data)] == data.texts
+    for k in range(len(data), len(texts)):
+        source = next(i for i in range(len(data)) if data.texts[i] in texts[k])
+        assert groups[k] == data.groups[source]
+        other = texts[k].replace(data.texts[source], "").strip()
+        assert other.startswith("clean comment")
+        for rule, values in labels.items():
+            same = values[k] == data.labels[rule][source] or (np.isnan(values[k]) and np.isnan(data.labels[rule][source]))
+            assert same, (rule, texts[k])
+    assert with_mixed_rows(data, share=0.0, seed=1)[0] == data.texts

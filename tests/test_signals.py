@@ -127,3 +127,16 @@ def test_word_list_matches_on_word_boundaries_case_accent_and_disguise_insensiti
 
 def test_word_list_keeps_digits():
     assert [s.text for s in WordList(["88"]).find("born in 1988, age 12, code 88")] == ["88"]
+
+
+@pytest.mark.parametrize("text,pieces", [
+    ("Great reporting. But the mayor is a crook.", ["But the mayor is a crook."]),
+    ("Go Wolves!", []),
+    ("One sentence only here.", ["One sentence only here."]),
+    ("What an idiot. The mayor took bribes!! f*ck this.\n\nBuy now at x dot com",
+     ["What an idiot.", "The mayor took bribes!!", "Buy now at x dot com"]),
+])
+def test_segments_are_sentences_of_three_or_more_words(text, pieces):
+    from moderation.text import segments
+
+    assert [text[s:e] for s, e in segments(text)] == pieces
