@@ -141,7 +141,7 @@ def _check_jsonl(moderator, batch_size: int) -> None:
 @click.option("--no-starter", is_flag=True, help="Leave the starter corpus out (it is included by default).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training config (TOML). Default: the packaged training/config.toml.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", "--model", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (and <out>.json). Default: the default model location.")
 @rules_option
 @friendly

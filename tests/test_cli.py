@@ -125,7 +125,7 @@ def test_train_bad_config(tmp_path):
 
 def test_train_and_info(tmp_path):
     out = tmp_path / "m.joblib"
-    result = run("train", "--no-starter", "--data", TINY, "--config", TINY_CONFIG, "--out", out)
+    result = run("train", "--no-starter", "--data", TINY, "--config", TINY_CONFIG, "--model", out)
     assert result.exit_code == 0, result.output
     assert "ROC AUC" in result.output and "respect" in result.output and out.exists()
     info = run("info", "--model", out)
