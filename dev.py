@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set-up and run commands for a fresh machine that has only Python 3.11+.
 
-    python3 dev.py start    # the main job (see README)
+    python3 dev.py start    # the main job: start the service on 127.0.0.1:8000 (extra arguments go to `serve`)
     python3 dev.py test     # the whole test suite; extra arguments go to pytest
 
 Each command creates the project's virtual environment in .venv on first use (or reuses it), and
@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("MODERATION_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".moderation-installed"
-EXAMPLE = "Great reporting. But the MAYOR IS A CROOK!!! Details at bit.ly/x2 and www.example.com/deal"
 
 
 def _fail(message: str) -> None:
@@ -57,7 +56,10 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "test":
         return subprocess.call([str(python), "-m", "pytest", *rest])
-    return subprocess.call([str(BIN / "moderation"), "check", *(rest or [EXAMPLE])])
+    try:
+        return subprocess.call([str(BIN / "moderation"), "serve", *rest])
+    except KeyboardInterrupt:  # Ctrl-C stops the service; gunicorn shuts down on its own
+        return 0
 
 
 if __name__ == "__main__":

@@ -187,6 +187,35 @@ def _metrics_table(card: dict) -> str:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MODERATION_HOST",
+              help="Address to listen on ($MODERATION_HOST).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="MODERATION_PORT",
+              help="Port ($MODERATION_PORT).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="MODERATION_WORKERS",
+              help="Worker processes ($MODERATION_WORKERS).")
+@click.option("--max-body", type=click.IntRange(1024), default=None, envvar="MODERATION_MAX_BODY",
+              help="Largest request body in bytes ($MODERATION_MAX_BODY). Default: 1000000.")
+@click.option("--token", default=None, envvar="MODERATION_TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on every route but /healthz and /readyz ($MODERATION_TOKEN).")
+@click.option("--log-text", is_flag=True, envvar="MODERATION_LOG_TEXT",
+              help="Also log comment texts in the access log (off by default: they are personal data).")
+@model_option
+@rules_option
+@friendly
+def serve(host, port, workers, max_body, token, log_text, model_path, rules_path):
+    """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
+    from .server import serve as run_server
+
+    config = {"MODEL_PATH": str(model_path) if model_path else None,
+              "RULES_PATH": str(rules_path) if rules_path else None, "LOG_TEXT": log_text}
+    if max_body is not None:
+        config["MAX_BODY_BYTES"] = max_body
+    if token:
+        config["API_TOKEN"] = token
+    run_server(host, port, workers, config)
+
+
+@main.command()
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print the whole model card as JSON.")
 @friendly

@@ -19,6 +19,8 @@ class Comment:
     id: str | None = None
     thread: str | None = None
     author: str | None = None
+    #: Remember this comment for repeat detection (used once the history store exists).
+    store: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Drive the running service with wrk and print requests/s and p50/p99 latency.
+
+    .venv/bin/python benchmarks/service_load.py [--model PATH] [--workers 2] [--seconds 10]
+
+Starts `moderation serve` on a free loopback port, waits until it is ready, then runs wrk (Debian
+package `wrk`: apt-get install wrk) from another process: once with single comments, once with
+batches of 100. Comment texts come from the project's own starter corpus. Nothing leaves this machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from training.data import read_labelled, starter_path  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def lua_script(bodies: list[str]) -> str:
+    quoted = ",\n".join("[==[" + b + "]==]" for b in bodies)
+    return f"""wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local bodies = {{
+{quoted}
+}}
+local i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, "/v1/moderate", nil, bodies[i])
+end
+"""
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int) -> dict:
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="model file (default: the default model)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("service_load.py: wrk is not installed; install it with `apt-get install wrk`", file=sys.stderr)
+        return 2
+
+    texts = read_labelled(starter_path()).texts
+    rng = random.Random(1)
+    singles = [json.dumps({"text": t, "store": False}) for t in rng.sample(texts, 200)]
+    batches = [json.dumps({"comments": [{"text": t, "store": False} for t in rng.sample(texts, 100)]}) for _ in range(10)]
+
+    port = free_port()
+    binary = Path(sys.executable).parent / "moderation"
+    command = [str(binary), "serve", "--port", str(port), "--workers", str(args.workers)]
+    if args.model:
+        command += ["--model", args.model]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                print("service_load.py: the service did not start; run `moderation serve` by hand to see why",
+                      file=sys.stderr)
+                return 1
+            time.sleep(0.3)
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, bodies, per_request in (("single comment", singles, 1), ("batch of 100", batches, 100)):
+                script = Path(tmp) / "post.lua"
+                script.write_text(lua_script(bodies))
+                result = run_wrk(base, script, args.seconds, args.connections, args.threads)
+                rows.append((name, result, per_request))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print(f"service: {args.workers} gunicorn workers; wrk: {args.threads} threads, {args.connections} connections, "
+          f"{args.seconds}s per scenario; machine: {os.cpu_count()} cores")
+    print(f"{'scenario':<16} {'requests/s':>11} {'comments/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, r, per in rows:
+        print(f"{name:<16} {r['rps']:>11.1f} {r['rps'] * per:>11.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non_2xx']:>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

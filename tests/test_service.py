@@ -1,0 +1,219 @@
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from moderation.rulebook import RULE_IDS
+from service import MAX_BATCH, MAX_TEXT_CHARS, create_app
+
+
+@pytest.fixture
+def app(moderator):
+    return create_app({"MAX_BODY_BYTES": 64_000}, moderator=moderator)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def post(client, body, content_type="application/json", **kwargs):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post("/v1/moderate", data=data, content_type=content_type, **kwargs)
+
+
+def test_one_comment_gets_its_verdict_with_id_echoed(client, moderator):
+    response = post(client, {"text": "see a.com/x and b.com/y", "id": "c-17", "thread": "t1", "author": "ann",
+                             "store": False})
+    assert response.status_code == 200 and response.is_json
+    body = response.get_json()
+    assert list(body) == ["id", "verdict", "flags", "scores", "model"]
+    assert body["id"] == "c-17" and list(body["scores"]) == list(RULE_IDS)
+    assert body == moderator.check("see a.com/x and b.com/y", id="c-17").to_dict()
+
+
+def test_batch_keeps_order_and_equals_single_verdicts(client, moderator):
+    texts = ["Nice work", "You are a complete idiot", "buy at shop dot com now", "THIS IS AWFUL!!!"]
+    response = post(client, {"comments": [{"text": t, "id": str(i)} for i, t in enumerate(texts)]})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["id"] for r in results] == ["0", "1", "2", "3"]
+    assert results == [moderator.check(t, id=str(i)).to_dict() for i, t in enumerate(texts)]
+
+
+def test_model_rules_and_health_routes(client, moderator):
+    card = client.get("/v1/model").get_json()
+    assert card["version"] == moderator.version and set(card["thresholds"]) >= {"respect", "volume"}
+    assert "metrics" in card and card["data"]["sources"][0]["name"] == "tiny.jsonl"
+    rules = client.get("/v1/rules").get_json()
+    assert [r["id"] for r in rules["rules"]] == list(RULE_IDS)
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "model": moderator.version}
+
+
+LONG = "x" * (MAX_TEXT_CHARS + 1)
+BAD_BODIES = [
+    # (body, content type, status, code, words the message must contain)
+    ('{"text": ', "application/json", 400, "malformed_json", "not valid JSON"),
+    (b'{"text": "caf\xe9"}', "application/json", 400, "malformed_json", "not UTF-8"),
+    ('{"text": "hi"}', "text/plain", 415, "unsupported_media_type", "Content-Type: application/json"),
+    ('{"text": "hi"}', "", 415, "unsupported_media_type", "Content-Type: application/json"),
+    ([{"text": "hi"}], "application/json", 422, "invalid_body", "must be a JSON object"),
+    ("null", "application/json", 422, "invalid_body", "must be a JSON object"),
+    ({}, "application/json", 422, "missing_field", "'text' is required"),
+    ({"txt": "hi"}, "application/json", 422, "unknown_field", "'txt' is not allowed"),
+    ({"text": ""}, "application/json", 422, "invalid_field", "'text' is empty"),
+    ({"text": "  \n "}, "application/json", 422, "invalid_field", "'text' is empty"),
+    ({"text": 5}, "application/json", 422, "invalid_field", "'text' must be a string, got a number"),
+    ({"text": None}, "application/json", 422, "invalid_field", "'text' must be a string, got null"),
+    ({"text": LONG}, "application/json", 422, "invalid_field", f"more than the limit of {MAX_TEXT_CHARS}"),
+    ({"text": "hi", "id": 7}, "application/json", 422, "invalid_field", "'id' must be a string"),
+    ({"text": "hi", "author": ["a"]}, "application/json", 422, "invalid_field", "'author' must be a string, got a list"),
+    ({"text": "hi", "store": "yes"}, "application/json", 422, "invalid_field", "'store' must be true or false"),
+    ({"comments": []}, "application/json", 422, "invalid_field", f"list of 1 to {MAX_BATCH}"),
+    ({"comments": "hi"}, "application/json", 422, "invalid_field", f"list of 1 to {MAX_BATCH}"),
+    ({"comments": [{"text": "a"}] * (MAX_BATCH + 1)}, "application/json", 422, "invalid_field", "split larger batches"),
+    ({"comments": [{"text": "ok"}, 5]}, "application/json", 422, "invalid_field", "'comments[1]' must be an object"),
+    ({"comments": [{"text": "ok"}, {"text": ""}]}, "application/json", 422, "invalid_field", "'comments[1].text' is empty"),
+    ({"comments": [{"id": "a"}]}, "application/json", 422, "missing_field", "'comments[0].text' is required"),
+    ({"comments": [{"text": "a"}], "id": "x"}, "application/json", 422, "unknown_field", "'id' is not allowed beside"),
+    ({"text": "y" * 70_000}, "application/json", 413, "body_too_large", "larger than the limit of 64000 bytes"),
+]
+
+
+@pytest.mark.parametrize("body,content_type,status,code,words", BAD_BODIES)
+def test_bad_bodies_get_one_json_error_shape(client, body, content_type, status, code, words):
+    response = post(client, body, content_type=content_type)
+    assert response.status_code == status
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message"} and error["code"] == code
+    assert words in error["message"]
+
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("get", "/nope", 404, "not_found"),
+    ("get", "/v1/moderate", 405, "method_not_allowed"),
+    ("post", "/healthz", 405, "method_not_allowed"),
+    ("delete", "/v1/rules", 405, "method_not_allowed"),
+])
+def test_unknown_routes_and_methods_are_json_too(client, method, path, status, code):
+    response = getattr(client, method)(path)
+    assert response.status_code == status and response.is_json
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_bearer_token_guards_everything_but_health_checks(moderator):
+    client = create_app({"API_TOKEN": "s3cret"}, moderator=moderator).test_client()
+    assert post(client, {"text": "hi"}).status_code == 401
+    wrong = post(client, {"text": "hi"}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "unauthorized"
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert post(client, {"text": "hi"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/v1/model").status_code == 401
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+
+
+def test_access_log_has_one_line_per_request_and_no_text_unless_configured(moderator, caplog):
+    caplog.set_level(logging.INFO, logger="moderation.access")
+    client = create_app(moderator=moderator).test_client()
+    post(client, {"text": "a secret comment"})
+    client.get("/nope")
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.access"]
+    assert len(lines) == 2
+    assert lines[0].startswith("POST /v1/moderate 200 ") and lines[0].endswith("ms")
+    assert lines[1].startswith("GET /nope 404 ")
+    assert "secret" not in " ".join(lines)
+    caplog.clear()
+    client = create_app({"LOG_TEXT": True}, moderator=moderator).test_client()
+    post(client, {"text": "a secret comment"})
+    assert "a secret comment" in caplog.records[-1].getMessage()
+
+
+class Broken:
+    """A moderator whose model fails: the service must still answer in its JSON shape."""
+
+    def __init__(self, real):
+        self.artifact, self.rulebook, self.version = real.artifact, real.rulebook, real.version
+
+    def check(self, *args, **kwargs):
+        raise RuntimeError("model exploded")
+
+    check_batch = check
+
+
+def test_server_faults_are_json_500_and_not_ready(moderator):
+    client = create_app(moderator=Broken(moderator)).test_client()
+    response = post(client, {"text": "hi"})
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
+    assert "exploded" not in response.get_data(as_text=True)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "not_ready"
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    max_leaves=12)
+FIELDS = st.fixed_dictionaries({}, optional={"text": JSON | st.text(), "id": JSON, "thread": JSON,
+                                             "author": JSON, "store": JSON, "comments": st.lists(JSON, max_size=3)})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(JSON | FIELDS)
+def test_no_client_body_gives_a_500_or_html(client, body):
+    response = post(client, body)
+    assert response.status_code in (200, 400, 413, 415, 422)
+    assert response.is_json
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(url, body=None, timeout=5):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_real_server_serves_a_verdict_and_stops_cleanly(tiny_model_path, tmp_path):
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "moderation"), "serve", "--port", str(port), "--workers", "2",
+               "--model", str(tiny_model_path)]
+    log = open(tmp_path / "serve.log", "w+")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _request(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        status, verdict = _request(f"http://127.0.0.1:{port}/v1/moderate",
+                                   {"text": "see a.com/x and b.com/y", "id": "real-1"})
+        assert status == 200 and verdict["id"] == "real-1"
+        assert "links" in [f["rule"] for f in verdict["flags"]]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=30)
+    log.seek(0)
+    output = log.read()
+    assert code == 0, output
+    assert "POST /v1/moderate 200" in output and "a.com/x" not in output
