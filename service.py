@@ -31,6 +31,7 @@ access_log = logging.getLogger("moderation.access")
 DEFAULTS: dict[str, Any] = {
     "MODEL_PATH": None,        # None: the default model location (see moderation.artifact)
     "RULES_PATH": None,        # None: the packaged rulebook
+    "DB_PATH": None,           # None: the default history store (see moderation.store)
     "MAX_BODY_BYTES": 1_000_000,
     "API_TOKEN": None,         # when set, "Authorization: Bearer <token>" is required
     "LOG_TEXT": False,         # put the comment text in the access log (off: it is personal data)
@@ -38,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
 ENVIRONMENT = {
     "MODEL_PATH": "MODERATION_MODEL",
     "RULES_PATH": "MODERATION_RULES",
+    "DB_PATH": "MODERATION_DB",
     "MAX_BODY_BYTES": "MODERATION_MAX_BODY",
     "API_TOKEN": "MODERATION_TOKEN",
     "LOG_TEXT": "MODERATION_LOG_TEXT",
@@ -77,7 +79,8 @@ def create_app(config: dict | None = None, *, moderator: Moderator | None = None
         from moderation.loading import open_moderator
 
         say = logging.getLogger("moderation").info
-        moderator = open_moderator(app.config["MODEL_PATH"], app.config["RULES_PATH"], say)
+        moderator = open_moderator(app.config["MODEL_PATH"], app.config["RULES_PATH"], say,
+                                   db_path=app.config["DB_PATH"])
     app.extensions["moderator"] = moderator
 
     def error(status: int, code: str, message: str) -> Response:
@@ -175,10 +178,10 @@ def create_app(config: dict | None = None, *, moderator: Moderator | None = None
     @app.get("/readyz")
     def readyz():
         try:
-            moderator.check("readiness probe")
-        except Exception as exc:  # any failure to score means not ready, whatever it is
+            moderator.ready()
+        except Exception as exc:  # any failure to score or reach the store means not ready
             app.logger.warning("not ready: %s", exc)
-            return error(503, "not_ready", "the model cannot score comments; see the service log")
+            return error(503, "not_ready", "the model or the history store is not usable; see the service log")
         return jsonify({"status": "ready", "model": moderator.version})
 
     return app

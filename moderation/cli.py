@@ -14,6 +14,7 @@ import click
 
 from .artifact import default_model_path, read_card
 from .errors import InputError, ModerationError
+from .moderator import Comment
 from .rulebook import RULE_IDS
 
 BATCH_SIZE = 256
@@ -41,6 +42,10 @@ model_option = click.option(
     "--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Model file. Default: $MODERATION_MODEL, else ~/.local/share/news-moderation/model.joblib, "
          "built from the starter corpus on first use.")
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="History store (SQLite) for repeat detection. Default: $MODERATION_DB, else "
+         "~/.local/share/news-moderation/history.sqlite3.")
 rules_option = click.option(
     "--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Rulebook (rules.toml). Default: $MODERATION_RULES, else the packaged rulebook.")
@@ -78,26 +83,31 @@ def _argument_text(text: str) -> str:
 @click.option("--id", "comment_id", default=None, help="Id echoed in the verdict (single comment).")
 @click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="Comments scored together with --jsonl.")
+@click.option("--thread", default=None, help="Thread (article) the comment belongs to (single comment).")
+@click.option("--author", default=None, help="Author of the comment (single comment).")
+@click.option("--no-store", is_flag=True, help="Check against the history without remembering the comment(s).")
 @model_option
 @rules_option
+@db_option
 @friendly
-def check(text, jsonl, comment_id, batch_size, model_path, rules_path):
+def check(text, jsonl, comment_id, batch_size, thread, author, no_store, model_path, rules_path, db_path):
     """Check one comment (TEXT, or - to read it from stdin) and print its verdict as JSON."""
     from .loading import open_moderator
 
     if jsonl:
         if text is not None:
             raise click.UsageError("give either TEXT or --jsonl (which reads stdin), not both")
-        moderator = open_moderator(model_path, rules_path, _say)
-        _check_jsonl(moderator, batch_size)
+        moderator = open_moderator(model_path, rules_path, _say, db_path=db_path)
+        _check_jsonl(moderator, batch_size, store=not no_store)
         return
     if text is None:
         raise click.UsageError("give the comment as TEXT, or - to read it from stdin, or use --jsonl")
     text = _decode(sys.stdin.buffer.read(), "stdin") if text == "-" else _argument_text(text)
     if not text.strip():
         raise InputError("the comment is empty; give the text of the comment to check")
-    moderator = open_moderator(model_path, rules_path, _say)
-    click.echo(moderator.check(text, id=comment_id).to_json(indent=2))
+    moderator = open_moderator(model_path, rules_path, _say, db_path=db_path)
+    comment = Comment(text=text, id=comment_id, thread=thread, author=author, store=not no_store)
+    click.echo(moderator.check(comment).to_json(indent=2))
 
 
 def _parse_line(raw: bytes, number: int) -> dict:
@@ -116,8 +126,8 @@ def _parse_line(raw: bytes, number: int) -> dict:
     return item
 
 
-def _check_jsonl(moderator, batch_size: int) -> None:
-    batch: list[dict] = []
+def _check_jsonl(moderator, batch_size: int, store: bool = True) -> None:
+    batch: list[Comment] = []
 
     def flush():
         for verdict in moderator.check_batch(batch):
@@ -128,7 +138,9 @@ def _check_jsonl(moderator, batch_size: int) -> None:
     for number, raw in enumerate(sys.stdin.buffer, start=1):
         if not raw.strip():
             continue
-        batch.append(_parse_line(raw, number))
+        item = _parse_line(raw, number)
+        batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
+                             author=item.get("author"), store=store))
         if len(batch) >= batch_size:
             flush()
     if batch:
@@ -201,13 +213,15 @@ def _metrics_table(card: dict) -> str:
               help="Also log comment texts in the access log (off by default: they are personal data).")
 @model_option
 @rules_option
+@db_option
 @friendly
-def serve(host, port, workers, max_body, token, log_text, model_path, rules_path):
+def serve(host, port, workers, max_body, token, log_text, model_path, rules_path, db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
     from .server import serve as run_server
 
     config = {"MODEL_PATH": str(model_path) if model_path else None,
-              "RULES_PATH": str(rules_path) if rules_path else None, "LOG_TEXT": log_text}
+              "RULES_PATH": str(rules_path) if rules_path else None, "LOG_TEXT": log_text,
+              "DB_PATH": str(db_path) if db_path else None}
     if max_body is not None:
         config["MAX_BODY_BYTES"] = max_body
     if token:

@@ -14,7 +14,9 @@ from training.data import starter_path
 from .artifact import ModelArtifact, default_model_path, load, metadata_path, read_card, save, sha256_file
 from .errors import ModelError
 from .moderator import Moderator
+from .repeats import RepeatDetector
 from .rulebook import load_rulebook
+from .store import SqliteStore, default_db_path
 
 Say = Callable[[str], None]
 ORIGIN_DEFAULT = "default"
@@ -77,6 +79,12 @@ def load_model(model_path: str | os.PathLike | None, say: Say) -> ModelArtifact:
         return load(path)
 
 
-def open_moderator(model_path=None, rules_path=None, say: Say = lambda m: None) -> Moderator:
+def open_moderator(model_path=None, rules_path=None, say: Say = lambda m: None, db_path=None,
+                   history: bool = True) -> Moderator:
+    """A moderator with the rulebook, a verified model and (unless ``history`` is False) the
+    SQLite history at ``db_path`` (default: $MODERATION_DB or the data folder)."""
     rulebook = load_rulebook(rules_path)
-    return Moderator(load_model(model_path, say), rulebook)
+    detector = None
+    if history:
+        detector = RepeatDetector.from_rulebook(SqliteStore(db_path or default_db_path()), rulebook)
+    return Moderator(load_model(model_path, say), rulebook, history=detector)

@@ -1,6 +1,7 @@
 """Turns comments into verdicts: the rulebook, the learned model and the measured signals together."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -8,8 +9,10 @@ import numpy as np
 
 from .artifact import ModelArtifact
 from .errors import InputError
+from .repeats import RepeatDetector, RepeatResult
 from .rulebook import RULE_IDS, Rulebook
 from .signals import WordList, find_links, link_score, measure_volume
+from .store import StoreUnavailable
 from .verdict import PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
 
 
@@ -19,7 +22,7 @@ class Comment:
     id: str | None = None
     thread: str | None = None
     author: str | None = None
-    #: Remember this comment for repeat detection (used once the history store exists).
+    #: Remember this comment for repeat detection (False: check against history only).
     store: bool = True
 
 
@@ -36,8 +39,10 @@ class Moderator:
     faster per comment than calling ``check`` in a loop, and gives the same verdicts.
     """
 
-    def __init__(self, artifact: ModelArtifact, rulebook: Rulebook, evidence_per_flag: int = 5):
+    def __init__(self, artifact: ModelArtifact, rulebook: Rulebook, history: RepeatDetector | None = None,
+                 evidence_per_flag: int = 5):
         self.artifact = artifact
+        self.history = history
         self.rulebook = rulebook
         self.evidence_per_flag = evidence_per_flag
         self.model = artifact.model
@@ -79,9 +84,27 @@ class Moderator:
         if not items:
             return []
         probabilities, X = self.model.score([c.text for c in items])
-        return [self._verdict(c, probabilities[i], X[i]) for i, c in enumerate(items)]
+        repeats, unavailable = self._repeats(items)
+        return [self._verdict(c, probabilities[i], X[i], repeats[i], unavailable) for i, c in enumerate(items)]
 
-    def _verdict(self, comment: Comment, learned: np.ndarray, row) -> Verdict:
+    def _repeats(self, items: list[Comment]) -> tuple[list[RepeatResult], tuple[str, ...]]:
+        if self.history is None:
+            return [RepeatResult() for _ in items], ()
+        try:
+            return self.history.check_batch(items), ()
+        except StoreUnavailable as exc:
+            # The verdict still comes back; the moderator is told repeats were not checked.
+            logging.getLogger("moderation").warning("repeat check skipped: %s", exc)
+            return [RepeatResult() for _ in items], ("repeated",)
+
+    def ready(self) -> None:
+        """Raise if a comment cannot be fully checked (model or history store)."""
+        self.model.score(["readiness probe"])
+        if self.history is not None:
+            self.history.store.ping()
+
+    def _verdict(self, comment: Comment, learned: np.ndarray, row, repeat: RepeatResult,
+                 unavailable: tuple[str, ...]) -> Verdict:
         text = comment.text
         scores: dict[str, float] = {rule: 0.0 for rule in RULE_IDS}
         evidence: dict[str, list[Evidence]] = {}
@@ -91,6 +114,9 @@ class Moderator:
         links = find_links(text, self.allow_domains)
         scores["links"] = rounded(link_score(len(links), self.link_limit))
         evidence["links"] = [Evidence(l.text, l.start, l.end) for l in links]
+
+        scores["repeated"] = repeat.score
+        evidence["repeated"] = repeat.evidence
 
         volume = measure_volume(text, self.acronyms)
         scores["volume"] = rounded(volume.score)
@@ -131,7 +157,7 @@ class Moderator:
         order = {rule: i for i, rule in enumerate(RULE_IDS)}
         flags.sort(key=lambda f: (-f.score, order[f.rule]))
         return Verdict(id=comment.id, verdict=verdict, flags=tuple(flags), scores=scores,
-                       model_version=self.version)
+                       model_version=self.version, unavailable=unavailable)
 
     def _learned_evidence(self, text: str, rule: str, row) -> list[Evidence]:
         spans = self.model.explain(text, rule, k=self.evidence_per_flag, row=row)
@@ -145,7 +171,7 @@ def _as_comment(item: Comment | str | Mapping, index: int) -> Comment:
         comment = Comment(text=item)
     elif isinstance(item, Mapping):
         comment = Comment(text=item.get("text"), id=item.get("id"), thread=item.get("thread"),
-                          author=item.get("author"))
+                          author=item.get("author"), store=item.get("store", True))
     else:
         raise InputError(f"comment #{index + 1} must be text or an object with a 'text' field, got {type(item).__name__}")
     if not isinstance(comment.text, str):

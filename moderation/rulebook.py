@@ -34,6 +34,7 @@ _EXTRA_KEYS = {
     "foul_language": {"banned_words", "suspect_words"},
     "links": {"limit", "allow_domains"},
     "volume": {"acronyms"},
+    "repeated": {"min_words", "campaign_min_words", "retention_days"},
 }
 _DEFAULTS = {
     "banned_words": [],
@@ -41,6 +42,9 @@ _DEFAULTS = {
     "limit": 1,
     "allow_domains": [],
     "acronyms": [],
+    "min_words": 8,
+    "campaign_min_words": 25,
+    "retention_days": 30,
 }
 
 ENV_RULES = "MODERATION_RULES"
@@ -161,10 +165,11 @@ def _threshold(value: Any, where: str) -> float | None:
 
 
 def _setting(key: str, value: Any, where: str) -> Any:
-    if key == "limit":
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if key in ("limit", "min_words", "campaign_min_words", "retention_days"):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= (1 if key == "retention_days" else 0):
             return value
-        raise RulebookError(f"{where}: limit must be a whole number >= 0, got {value!r}")
+        least = 1 if key == "retention_days" else 0
+        raise RulebookError(f"{where}: {key} must be a whole number >= {least}, got {value!r}")
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise RulebookError(f"{where}: {key} must be a list of non-empty strings, got {value!r}")
     if key == "allow_domains":

@@ -45,10 +45,16 @@ class Verdict:
     flags: tuple[Flag, ...]
     scores: dict[str, float]
     model_version: str
+    #: Rules that could not be checked this time (the history store was down, say); their score is
+    #: 0 and they cannot flag. Only present in JSON when not empty.
+    unavailable: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "verdict": self.verdict, "flags": [f.to_dict() for f in self.flags],
-                "scores": dict(self.scores), "model": {"version": self.model_version}}
+        out = {"id": self.id, "verdict": self.verdict, "flags": [f.to_dict() for f in self.flags],
+               "scores": dict(self.scores), "model": {"version": self.model_version}}
+        if self.unavailable:
+            out["unavailable"] = list(self.unavailable)
+        return out
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

@@ -146,3 +146,15 @@ def test_console_script_reports_non_utf8_argument_without_traceback(tiny_model_p
     assert result.returncode == 1
     assert result.stderr.decode().strip() == "Error: TEXT is not UTF-8 (byte 0xe9 at offset 3); convert it to UTF-8, e.g. with iconv -t UTF-8"
     assert b"Traceback" not in result.stderr
+
+
+def test_check_remembers_comments_in_the_db_unless_no_store(tiny_model_path, tmp_path):
+    text = "The transit board approved the cuts without a single public meeting or any survey of riders."
+    db = tmp_path / "h.sqlite3"
+    args = ("check", "--model", tiny_model_path, "--db", db, "--author", "ann")
+    assert json.loads(run(*args, "--no-store", text).output)["scores"]["repeated"] == 0.0
+    assert json.loads(run(*args, text).output)["scores"]["repeated"] == 0.0
+    second = json.loads(run(*args, "--id", "c2", text).output)
+    assert second["scores"]["repeated"] == 1.0
+    flag = next(f for f in second["flags"] if f["rule"] == "repeated")
+    assert flag["evidence"][0]["earlier"]["author"] == "ann"

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moderation.rulebook import RULE_IDS
+from moderation.moderator import Moderator
 from service import MAX_BATCH, MAX_TEXT_CHARS, create_app
 
 
@@ -150,7 +151,7 @@ class Broken:
     def check(self, *args, **kwargs):
         raise RuntimeError("model exploded")
 
-    check_batch = check
+    check_batch = ready = check
 
 
 def test_server_faults_are_json_500_and_not_ready(moderator):
@@ -217,3 +218,43 @@ def test_real_server_serves_a_verdict_and_stops_cleanly(tiny_model_path, tmp_pat
     output = log.read()
     assert code == 0, output
     assert "POST /v1/moderate 200" in output and "a.com/x" not in output
+
+
+LONG = ("Residents of Harlow Bay deserve better than this. The new bus schedule cuts the evening routes that "
+        "shift workers depend on, and the board approved it without a single public meeting.")
+
+
+@pytest.fixture
+def history_client(tiny_artifact, tmp_path):
+    from moderation.repeats import RepeatDetector
+    from moderation.rulebook import load_rulebook
+    from moderation.store import SqliteStore
+
+    book = load_rulebook()
+    detector = RepeatDetector.from_rulebook(SqliteStore(tmp_path / "h.sqlite3"), book)
+    return create_app(moderator=Moderator(tiny_artifact, book, history=detector)).test_client()
+
+
+def test_service_flags_repeats_and_honours_store_false(history_client):
+    assert post(history_client, {"text": LONG, "id": "c1", "author": "ann", "store": False}).get_json()["scores"]["repeated"] == 0
+    assert post(history_client, {"text": LONG, "id": "c2", "author": "ann"}).get_json()["scores"]["repeated"] == 0
+    verdict = post(history_client, {"text": LONG, "id": "c3", "author": "ann"}).get_json()
+    flag = next(f for f in verdict["flags"] if f["rule"] == "repeated")
+    assert flag["evidence"][0]["earlier"]["id"] == "c2" and verdict["verdict"] != "publish"
+    batch = post(history_client, {"comments": [{"text": LONG + " Again.", "id": "c4", "author": "bob", "thread": "t"},
+                                               {"text": LONG + " Again.", "id": "c5", "author": "bob", "thread": "t"}]})
+    assert [r["scores"]["repeated"] for r in batch.get_json()["results"]][1] == 1.0
+
+
+def test_service_without_a_store_still_answers_and_is_not_ready(tiny_artifact, tmp_path):
+    from moderation.repeats import RepeatDetector
+    from moderation.rulebook import load_rulebook
+    from moderation.store import SqliteStore
+
+    (tmp_path / "file").write_text("x")
+    book = load_rulebook()
+    detector = RepeatDetector.from_rulebook(SqliteStore(tmp_path / "file" / "h.sqlite3"), book)
+    client = create_app(moderator=Moderator(tiny_artifact, book, history=detector)).test_client()
+    response = post(client, {"text": LONG})
+    assert response.status_code == 200 and response.get_json()["unavailable"] == ["repeated"]
+    assert client.get("/readyz").status_code == 503

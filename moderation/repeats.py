@@ -1,0 +1,162 @@
+"""Repeated content: the same text posted again, whole or pasted inside a longer comment.
+
+Fingerprints are hashes of word 5-grams over folded text, so case, accents, spacing, punctuation
+and line breaks do not matter, and changing a few words only breaks the 5-grams around them.
+Winnowing (a window of 4 hashes) picks the fingerprints that are indexed: any shared run of
+5 + 4 - 1 = 8 words is guaranteed to share an indexed fingerprint, so a lookup is a handful of
+index seeks whatever the size of the history. Coverage is then measured exactly against each
+candidate's full set of 5-gram hashes.
+
+A new comment repeats an earlier one when the share of it covered by the earlier one reaches the
+rule's threshold — or, for the same author, when that share of *their earlier comment* reappears
+(a reposted comment under a new first paragraph). Other authors in other threads count only for long
+repeated text (copy-paste campaigns). The same id is an edit or a retry, never a repeat.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+from .store import HistoryStore, StoredComment
+from .text import fold
+from .verdict import Evidence, rounded
+
+K = 5
+WINDOW = 4
+_WORD = re.compile(r"[^\W_]+")
+PRUNE_EVERY_SECONDS = 3600
+
+
+def words(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(fold(text))]
+
+
+def kgram_hashes(tokens: Sequence[tuple[str, int, int]], k: int = K) -> list[int]:
+    """A signed 64-bit hash of every run of ``k`` words (SQLite integers are signed 64-bit)."""
+    out = []
+    for i in range(len(tokens) - k + 1):
+        digest = hashlib.blake2b(" ".join(t[0] for t in tokens[i:i + k]).encode("utf-8"), digest_size=8).digest()
+        out.append(int.from_bytes(digest, "big", signed=True))
+    return out
+
+
+def winnow(hashes: Sequence[int], window: int = WINDOW) -> list[int]:
+    """The minimum hash of every window of ``window`` consecutive hashes (Schleimer et al., 2003)."""
+    if len(hashes) <= window:
+        return [min(hashes)] if hashes else []
+    chosen, last = [], -1
+    for start in range(len(hashes) - window + 1):
+        part = hashes[start:start + window]
+        low = min(part)
+        # The rightmost minimum: consecutive windows then keep choosing the same position.
+        position = start + window - 1 - part[::-1].index(low)
+        if position != last:
+            chosen.append(low)
+            last = position
+    return chosen
+
+
+@dataclass
+class RepeatResult:
+    score: float = 0.0
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+class RepeatDetector:
+    """Checks comments against the history and remembers them (unless told not to)."""
+
+    def __init__(self, store: HistoryStore, threshold: float = 0.5, min_words: int = 8, campaign_min_words: int = 25,
+                 retention_days: float = 30, max_earlier: int = 3, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.threshold = threshold
+        self.min_words = max(min_words, K)
+        self.campaign_min_words = campaign_min_words
+        self.retention_days = retention_days
+        self.max_earlier = max_earlier
+        self.clock = clock
+        self._last_prune = 0.0
+
+    @classmethod
+    def from_rulebook(cls, store: HistoryStore, rulebook, clock: Callable[[], float] = time.time) -> "RepeatDetector":
+        rule = rulebook["repeated"]
+        settings = rule.settings
+        return cls(store, threshold=rule.threshold if rule.threshold is not None else 0.5,
+                   min_words=settings["min_words"], campaign_min_words=settings["campaign_min_words"],
+                   retention_days=settings["retention_days"], clock=clock)
+
+    def check_batch(self, comments: Sequence) -> list[RepeatResult]:
+        """Check each comment in order and remember those with ``store`` set, atomically: a later
+        comment in the batch (or in a concurrent request) sees the earlier ones."""
+        now = self.clock()
+        since = now - self.retention_days * 86400
+        results = []
+        with self.store.transaction():
+            if now - self._last_prune >= PRUNE_EVERY_SECONDS:
+                self.store.prune(since)
+                self._last_prune = now
+            for comment in comments:
+                tokens = words(comment.text)
+                hashes = kgram_hashes(tokens)
+                fingerprints = winnow(hashes)
+                results.append(self._check(comment, tokens, hashes, fingerprints, since))
+                if getattr(comment, "store", True) and hashes:
+                    self.store.add(comment.id, comment.thread, comment.author, now, hashes, fingerprints)
+        return results
+
+    def _check(self, comment, tokens, hashes, fingerprints, since) -> RepeatResult:
+        if len(tokens) < self.min_words:
+            return RepeatResult()  # "Thank you!", "Well said": too short to be a repeat
+        found = []
+        # The same id again is an edit or a retry: it is only compared with what came before it.
+        original = self.store.key_of(comment.id) if comment.id is not None else None
+        for stored, _ in self.store.candidates(fingerprints, since):
+            if stored.comment_id == comment.id and comment.id is not None:
+                continue
+            if original is not None and stored.key > original:
+                continue
+            match = self._measure(comment, tokens, hashes, stored)
+            if match is not None:
+                found.append(match)
+        if not found:
+            return RepeatResult()
+        found.sort(key=lambda m: (-m[0], -m[1].created))
+        score = found[0][0]
+        evidence = [self._evidence(comment.text, tokens, m) for m in found[:self.max_earlier] if m[0] >= self.threshold]
+        return RepeatResult(score=rounded(score), evidence=evidence)
+
+    def _measure(self, comment, tokens, hashes, stored: StoredComment):
+        old = set(stored.hashes)
+        covered = [False] * len(tokens)
+        for i, h in enumerate(hashes):
+            if h in old:
+                covered[i:i + K] = [True] * K
+        n_covered = sum(covered)
+        if n_covered < self.min_words:
+            return None
+        same_author = bool(comment.author) and stored.author == comment.author
+        same_thread = bool(comment.thread) and stored.thread == comment.thread
+        if not (same_author or same_thread) and n_covered < self.campaign_min_words:
+            return None  # short shared phrases across threads are coincidence, not a campaign
+        coverage = n_covered / len(tokens)
+        contained = len(old & set(hashes)) / len(old) if same_author and old else 0.0
+        return max(coverage, contained), stored, coverage, covered
+
+    def _evidence(self, text: str, tokens, match) -> Evidence:
+        _, stored, coverage, covered = match
+        spans, start = [], None
+        for i, flag in enumerate(covered + [False]):
+            if flag and start is None:
+                start = i
+            elif not flag and start is not None:
+                spans.append((tokens[start][1], tokens[i - 1][2]))
+                start = None
+        first = spans[0]
+        when = datetime.fromtimestamp(stored.created, tz=timezone.utc).isoformat(timespec="seconds")
+        earlier = {"id": stored.comment_id, "thread": stored.thread, "author": stored.author, "when": when,
+                   "covered": rounded(coverage)}
+        return Evidence(text[first[0]:first[1]], first[0], first[1],
+                        extra={"earlier": earlier, "spans": [{"start": s, "end": e} for s, e in spans]})

@@ -1,0 +1,210 @@
+"""The comment history behind repeat detection: a small interface and its SQLite implementation.
+
+Only fingerprints are kept, with the comment's id, thread, author and time — never its text: the
+evidence a repeat needs is in the *new* comment, and a history of texts would be a second copy of
+readers' words to secure, disclose and delete. The interface is narrow (candidates, add, prune,
+ping) so a PostgreSQL store for several hosts can implement the same five methods.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from array import array
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+ENV_DB = "MODERATION_DB"
+
+
+class StoreUnavailable(Exception):
+    """The history cannot be read or written (missing, locked, corrupt); the verdict goes on without it."""
+
+
+@dataclass(frozen=True)
+class StoredComment:
+    key: int
+    comment_id: str | None
+    thread: str | None
+    author: str | None
+    created: float
+    hashes: tuple[int, ...]        # every word k-gram hash, to measure coverage exactly
+
+
+def default_db_path() -> Path:
+    """$MODERATION_DB, else ``$XDG_DATA_HOME/news-moderation/history.sqlite3``."""
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "news-moderation" / "history.sqlite3"
+
+
+class HistoryStore(ABC):
+    @abstractmethod
+    def transaction(self):
+        """A context in which lookups and additions are atomic with respect to other writers."""
+
+    @abstractmethod
+    def candidates(self, fingerprints: Sequence[int], since: float, per_fingerprint: int = 32) -> list[tuple[StoredComment, int]]:
+        """Stored comments newer than ``since`` sharing fingerprints, with how many they share."""
+
+    @abstractmethod
+    def key_of(self, comment_id: str) -> int | None:
+        """The key of the stored comment with this id, if any (keys grow with time)."""
+
+    @abstractmethod
+    def add(self, comment_id, thread, author, created: float, hashes: Sequence[int], fingerprints: Sequence[int]) -> None:
+        """Remember a comment. A comment whose id is stored already is an edit or a retry: it
+        replaces the stored one in place, keeping its key and time."""
+
+    @abstractmethod
+    def prune(self, before: float) -> int:
+        """Forget comments older than ``before``; returns how many."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store can be read."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS comments (
+    key INTEGER PRIMARY KEY,
+    comment_id TEXT,
+    thread TEXT,
+    author TEXT,
+    created REAL NOT NULL,
+    hashes BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comments_by_id ON comments(comment_id);
+CREATE INDEX IF NOT EXISTS comments_by_time ON comments(created);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    hash INTEGER NOT NULL,
+    comment INTEGER NOT NULL,
+    PRIMARY KEY (hash, comment)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fingerprints_by_comment ON fingerprints(comment);
+"""
+
+
+class SqliteStore(HistoryStore):
+    """SQLite in WAL mode: one file, many processes (service workers) reading and writing safely.
+
+    A writer takes the write lock for the whole check-and-remember of a batch (BEGIN IMMEDIATE), so
+    two identical comments posted at the same moment are serialised and the second sees the first.
+    """
+
+    def __init__(self, path: str | os.PathLike, timeout: float = 5.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        # One connection per process and thread: connections must not cross a fork.
+        key = os.getpid()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == key:
+            return conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
+        self._local.conn, self._local.pid = conn, key
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"history store {self.path} is unavailable: {exc}") from None
+        try:
+            yield
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"history store {self.path} could not commit: {exc}") from None
+
+    def _run(self, sql: str, params=()):
+        try:
+            return self._connect().execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"history store {self.path} failed: {exc}") from None
+
+    def candidates(self, fingerprints, since, per_fingerprint=32):
+        shared: dict[int, int] = {}
+        for fingerprint in set(fingerprints):
+            # The newest few per fingerprint: a phrase posted a million times must not make a
+            # lookup cost a million rows.
+            rows = self._run("SELECT comment FROM fingerprints WHERE hash = ? ORDER BY comment DESC LIMIT ?",
+                             (fingerprint, per_fingerprint)).fetchall()
+            for (key,) in rows:
+                shared[key] = shared.get(key, 0) + 1
+        if not shared:
+            return []
+        keys = sorted(shared, key=lambda k: -shared[k])[:64]
+        marks = ",".join("?" * len(keys))
+        rows = self._run(f"SELECT key, comment_id, thread, author, created, hashes FROM comments "
+                         f"WHERE key IN ({marks}) AND created >= ?", (*keys, since)).fetchall()
+        out = []
+        for key, comment_id, thread, author, created, blob in rows:
+            hashes = array("q")
+            hashes.frombytes(blob)
+            out.append((StoredComment(key, comment_id, thread, author, created, tuple(hashes)), shared[key]))
+        return out
+
+    def key_of(self, comment_id):
+        row = self._run("SELECT MIN(key) FROM comments WHERE comment_id = ?", (comment_id,)).fetchone()
+        return row[0] if row else None
+
+    def add(self, comment_id, thread, author, created, hashes, fingerprints):
+        blob = array("q", hashes).tobytes()
+        key = self.key_of(comment_id) if comment_id is not None else None
+        if key is not None:
+            self._run("UPDATE comments SET thread = ?, author = ?, hashes = ? WHERE key = ?", (thread, author, blob, key))
+            self._run("DELETE FROM fingerprints WHERE comment = ?", (key,))
+        else:
+            key = self._run("INSERT INTO comments (comment_id, thread, author, created, hashes) VALUES (?, ?, ?, ?, ?)",
+                            (comment_id, thread, author, created, blob)).lastrowid
+        try:
+            self._connect().executemany("INSERT OR IGNORE INTO fingerprints (hash, comment) VALUES (?, ?)",
+                                        [(f, key) for f in set(fingerprints)])
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"history store {self.path} failed: {exc}") from None
+
+    def _forget(self, select: str, params) -> int:
+        keys = [k for (k,) in self._run(select, params).fetchall()]
+        for key in keys:
+            self._run("DELETE FROM fingerprints WHERE comment = ?", (key,))
+            self._run("DELETE FROM comments WHERE key = ?", (key,))
+        return len(keys)
+
+    def prune(self, before):
+        return self._forget("SELECT key FROM comments WHERE created < ?", (before,))
+
+    def ping(self):
+        self._run("SELECT 1 FROM comments LIMIT 1").fetchall()
+
+    def count(self) -> int:
+        return self._run("SELECT COUNT(*) FROM comments").fetchone()[0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
