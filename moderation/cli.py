@@ -150,6 +150,8 @@ def _check_jsonl(moderator, batch_size: int, store: bool = True) -> None:
 @main.command()
 @click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Labelled CSV or JSON Lines file (repeatable): a 'text' column and rule columns of 1/0/blank.")
+@click.option("--corpora", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of public corpora (e.g. ../shared/data): every known corpus found there is used.")
 @click.option("--no-starter", is_flag=True, help="Leave the starter corpus out (it is included by default).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Training config (TOML). Default: the packaged training/config.toml.")
@@ -157,7 +159,7 @@ def _check_jsonl(moderator, batch_size: int, store: bool = True) -> None:
               help="Where to write the model (and <out>.json). Default: the default model location.")
 @rules_option
 @friendly
-def train(data, no_starter, config, out, rules_path):
+def train(data, corpora, no_starter, config, out, rules_path):
     """Train the learned rules and choose every threshold from labelled data."""
     from training import train as run_training
 
@@ -167,8 +169,8 @@ def train(data, no_starter, config, out, rules_path):
     def progress(message: str) -> None:
         _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    artifact = run_training(data, with_starter=not no_starter, config=config, out=out, rules=rules_path,
-                            progress=progress)
+    artifact = run_training(data, with_starter=not no_starter, corpora=corpora, config=config, out=out,
+                            rules=rules_path, progress=progress)
     click.echo(_metrics_table(artifact.card))
     click.echo(f"\nmodel {artifact.version} written to {out}")
 

@@ -90,6 +90,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         words = self._words(texts)
         self.word_ = self._vectorizer(WordNgrams(*self.word_ngram_range), self.max_word_features).fit(words)
         self.char_ = self._vectorizer(CharNgrams(*self.char_ngram_range), self.max_char_features).fit(words)
+        for vectorizer in (self.word_, self.char_):
+            # Every n-gram pruned by min_df/max_features; needed for nothing and can be most of the pickle.
+            if hasattr(vectorizer, "stop_words_"):
+                del vectorizer.stop_words_
         self.n_word_ = len(self.word_.vocabulary_)
         self.n_char_ = len(self.char_.vocabulary_)
         self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES

@@ -37,6 +37,10 @@ class LabelledData:
     labels: dict[str, np.ndarray]          # rule id -> 1.0 / 0.0 / NaN per row
     groups: list[str]
     sources: list[dict] = field(default_factory=list)
+    #: Rows that must be held out (a YouTube video never trained on, say); None means none.
+    forced_test: np.ndarray | None = None
+    #: Where each row came from, "corpus:row id" (or file name and line), for joins and reports.
+    origins: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -45,7 +49,9 @@ class LabelledData:
         index = np.flatnonzero(mask)
         return LabelledData(texts=[self.texts[i] for i in index],
                             labels={r: v[index] for r, v in self.labels.items()},
-                            groups=[self.groups[i] for i in index], sources=self.sources)
+                            groups=[self.groups[i] for i in index], sources=self.sources,
+                            forced_test=None if self.forced_test is None else self.forced_test[index],
+                            origins=None if self.origins is None else [self.origins[i] for i in index])
 
 
 def _label(value, rule: str, where: str) -> float:
@@ -124,29 +130,77 @@ def read_labelled(path: str | Path) -> LabelledData:
     labels = {rule: np.asarray(values, dtype=np.float64) for rule, values in columns.items()}
     source = {"name": path.name, "path": str(path), "rows": len(texts),
               "sha256": hashlib.sha256(blob).hexdigest()}
-    return LabelledData(texts=texts, labels=labels, groups=groups, sources=[source])
+    return LabelledData(texts=texts, labels=labels, groups=groups, sources=[source],
+                        origins=[f"{path.name}:{i + 1}" for i in range(len(texts))])
 
 
 def combine(parts: list[LabelledData]) -> LabelledData:
     if not parts:
         raise DataError("no training data given; pass --data FILE or keep the starter corpus")
-    texts, groups, sources = [], [], []
+    texts, groups, sources, forced, origins = [], [], [], [], []
     rules = sorted({r for p in parts for r in p.labels}, key=RULE_IDS.index)
     labels = {r: [] for r in rules}
     for part in parts:
         texts += part.texts
         groups += part.groups
         sources += part.sources
+        forced.append(part.forced_test if part.forced_test is not None else np.zeros(len(part), dtype=bool))
+        origins += part.origins or [f"{part.sources[0]['name'] if part.sources else 'data'}:{i}" for i in range(len(part))]
         for rule in rules:
             labels[rule].append(part.labels.get(rule, np.full(len(part), np.nan)))
     return LabelledData(texts=texts, labels={r: np.concatenate(v) for r, v in labels.items()},
-                        groups=groups, sources=sources)
+                        groups=groups, sources=sources, forced_test=np.concatenate(forced), origins=origins)
 
 
-def group_split(groups: list[str], test_size: float, seed: int) -> np.ndarray:
-    """A boolean mask of held-out rows: whole groups, about ``test_size`` of the rows, seeded."""
-    unique = sorted(set(groups))
+_NEAR = re.compile(r"(?:https?://|www\.)\S+|@\w+|\brt\b|[\W\d_]+")
+
+
+def near_key(text: str) -> str:
+    """Identical for texts that differ only in case, punctuation, digits, @mentions, URLs or
+    retweet markers: the near-exact copies that must not straddle a split."""
+    return _NEAR.sub(" ", text.casefold()).strip()
+
+
+def deduplicate(data: LabelledData) -> tuple[LabelledData, int]:
+    """Merge exact and near-exact duplicates within and across sources into one row each.
+
+    A rule's labels are kept where the copies agree and left blank where they conflict. A merged
+    row keeps the first copy's text and group and is held out if any copy had to be.
+    """
+    first: dict[str, int] = {}
+    members: list[list[int]] = []
+    for i, text in enumerate(data.texts):
+        key = near_key(text) or f"#{i}"
+        if key in first:
+            members[first[key]].append(i)
+        else:
+            first[key] = len(members)
+            members.append([i])
+    if len(members) == len(data):
+        return data, 0
+    keep = [m[0] for m in members]
+    labels = {}
+    for rule, values in data.labels.items():
+        merged = np.full(len(members), np.nan)
+        for k, rows in enumerate(members):
+            seen = {float(values[i]) for i in rows if not np.isnan(values[i])}
+            if len(seen) == 1:
+                merged[k] = seen.pop()
+        labels[rule] = merged
+    forced = None
+    if data.forced_test is not None:
+        forced = np.array([bool(data.forced_test[rows].any()) for rows in members])
+    return LabelledData(texts=[data.texts[i] for i in keep], labels=labels, groups=[data.groups[i] for i in keep],
+                        sources=data.sources, forced_test=forced,
+                        origins=None if data.origins is None else [data.origins[i] for i in keep]), len(data) - len(members)
+
+
+def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarray | None = None) -> np.ndarray:
+    """A boolean mask of held-out rows: whole groups, about ``test_size`` of the rows, seeded.
+    Groups with any ``forced`` row are held out whole, on top of the random share."""
+    forced_groups = set() if forced is None else {g for g, f in zip(groups, forced) if f}
+    unique = sorted(set(groups) - forced_groups)
     rng = np.random.default_rng(seed)
     rng.shuffle(unique)
-    held = set(unique[: int(round(test_size * len(unique)))])
+    held = set(unique[: int(round(test_size * len(unique)))]) | forced_groups
     return np.array([g in held for g in groups], dtype=bool)

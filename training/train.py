@@ -22,12 +22,13 @@ from moderation.rulebook import LEARNED_RULES, Rulebook, load_rulebook
 from moderation.signals import measure_volume
 from moderation.thresholds import choose_rule_thresholds, parse_goal
 
-from .data import LabelledData, combine, group_split, read_labelled, starter_path
+from .data import LabelledData, combine, deduplicate, group_split, read_labelled, starter_path
 
 Progress = Callable[[str], None]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 20261123, "test_size": 0.2, "cv_folds": 5, "mixed_share": 0.3,
+    "holdout_groups": ["youtube-spam:Youtube04-Eminem"],
     "features": {"word_ngram_range": [1, 2], "char_ngram_range": [2, 5], "min_df": 2,
                  "max_word_features": 100_000, "max_char_features": 200_000},
     "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
@@ -73,6 +74,8 @@ def _validate(config: dict, path: Path) -> None:
     def bad(name, allowed, value):
         raise ConfigError(f"config {path}: {name} must be {allowed}, got {value!r}")
 
+    if not isinstance(config["holdout_groups"], list) or not all(isinstance(g, str) for g in config["holdout_groups"]):
+        bad("holdout_groups", "a list of \"corpus:group\" strings", config["holdout_groups"])
     if not isinstance(config["seed"], int):
         bad("seed", "a whole number", config["seed"])
     if not isinstance(config["test_size"], (int, float)) or not 0.05 <= config["test_size"] <= 0.5:
@@ -161,27 +164,44 @@ def _metrics(scores: np.ndarray, y: np.ndarray, threshold: float | None) -> dict
     return out
 
 
-def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, config: str | Path | None = None,
-          out: str | Path | None = None, rules: str | Path | Rulebook | None = None,
-          progress: Progress | None = None) -> ModelArtifact:
+def build_dataset(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora: str | Path | None = None,
+                  config: dict | None = None, say: Progress = lambda m: None) -> LabelledData:
+    """Every labelled row a training run uses, de-duplicated, in a fixed order (so the held-out
+    split of a given seed is the same at training and at evaluation time)."""
+    cfg = config or load_config()
+    paths = ([starter_path()] if with_starter else []) + [Path(p) for p in data]
+    parts = [read_labelled(p) for p in paths]
+    if corpora is not None:
+        from .corpora import load_corpora
+
+        parts += load_corpora(Path(corpora), holdout_groups=set(cfg["holdout_groups"]), say=say)
+    if not parts:
+        raise DataError("no training data: pass --data FILE or --corpora DIR, or leave out --no-starter")
+    corpus, merged = deduplicate(combine(parts))
+    if merged:
+        say(f"merged {merged} exact or near-exact duplicate rows")
+    return corpus
+
+
+def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora: str | Path | None = None,
+          config: str | Path | None = None, out: str | Path | None = None,
+          rules: str | Path | Rulebook | None = None, progress: Progress | None = None) -> ModelArtifact:
     """Train every learned rule, choose every threshold from data, measure on held-out rows.
 
-    ``data`` are labelled CSV/JSON Lines files; the starter corpus is included unless
-    ``with_starter`` is False. The model is saved to ``out`` (with its metadata) when given.
+    ``data`` are labelled CSV/JSON Lines files; ``corpora`` a folder of public corpora (every known
+    one found there is used); the starter corpus is included unless ``with_starter`` is False. The
+    model is saved to ``out`` (with its metadata) when given.
     """
     say = progress or (lambda message: None)
     started = time.perf_counter()
     cfg = load_config(config)
     rulebook = rules if isinstance(rules, Rulebook) else load_rulebook(rules)
-    paths = ([starter_path()] if with_starter else []) + [Path(p) for p in data]
-    if not paths:
-        raise DataError("no training data: pass --data FILE, or leave out --no-starter to use the starter corpus")
-    say(f"reading {len(paths)} labelled file(s)")
-    corpus = combine([read_labelled(p) for p in paths])
-    names = ", ".join(p.name for p in paths)
+    say("reading labelled data")
+    corpus = build_dataset(data, with_starter=with_starter, corpora=corpora, config=cfg, say=say)
+    names = ", ".join(s["name"] for s in corpus.sources)
     _check_labels(corpus, names)
 
-    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"])
+    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"], corpus.forced_test)
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
     texts, labels, groups = with_mixed_rows(train_part, cfg["mixed_share"], cfg["seed"])
@@ -210,7 +230,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, config:
         "version": version,
         "created": created.isoformat(timespec="seconds"),
         "rules": list(model.rules_),
-        "data": {"sources": [{k: s[k] for k in ("name", "rows", "sha256")} for s in corpus.sources],
+        "data": {"sources": [{k: s[k] for k in ("name", "rows", "sha256", "licence") if k in s} for s in corpus.sources],
                  "rows": len(corpus), "train_rows": len(train_part), "held_out_rows": len(test_part),
                  "mixed_rows_added": len(texts) - len(train_part),
                  "sha256": data_hash},
