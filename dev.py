@@ -40,7 +40,7 @@ def ensure_venv() -> Path:
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != want:
         print("dev.py: installing the project and its dependencies into the virtual environment", file=sys.stderr)
-        cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", f"{ROOT}[test]"]
+        cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", f"{ROOT}[test,eval]"]
         if subprocess.call(cmd) != 0:
             _fail("installing the project failed (see pip's message above); check the network to PyPI and retry")
         STAMP.write_text(want + "\n")

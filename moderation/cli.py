@@ -201,6 +201,35 @@ def _metrics_table(card: dict) -> str:
 
 
 @main.command()
+@model_option
+@click.option("--corpora", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of public corpora: evaluate on every row of them the model never trained on.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A labelled CSV/JSON Lines file: evaluate on all of its rows.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the report (report.md, report.json, pr-<rule>.png). Default: reports/<model version>.")
+@click.option("--no-peer", is_flag=True, help="Skip the side-by-side alt-profanity-check figures.")
+@rules_option
+@friendly
+def evaluate(model_path, corpora, data, out, no_peer, rules_path):
+    """Per-rule held-out metrics (ROC AUC, PR AUC, precision/recall/F1 at the stored threshold,
+    review rate on clean comments), with alt-profanity-check side by side, written as a report."""
+    from training.evaluate import evaluate as run_evaluation
+    from .loading import load_model
+
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
+
+    artifact = load_model(str(model_path) if model_path else None, _say)
+    out = out or Path("reports") / artifact.version
+    report = run_evaluation(artifact, corpora=corpora, data=data, out=out, rules=rules_path, peer=not no_peer,
+                            progress=progress)
+    click.echo((out / "report.md").read_text())
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="MODERATION_HOST",
               help="Address to listen on ($MODERATION_HOST).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="MODERATION_PORT",

@@ -50,9 +50,9 @@ class CommentModel(BaseEstimator):
 
     def __init__(self, rules: Sequence[str] = LEARNED_RULES, features: TextFeatures | None = None, C: float = 4.0,
                  class_weight: str | None = "balanced", max_iter: int = 2000, cv: int = 5,
-                 review_goal: str = "maximum recall @ precision >= 0.9",
-                 reject_goal: str = "maximum recall @ precision >= 0.98",
-                 fallback_goal: str = "maximum f1", random_state: int = 0):
+                 review_goal: str = "maximum recall @ precision >= 0.9 and fpr <= 0.01",
+                 reject_goal: str = "maximum recall @ precision >= 0.98 and fpr <= 0.002",
+                 fallback_goal: str = "maximum recall @ fpr <= 0.01", random_state: int = 0):
         self.rules = rules
         self.features = features
         self.C = C

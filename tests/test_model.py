@@ -22,7 +22,7 @@ def test_trained_model_card_records_what_it_was_built_from(tiny_artifact):
     for rule in LEARNED_RULES:
         chosen = card["thresholds"][rule]
         assert 0 < chosen["review"] <= 1
-        assert chosen["review_goal"] in ("maximum recall @ precision >= 0.9", "maximum f1")
+        assert chosen["review_goal"] in ("maximum recall @ precision >= 0.9 and fpr <= 0.01", "maximum f1")
     assert card["thresholds"]["volume"]["review"] is not None   # chosen from the volume labels
 
 
@@ -90,7 +90,8 @@ def test_a_crash_while_writing_leaves_the_old_model_in_place(tiny_artifact, mode
 
 def test_rule_without_positives_is_refused(tmp_path):
     data = tmp_path / "d.jsonl"
-    rows = [{"text": f"comment {i}", "respect": i % 2, "accusations": 0, "foul_language": i % 2,
+    words = "apple birch cedar delta ember fjord grove harbor island jetty kettle lumen meadow north orchard pine quarry river stone tide".split()
+    rows = [{"text": f"a comment about the {words[i]}", "respect": i % 2, "accusations": 0, "foul_language": i % 2,
              "promotional": i % 2} for i in range(20)]
     data.write_text("\n".join(json.dumps(r) for r in rows))
     with pytest.raises(DataError, match="rule 'accusations' has no positive rows"):

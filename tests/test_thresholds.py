@@ -6,9 +6,11 @@ from moderation.thresholds import Goal, choose_rule_thresholds, choose_threshold
 
 
 @pytest.mark.parametrize("text,goal", [
-    ("maximum recall @ precision >= 0.9", Goal("recall", "precision", ">=", 0.9)),
-    ("Maximum Precision @ recall >= 0.75", Goal("precision", "recall", ">=", 0.75)),
-    ("maximum recall @ fpr <= 0.05", Goal("recall", "fpr", "<=", 0.05)),
+    ("maximum recall @ precision >= 0.9", Goal("recall", (("precision", ">=", 0.9),))),
+    ("Maximum Precision @ recall >= 0.75", Goal("precision", (("recall", ">=", 0.75),))),
+    ("maximum recall @ fpr <= 0.05", Goal("recall", (("fpr", "<=", 0.05),))),
+    ("maximum recall @ precision >= 0.9 AND fpr <= 0.01",
+     Goal("recall", (("precision", ">=", 0.9), ("fpr", "<=", 0.01)))),
     ("maximum f1", Goal("f1")),
 ])
 def test_parse_goal(text, goal):
@@ -16,7 +18,8 @@ def test_parse_goal(text, goal):
 
 
 @pytest.mark.parametrize("text", ["best recall", "maximum accuracy", "maximum recall @ precision >= 1.5",
-                                  "maximum recall @ auc >= 0.5", ""])
+                                  "maximum recall @ auc >= 0.5", "", "maximum recall @ precision >= 0.9 or fpr <= 0.1",
+                                  "maximum recall @ precision >= 0.9 and"])
 def test_bad_goals_say_how_to_write_one(text):
     with pytest.raises(ConfigError):
         parse_goal(text)
@@ -32,6 +35,15 @@ def test_maximum_recall_at_precision():
     assert choice.threshold == 0.6 and choice.recall == pytest.approx(0.8) and choice.precision == pytest.approx(0.8)
     strict = choose_threshold(SCORES, LABELS, parse_goal("maximum recall @ precision >= 0.95"))
     assert strict.threshold == 0.8 and strict.recall == pytest.approx(0.6)
+
+
+def test_every_constraint_must_hold():
+    # fpr at 0.8 is 0/5, at 0.6 is 1/5: adding fpr <= 0.1 moves the choice up from 0.6 to 0.8.
+    assert choose_threshold(SCORES, LABELS, parse_goal("maximum recall @ precision >= 0.8")).threshold == 0.6
+    both = choose_threshold(SCORES, LABELS, parse_goal("maximum recall @ precision >= 0.8 and fpr <= 0.1"))
+    assert both.threshold == 0.8 and both.fpr == 0.0
+    assert str(parse_goal("maximum recall @ precision >= 0.8 and fpr <= 0.1")) == \
+        "maximum recall @ precision >= 0.8 and fpr <= 0.1"
 
 
 def test_unreachable_goal_gives_none_and_zero_never_flags():

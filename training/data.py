@@ -158,7 +158,7 @@ _NEAR = re.compile(r"(?:https?://|www\.)\S+|@\w+|\brt\b|[\W\d_]+")
 def near_key(text: str) -> str:
     """Identical for texts that differ only in case, punctuation, digits, @mentions, URLs or
     retweet markers: the near-exact copies that must not straddle a split."""
-    return _NEAR.sub(" ", text.casefold()).strip()
+    return " ".join(_NEAR.sub(" ", text.casefold()).split())
 
 
 def deduplicate(data: LabelledData) -> tuple[LabelledData, int]:

@@ -32,8 +32,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "features": {"word_ngram_range": [1, 2], "char_ngram_range": [2, 5], "min_df": 2,
                  "max_word_features": 100_000, "max_char_features": 200_000},
     "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
-    "thresholds": {"review": "maximum recall @ precision >= 0.9", "reject": "maximum recall @ precision >= 0.98",
-                   "fallback": "maximum f1"},
+    "thresholds": {"review": "maximum recall @ precision >= 0.9 and fpr <= 0.01", "reject": "maximum recall @ precision >= 0.98 and fpr <= 0.002",
+                   "fallback": "maximum recall @ fpr <= 0.01"},
 }
 #: Measured rules whose threshold is chosen from labelled data, and how they are measured.
 MEASURED_FROM_DATA = ("volume",)
@@ -165,16 +165,22 @@ def _metrics(scores: np.ndarray, y: np.ndarray, threshold: float | None) -> dict
 
 
 def build_dataset(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora: str | Path | None = None,
-                  config: dict | None = None, say: Progress = lambda m: None) -> LabelledData:
+                  config: dict | None = None, say: Progress = lambda m: None, training_only: bool = True,
+                  only: set[str] | None = None) -> LabelledData:
     """Every labelled row a training run uses, de-duplicated, in a fixed order (so the held-out
-    split of a given seed is the same at training and at evaluation time)."""
+    split of a given seed is the same at training and at evaluation time).
+
+    ``training_only=False`` adds the evaluation-only corpora; ``only`` keeps just the corpora named.
+    """
     cfg = config or load_config()
     paths = ([starter_path()] if with_starter else []) + [Path(p) for p in data]
     parts = [read_labelled(p) for p in paths]
     if corpora is not None:
         from .corpora import load_corpora
 
-        parts += load_corpora(Path(corpora), holdout_groups=set(cfg["holdout_groups"]), say=say)
+        parts += [p for p in load_corpora(Path(corpora), holdout_groups=set(cfg.get("holdout_groups", [])), say=say,
+                                          training_only=training_only)
+                  if only is None or p.sources[0]["name"] in only]
     if not parts:
         raise DataError("no training data: pass --data FILE or --corpora DIR, or leave out --no-starter")
     corpus, merged = deduplicate(combine(parts))

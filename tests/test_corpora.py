@@ -1,0 +1,142 @@
+"""Each corpus adapter on a few rows written here, in the corpus's own file format (never copied
+from a corpus), plus integration checks on the real corpora when ../shared/data is present."""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.corpora import ADAPTERS, load_corpus
+from training.data import combine, deduplicate, group_split
+
+SHARED = Path(os.environ.get("MODERATION_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+needs_corpora = pytest.mark.skipif(not (SHARED / "civil-comments-toxic-spans").is_dir(),
+                                   reason=f"public corpora not found at {SHARED} (set MODERATION_CORPORA)")
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def rows_of(name, folder, extra=None, holdout=()):
+    data = load_corpus(ADAPTERS[name], folder, extra or {}, holdout)
+    return data, {rule: [None if np.isnan(v) else int(v) for v in values] for rule, values in data.labels.items()}
+
+
+def test_civil_comments_majority_span_types_and_our_labels(tmp_path):
+    write(tmp_path, "acl2022/comments.csv", 'comment_id,comment_text\n1,"You absolute clown, what a crap idea"\n'
+                                            '2,"The mayor took bribes, plain and simple"\n3,"Nobody annotated me"\n')
+    write(tmp_path, "acl2022/annotations.csv", "annotation,comment_id,worker,country,all toxic,not toxic\n"
+                                               "10,1,a,USA,False,False\n11,1,b,USA,False,False\n12,1,c,USA,False,False\n"
+                                               "20,2,a,USA,False,False\n21,2,b,USA,False,False\n")
+    write(tmp_path, "acl2022/spans.csv", "annotation,type,start,end\n10,Insult,13,18\n11,Insult,13,18\n"
+                                         "10,Profane/Obscene,27,31\n21,Insult,4,9\n")
+    data, labels = rows_of("civil-comments-toxic-spans", tmp_path,
+                           {"civil-comments-toxic-spans": {"2": {"accusations": 1}}})
+    assert data.texts == ["You absolute clown, what a crap idea", "The mayor took bribes, plain and simple"]
+    assert labels["respect"] == [1, 0]          # 2 of 3 annotators vs 1 of 2
+    assert labels["foul_language"] == [0, 0]    # 1 of 3 is not a majority
+    assert labels["accusations"] == [None, 1]
+    assert data.origins == ["civil-comments-toxic-spans:1", "civil-comments-toxic-spans:2"]
+
+
+def test_davidson_classes(tmp_path):
+    write(tmp_path, "labeled_data.csv", ",count,hate_speech,offensive_language,neither,class,tweet\n"
+                                        "0,3,3,0,0,0,hateful words here\n1,3,0,3,0,1,damn this traffic\n"
+                                        "2,3,0,0,3,2,lovely day at the lake\n")
+    _, labels = rows_of("davidson-hate-offensive", tmp_path)
+    assert labels["foul_language"] == [1, 1, 0]
+    assert labels["respect"] == [1, None, 0]
+
+
+def test_olid_subtasks(tmp_path):
+    write(tmp_path, "olid-training-v1.0.tsv", "id\ttweet\tsubtask_a\tsubtask_b\tsubtask_c\n"
+                                              "1\t@USER what a sh*t day\tOFF\tUNT\tNULL\n"
+                                              "2\t@USER you are a fool\tOFF\tTIN\tIND\n"
+                                              "3\t@USER the league is rigged\tOFF\tTIN\tOTH\n"
+                                              "4\t@USER nice goal\tNOT\tNULL\tNULL\n")
+    data, labels = rows_of("olid", tmp_path)
+    assert len(data) == 3                       # TIN/OTH is left out
+    assert labels["foul_language"] == [1, None, 0]
+    assert labels["respect"] == [None, 1, 0]
+
+
+def test_hatexplain_wiki_ethos(tmp_path):
+    write(tmp_path / "h", "preprocessed.csv", "text,rationale_pos,label\nthey are vermin,vermin,2\n"
+                                              "you are daft,daft,1\nnice weather today,,0\n")
+    _, labels = rows_of("hatexplain-magpie", tmp_path / "h")
+    assert labels["respect"] == [1, 1, 0]
+    write(tmp_path / "w", "gn.csv", "id,text,label,api,parent\na1,please add a source,0,0.1,\na2,you idiot,1,0.9,\n")
+    _, labels = rows_of("wiki-context-toxicity", tmp_path / "w")
+    assert labels["respect"] == [0, 1]
+    write(tmp_path / "e", "Ethos_Dataset_Binary.csv", "comment;isHate\nthose people are animals;0.8\ngreat video;0.0\n")
+    _, labels = rows_of("ethos", tmp_path / "e")
+    assert labels["respect"] == [1, 0]
+
+
+def test_youtube_groups_by_video_and_holds_a_video_out(tmp_path):
+    header = "COMMENT_ID,AUTHOR,DATE,CONTENT,label\n"
+    write(tmp_path, "Youtube01-Alpha.csv", header + 'a1,x,2014,"check out my channel<br />now",1\na2,y,2014,great song,0\n')
+    write(tmp_path, "Youtube02-Beta.csv", header + "b1,z,2014,love this &amp; that,0\n")
+    data, labels = rows_of("youtube-spam", tmp_path, holdout={"youtube-spam:Youtube02-Beta"})
+    assert data.texts == ["check out my channel\nnow", "great song", "love this & that"]
+    assert labels["promotional"] == [1, 0, 0]
+    assert data.groups == ["youtube-spam:Youtube01-Alpha"] * 2 + ["youtube-spam:Youtube02-Beta"]
+    assert data.forced_test.tolist() == [False, False, True]
+    held = group_split(data.groups, 0.0, seed=1, forced=data.forced_test)
+    assert held.tolist() == [False, False, True]
+
+
+def test_sms_reddit_propaganda(tmp_path):
+    write(tmp_path / "s", "SMSSpamCollection.tsv", 'Label\tSMS\nspam\tWIN a "free" prize now\nham\tsee you at 5\n')
+    _, labels = rows_of("sms-spam", tmp_path / "s")
+    assert labels["promotional"] == [1, 0]
+    write(tmp_path / "r", "macro-norm-violations-n10-t8-personal-attacks.csv", "you are a clown\n\nget lost troll\n")
+    write(tmp_path / "r", "macro-norm-violations-n10-t5-porno-links.csv", "hot pics here\n")
+    write(tmp_path / "r", "macro-norm-violations-n10-t3-opposing-political-views-trump.csv", "vote for him\n")
+    data, labels = rows_of("reddit-norm-violations", tmp_path / "r")
+    assert sorted(zip(data.texts, labels["respect"], labels["promotional"]), key=str) == sorted(
+        [("get lost troll", 1, None), ("hot pics here", None, 1), ("you are a clown", 1, None)], key=str)
+    items = [{"id": 1, "labels": ["Smears", "Loaded Language"], "text": "HE STOLE THE ELECTION"},
+             {"id": 2, "labels": ["Slogans"], "text": "VOTE TODAY"}]
+    for name in ("training_set_task1.json", "dev_set_task1.json", "test_set_task1.json"):
+        write(tmp_path / "p", name, json.dumps(items if name.startswith("training") else []))
+    _, labels = rows_of("semeval2021-task6-propaganda", tmp_path / "p")
+    assert labels["accusations"] == [1, 0]
+
+
+def test_a_broken_corpus_is_a_one_line_error(tmp_path):
+    from moderation.errors import DataError
+
+    write(tmp_path, "labeled_data.csv", "tweet\nno class column\n")
+    with pytest.raises(DataError, match="corpus davidson-hate-offensive .* could not be read"):
+        load_corpus(ADAPTERS["davidson-hate-offensive"], tmp_path, {})
+
+
+def test_deduplicate_merges_near_copies_and_blanks_conflicts(tmp_path):
+    write(tmp_path / "s", "SMSSpamCollection.tsv", "Label\tSMS\nspam\tWIN a prize at http://x.co now!!\n"
+                                                   "spam\twin a PRIZE at http://y.co now\nham\tWin a prize at: now 22\n"
+                                                   "ham\tsee you at five\n")
+    data, _ = rows_of("sms-spam", tmp_path / "s")
+    merged, count = deduplicate(combine([data]))
+    assert count == 2 and len(merged) == 2
+    assert np.isnan(merged.labels["promotional"][0]) and merged.labels["promotional"][1] == 0
+
+
+@needs_corpora
+def test_real_corpora_load_with_the_documented_mapping():
+    from training.corpora import load_corpora, our_labels
+
+    parts = {p.sources[0]["name"]: p for p in load_corpora(SHARED, holdout_groups={"youtube-spam:Youtube04-Eminem"})}
+    assert {"civil-comments-toxic-spans", "davidson-hate-offensive", "youtube-spam", "sms-spam"} <= set(parts)
+    civil = parts["civil-comments-toxic-spans"]
+    labelled = ~np.isnan(civil.labels["accusations"])
+    ours = our_labels()["civil-comments-toxic-spans"]
+    assert labelled.sum() == len(ours) >= 1500 and np.nansum(civil.labels["accusations"]) >= 400
+    youtube = parts["youtube-spam"]
+    assert youtube.forced_test.any() and not youtube.forced_test.all()
+    for part in parts.values():
+        assert all(0 < len(t) for t in part.texts)
