@@ -43,8 +43,9 @@ class CommentModel(BaseEstimator):
     features : a TextFeatures to clone and fit (default settings when None).
     C, class_weight, max_iter : passed to each rule's LogisticRegression.
     cv : folds for the out-of-fold scores used for calibration and thresholds.
-    review_goal, reject_goal, fallback_goal : threshold goals (see ``moderation.thresholds``);
-        the fallback is used for review when the review goal cannot be met.
+    review_goal, reject_goal, fallback_goal : threshold goals (see ``moderation.thresholds``), one
+        for every rule or a mapping of rule id to goal; the fallback is used for review when the
+        review goal cannot be met.
     random_state : seed for the folds and the solver.
     """
 
@@ -115,7 +116,8 @@ class CommentModel(BaseEstimator):
             a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
             self.calibration_[j] = (a, b)
             self.thresholds_[rule] = choose_rule_thresholds(
-                expit(a * oof + b), yr, self.review_goal, self.reject_goal, self.fallback_goal)
+                expit(a * oof + b), yr, *(g if isinstance(g, str) else g[rule]
+                                          for g in (self.review_goal, self.reject_goal, self.fallback_goal)))
             final = self._classifier().fit(Xr, yr)
             self.coef_[:, j] = final.coef_[0]
             self.intercept_[j] = final.intercept_[0]

@@ -164,7 +164,9 @@ def measure_volume(text: str, acronyms: Iterable[str] = ()) -> Volume:
     chosen from labelled data at training time, like every other rule's.
     """
     acronyms = {a.upper() for a in acronyms}
-    words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+    # @mentions and #hashtags are names, not shouting ("@USER", "#MAGA").
+    words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)
+             if not (m.start() and text[m.start() - 1] in "@#")]
     # Roman numerals (VIII) and one letter repeated (XXX, AAA) are labels, not shouting.
     caps = [w[0].isupper() and _letters(w[0]) >= 2 and w[0] not in acronyms and not _ROMAN.match(w[0])
             and len(set(w[0])) > 1 for w in words]

@@ -158,3 +158,14 @@ def test_check_remembers_comments_in_the_db_unless_no_store(tiny_model_path, tmp
     assert second["scores"]["repeated"] == 1.0
     flag = next(f for f in second["flags"] if f["rule"] == "repeated")
     assert flag["evidence"][0]["earlier"]["author"] == "ann"
+
+
+def test_per_rule_threshold_goals(tmp_path):
+    from training.train import goals_for, load_config
+
+    config = _write(tmp_path / "c.toml", '[thresholds.rules.accusations]\nreview = "maximum f1 @ fpr <= 0.05"\n')
+    cfg = load_config(config)
+    assert goals_for(cfg, "accusations")[0] == "maximum f1 @ fpr <= 0.05"
+    assert goals_for(cfg, "respect")[0] == cfg["thresholds"]["review"]
+    bad = _write(tmp_path / "b.toml", '[thresholds.rules.politeness]\nreview = "maximum f1"\n')
+    assert "thresholds.rules.politeness must be one of" in one_line_error(run("train", "--config", bad))

@@ -59,9 +59,9 @@ def test_olid_subtasks(tmp_path):
                                               "3\t@USER the league is rigged\tOFF\tTIN\tOTH\n"
                                               "4\t@USER nice goal\tNOT\tNULL\tNULL\n")
     data, labels = rows_of("olid", tmp_path)
-    assert len(data) == 3                       # TIN/OTH is left out
-    assert labels["foul_language"] == [1, None, 0]
-    assert labels["respect"] == [None, 1, 0]
+    assert len(data) == 2                       # UNT and TIN/OTH are left out
+    assert "foul_language" not in labels
+    assert labels["respect"] == [1, 0]
 
 
 def test_hatexplain_wiki_ethos(tmp_path):

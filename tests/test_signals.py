@@ -78,6 +78,8 @@ VOLUME = [
     ("DISGRACEFUL decision by the board", False, []),
     ("The NYT and the WSJ both ran it", False, []),
     ("Great game!", False, []),
+    ("@USER @USER URL so true", False, []),
+    ("#MAGA #STOPTHESTEAL rally today", False, []),
     ("Really?!", False, []),
     ("www zzz III XXX", False, []),
     ("Chapter VIII of the report, Brrr it is cold", False, ["Brrr"]),

@@ -123,9 +123,9 @@ def read_davidson(folder: Path, extra: dict) -> Iterator[Row]:
 def read_olid(folder: Path, extra: dict) -> Iterator[Row]:
     """OLID: subtask a OFF/NOT, b TIN (targeted) / UNT (untargeted), c IND/GRP/OTH.
 
-    foul_language: 1 for OFF/UNT (untargeted offence is mostly profanity), 0 for NOT; blank for
-    targeted offence (an insult may have no foul word).
-    respect: 1 for OFF/TIN aimed at an individual or group (IND/GRP), 0 for NOT; blank otherwise.
+    respect: 1 for OFF/TIN aimed at an individual or group (IND/GRP), 0 for NOT; other offensive
+    tweets are left out. foul_language is not used: "untargeted offensive" is often no foul word at
+    all (held-out ROC AUC of a model trained with it was 0.68 on OLID rows).
     Training file only; the small test set is left out (its labels are in three CR-ended files).
     """
     with open(folder / "olid-training-v1.0.tsv", encoding="utf-8", newline="") as handle:
@@ -133,9 +133,7 @@ def read_olid(folder: Path, extra: dict) -> Iterator[Row]:
             a, b, c = row["subtask_a"], row["subtask_b"], row["subtask_c"]
             labels = {}
             if a == "NOT":
-                labels = {"foul_language": 0, "respect": 0}
-            elif b == "UNT":
-                labels = {"foul_language": 1}
+                labels = {"respect": 0}
             elif b == "TIN" and c in ("IND", "GRP"):
                 labels = {"respect": 1}
             if labels:
@@ -216,7 +214,7 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     Adapter("civil-comments-toxic-spans", "CC0 1.0", ("foul_language", "respect", "accusations"), read_civil_comments,
             ("acl2022/comments.csv", "acl2022/annotations.csv", "acl2022/spans.csv")),
     Adapter("davidson-hate-offensive", "MIT", ("foul_language", "respect"), read_davidson, ("labeled_data.csv",)),
-    Adapter("olid", "not stated; research use", ("foul_language", "respect"), read_olid, ("olid-training-v1.0.tsv",)),
+    Adapter("olid", "not stated; research use", ("respect",), read_olid, ("olid-training-v1.0.tsv",)),
     Adapter("hatexplain-magpie", "MIT (HateXplain), Apache-2.0 (MAGPIE copy)", ("respect",), read_hatexplain,
             ("preprocessed.csv",)),
     Adapter("wiki-context-toxicity", "Apache-2.0; Wikipedia text CC BY-SA", ("respect",), read_wiki, ("gn.csv",)),

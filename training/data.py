@@ -45,6 +45,10 @@ class LabelledData:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def source_names(self) -> list[str]:
+        """The source (corpus or file name) of each row."""
+        return [o.split(":", 1)[0] for o in self.origins] if self.origins else ["data"] * len(self)
+
     def subset(self, mask: np.ndarray) -> "LabelledData":
         index = np.flatnonzero(mask)
         return LabelledData(texts=[self.texts[i] for i in index],
@@ -195,12 +199,33 @@ def deduplicate(data: LabelledData) -> tuple[LabelledData, int]:
                         origins=None if data.origins is None else [data.origins[i] for i in keep]), len(data) - len(members)
 
 
-def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarray | None = None) -> np.ndarray:
-    """A boolean mask of held-out rows: whole groups, about ``test_size`` of the rows, seeded.
-    Groups with any ``forced`` row are held out whole, on top of the random share."""
-    forced_groups = set() if forced is None else {g for g, f in zip(groups, forced) if f}
-    unique = sorted(set(groups) - forced_groups)
+def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarray | None = None,
+                sources: list[str] | None = None) -> np.ndarray:
+    """A boolean mask of held-out rows: whole groups, seeded, about ``test_size`` of each source's rows.
+
+    Groups are held out whole, so near-copies never straddle the split. The share is taken per
+    source (a corpus, a file) so that a source with a few large groups (a corpus of four videos)
+    still keeps most of its rows for training; groups with any ``forced`` row are held out first.
+    """
     rng = np.random.default_rng(seed)
-    rng.shuffle(unique)
-    held = set(unique[: int(round(test_size * len(unique)))]) | forced_groups
+    sources = list(sources) if sources is not None else ["all"] * len(groups)
+    size: dict[str, int] = {}
+    source_of: dict[str, str] = {}
+    for g, s in zip(groups, sources):
+        size[g] = size.get(g, 0) + 1
+        source_of.setdefault(g, s)
+    forced_groups = set() if forced is None else {g for g, f in zip(groups, forced) if f}
+    held = set(forced_groups)
+    for source in sorted(set(source_of.values())):
+        unique = sorted(g for g, s in source_of.items() if s == source)
+        target = test_size * sum(size[g] for g in unique)
+        taken = sum(size[g] for g in unique if g in held)
+        rng.shuffle(unique)
+        for g in unique:
+            if taken >= target:
+                break
+            if g in held or size[g] > 2 * max(target - taken, 1):
+                continue  # a group over twice what is still needed would overshoot the share
+            held.add(g)
+            taken += size[g]
     return np.array([g in held for g in groups], dtype=bool)

@@ -33,7 +33,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
                  "max_word_features": 100_000, "max_char_features": 200_000},
     "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
     "thresholds": {"review": "maximum recall @ precision >= 0.9 and fpr <= 0.01", "reject": "maximum recall @ precision >= 0.98 and fpr <= 0.002",
-                   "fallback": "maximum recall @ fpr <= 0.01"},
+                   "fallback": "maximum recall @ fpr <= 0.01", "rules": {}},
 }
 #: Measured rules whose threshold is chosen from labelled data, and how they are measured.
 MEASURED_FROM_DATA = ("volume",)
@@ -94,7 +94,25 @@ def _validate(config: dict, path: Path) -> None:
     if not isinstance(config["classifier"]["C"], (int, float)) or config["classifier"]["C"] <= 0:
         bad("classifier.C", "a number > 0", config["classifier"]["C"])
     for name, goal in config["thresholds"].items():
-        parse_goal(goal, f"config {path}: thresholds.{name}")
+        if name != "rules":
+            parse_goal(goal, f"config {path}: thresholds.{name}")
+    rules = config["thresholds"]["rules"]
+    if not isinstance(rules, dict):
+        bad("thresholds.rules", "a table of [thresholds.rules.<rule id>] tables", rules)
+    for rule, goals in rules.items():
+        if rule not in LEARNED_RULES + MEASURED_FROM_DATA:
+            bad(f"thresholds.rules.{rule}", f"one of {', '.join(LEARNED_RULES + MEASURED_FROM_DATA)}", rule)
+        if not isinstance(goals, dict) or set(goals) - {"review", "reject", "fallback"}:
+            bad(f"thresholds.rules.{rule}", "a table with review, reject and/or fallback goals", goals)
+        for name, goal in goals.items():
+            parse_goal(goal, f"config {path}: thresholds.rules.{rule}.{name}")
+
+
+def goals_for(config: dict, rule: str) -> tuple[str, str, str]:
+    """A rule's (review, reject, fallback) goals: its own where the config gives them, else the defaults."""
+    t = config["thresholds"]
+    own = t.get("rules", {}).get(rule, {})
+    return own.get("review", t["review"]), own.get("reject", t["reject"]), own.get("fallback", t["fallback"])
 
 
 def _model(config: dict) -> CommentModel:
@@ -103,9 +121,12 @@ def _model(config: dict) -> CommentModel:
                             min_df=f["min_df"], max_word_features=f["max_word_features"],
                             max_char_features=f["max_char_features"])
     weight = None if c["class_weight"] in (None, "none") else c["class_weight"]
+    goals = {rule: goals_for(config, rule) for rule in LEARNED_RULES}
     return CommentModel(rules=LEARNED_RULES, features=features, C=float(c["C"]), class_weight=weight,
-                        max_iter=c["max_iter"], cv=config["cv_folds"], review_goal=t["review"],
-                        reject_goal=t["reject"], fallback_goal=t["fallback"], random_state=config["seed"])
+                        max_iter=c["max_iter"], cv=config["cv_folds"],
+                        review_goal={r: g[0] for r, g in goals.items()},
+                        reject_goal={r: g[1] for r, g in goals.items()},
+                        fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config["seed"])
 
 
 def with_mixed_rows(data: LabelledData, share: float, seed: int):
@@ -207,7 +228,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     names = ", ".join(s["name"] for s in corpus.sources)
     _check_labels(corpus, names)
 
-    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"], corpus.forced_test)
+    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"], corpus.forced_test, corpus.source_names())
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
     texts, labels, groups = with_mixed_rows(train_part, cfg["mixed_share"], cfg["seed"])
@@ -224,8 +245,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
             continue
         mask = ~np.isnan(y)
         scores = np.array([measure_volume(t, acronyms).score for t, m in zip(train_part.texts, mask) if m])
-        t = cfg["thresholds"]
-        thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), t["review"], t["reject"], t["fallback"])
+        thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), *goals_for(cfg, rule))
 
     say(f"measuring on {len(test_part)} held-out rows")
     metrics = _evaluate(model, thresholds, test_part, acronyms)
