@@ -140,3 +140,32 @@ def test_real_corpora_load_with_the_documented_mapping():
     assert youtube.forced_test.any() and not youtube.forced_test.all()
     for part in parts.values():
         assert all(0 < len(t) for t in part.texts)
+
+
+@pytest.fixture(scope="module")
+def spam_corpora(tmp_path_factory):
+    """A corpora folder holding only the two spam corpora: real data, small enough for a test."""
+    folder = tmp_path_factory.mktemp("corpora")
+    for name in ("youtube-spam", "sms-spam"):
+        (folder / name).symlink_to(SHARED / name)
+    return folder
+
+
+@needs_corpora
+def test_train_and_evaluate_on_real_corpora(spam_corpora, tmp_path):
+    from tests.conftest import TINY, TINY_CONFIG
+    from training import train
+    from training.evaluate import evaluate
+
+    artifact = train([TINY], with_starter=False, corpora=spam_corpora, config=TINY_CONFIG, out=tmp_path / "m.joblib")
+    names = {s["name"]: s for s in artifact.card["data"]["sources"]}
+    assert {"tiny.jsonl", "youtube-spam", "sms-spam"} <= set(names)
+    assert names["youtube-spam"]["licence"].startswith("CC BY 4.0")
+    report = evaluate(tmp_path / "m.joblib", corpora=spam_corpora, out=tmp_path / "report", peer=False)
+    video = report["by_source"]["promotional@youtube-spam:Youtube04-Eminem"]
+    assert video["rows"] > 300 and video["roc_auc"] > 0.8       # a whole video never trained on
+    sms = report["by_source"]["promotional@sms-spam"]["rows"]
+    assert 0.15 * 5574 < sms < 0.25 * 5574                      # the training split's held-out share only
+    assert report["by_source"]["promotional@starter.jsonl"]["rows"] > 2000   # never trained on: all held out
+    assert (tmp_path / "report" / "report.md").read_text().startswith("# Evaluation of model")
+    assert (tmp_path / "report" / "pr-promotional.png").stat().st_size > 1000

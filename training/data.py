@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -207,7 +208,6 @@ def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarr
     source (a corpus, a file) so that a source with a few large groups (a corpus of four videos)
     still keeps most of its rows for training; groups with any ``forced`` row are held out first.
     """
-    rng = np.random.default_rng(seed)
     sources = list(sources) if sources is not None else ["all"] * len(groups)
     size: dict[str, int] = {}
     source_of: dict[str, str] = {}
@@ -220,7 +220,9 @@ def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarr
         unique = sorted(g for g, s in source_of.items() if s == source)
         target = test_size * sum(size[g] for g in unique)
         taken = sum(size[g] for g in unique if g in held)
-        rng.shuffle(unique)
+        # Seeded per source, so a source's held-out rows do not depend on which others are present
+        # (evaluation rebuilds the split from the corpora alone).
+        np.random.default_rng([seed, zlib.crc32(source.encode("utf-8"))]).shuffle(unique)
         for g in unique:
             if taken >= target:
                 break
