@@ -206,7 +206,9 @@ def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarr
 
     Groups are held out whole, so near-copies never straddle the split. The share is taken per
     source (a corpus, a file) so that a source with a few large groups (a corpus of four videos)
-    still keeps most of its rows for training; groups with any ``forced`` row are held out first.
+    still keeps most of its rows for training. ``forced`` rows are always held out, and count
+    towards their source's share: a text merged from copies in several groups is forced out if any
+    copy had to be, without dragging the rest of its first copy's group along.
     """
     sources = list(sources) if sources is not None else ["all"] * len(groups)
     size: dict[str, int] = {}
@@ -214,20 +216,24 @@ def group_split(groups: list[str], test_size: float, seed: int, forced: np.ndarr
     for g, s in zip(groups, sources):
         size[g] = size.get(g, 0) + 1
         source_of.setdefault(g, s)
-    forced_groups = set() if forced is None else {g for g, f in zip(groups, forced) if f}
-    held = set(forced_groups)
+    forced = np.zeros(len(groups), dtype=bool) if forced is None else np.asarray(forced, dtype=bool)
+    forced_rows: dict[str, int] = {}
+    for g, f in zip(groups, forced):
+        if f:
+            forced_rows[g] = forced_rows.get(g, 0) + 1
+    held: set[str] = set()
     for source in sorted(set(source_of.values())):
         unique = sorted(g for g, s in source_of.items() if s == source)
         target = test_size * sum(size[g] for g in unique)
-        taken = sum(size[g] for g in unique if g in held)
+        taken = sum(forced_rows.get(g, 0) for g in unique)
         # Seeded per source, so a source's held-out rows do not depend on which others are present
         # (evaluation rebuilds the split from the corpora alone).
         np.random.default_rng([seed, zlib.crc32(source.encode("utf-8"))]).shuffle(unique)
         for g in unique:
             if taken >= target:
                 break
-            if g in held or size[g] > 2 * max(target - taken, 1):
-                continue  # a group over twice what is still needed would overshoot the share
+            if size[g] == forced_rows.get(g, 0) or size[g] > 2 * max(target - taken, 1):
+                continue  # wholly forced already, or over twice what is still needed
             held.add(g)
-            taken += size[g]
-    return np.array([g in held for g in groups], dtype=bool)
+            taken += size[g] - forced_rows.get(g, 0)
+    return np.array([g in held for g in groups], dtype=bool) | forced
