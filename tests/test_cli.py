@@ -169,3 +169,14 @@ def test_per_rule_threshold_goals(tmp_path):
     assert goals_for(cfg, "respect")[0] == cfg["thresholds"]["review"]
     bad = _write(tmp_path / "b.toml", '[thresholds.rules.politeness]\nreview = "maximum f1"\n')
     assert "thresholds.rules.politeness must be one of" in one_line_error(run("train", "--config", bad))
+
+
+def test_evaluate_on_a_labelled_file_writes_a_report(tiny_model_path, tmp_path):
+    out = tmp_path / "report"
+    result = run("evaluate", "--model", tiny_model_path, "--data", TINY, "--out", out, "--no-peer")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["held_out_rows"] == 52 and report["rules"]["respect"]["positives"] == 8
+    assert (out / "report.md").exists() and (out / "pr-respect.png").stat().st_size > 1000
+    assert "exactly one of --corpora DIR or --data FILE" in one_line_error(
+        run("evaluate", "--model", tiny_model_path, "--out", out))
