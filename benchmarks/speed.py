@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Speed against the single-rule peer, in one run, on the same 10,000 real comments.
+
+    .venv/bin/python benchmarks/speed.py --model models/full.joblib [--corpora ../shared/data] [--train]
+
+Prints, for the full verdict (every rule, evidence included) against alt-profanity-check's
+predict_prob (one rule):
+- in-process batch throughput (comments/s) and the ratio;
+- single-comment latency p50 / p99, one comment at a time, and the ratios;
+- model load time, model file size, and the peak memory (RSS) of a process that loads the model
+  and scores the 10,000 comments;
+- with --train, the training time of the full model (about 4 minutes).
+Comments: 10,000 drawn with a fixed seed from the Civil Comments, Wikipedia talk and YouTube
+corpora (news-site, discussion and video comments). Compare the ratios; absolute times vary by machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCORER = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from moderation.artifact import load
+from moderation.moderator import Moderator
+from moderation.rulebook import load_rulebook
+t1 = time.perf_counter()
+artifact = load(sys.argv[1])
+t2 = time.perf_counter()
+texts = json.load(open(sys.argv[2]))
+Moderator(artifact, load_rulebook()).check_batch(texts)
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def comments(corpora: Path, n: int, seed: int = 1) -> list[str]:
+    from training.corpora import ADAPTERS, load_corpus
+
+    pool = []
+    for name in ("civil-comments-toxic-spans", "wiki-context-toxicity", "youtube-spam"):
+        if (corpora / name).is_dir():
+            pool += load_corpus(ADAPTERS[name], corpora / name, {}).texts
+    if len(pool) < n:
+        raise SystemExit(f"speed.py: found {len(pool)} comments under {corpora}; need {n} (give --corpora)")
+    return random.Random(seed).sample(pool, n)
+
+
+def latency(fn, texts) -> list[float]:
+    out = []
+    for text in texts:
+        t0 = time.perf_counter()
+        fn(text)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="model file (trained with --train if missing)")
+    parser.add_argument("--corpora", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--comments", type=int, default=10_000)
+    parser.add_argument("--single", type=int, default=2_000, help="comments timed one at a time")
+    parser.add_argument("--train", action="store_true", help="(re)train the full model first and time it")
+    args = parser.parse_args()
+    corpora, model = Path(args.corpora), Path(args.model)
+    rows = []
+
+    if args.train or not model.exists():
+        t0 = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "moderation"), "train", "--corpora", str(corpora),
+                        "--out", str(model)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rows.append(("training time of the full model", f"{time.perf_counter() - t0:.0f} s", ""))
+
+    from profanity_check import predict_prob
+
+    from moderation.artifact import load
+    from moderation.moderator import Moderator
+    from moderation.rulebook import load_rulebook
+
+    texts = comments(corpora, args.comments)
+    moderator = Moderator(load(model), load_rulebook())
+    moderator.check_batch(texts[:200])
+    predict_prob(texts[:200])
+
+    t0 = time.perf_counter()
+    moderator.check_batch(texts)
+    ours = len(texts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    predict_prob(texts)
+    peer = len(texts) / (time.perf_counter() - t0)
+    rows.append(("batch throughput, comments/s", f"{ours:,.0f}", f"{peer:,.0f}", f"{ours / peer:.2f}x"))
+
+    single = texts[: args.single]
+    mine = latency(moderator.check, single)
+    theirs = latency(lambda t: predict_prob([t]), single)
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        a, b = pct(mine, q) * 1000, pct(theirs, q) * 1000
+        rows.append((f"single comment {name}, ms", f"{a:.3f}", f"{b:.3f}", f"{a / b:.2f}x"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "texts.json"
+        data.write_text(json.dumps(texts))
+        out = subprocess.run([sys.executable, "-c", SCORER, str(model), str(data)], capture_output=True, text=True,
+                             check=True, cwd=ROOT).stdout
+        measured = json.loads(out)
+    rows.append(("model load time (verify + unpickle)", f"{measured['load_s']:.2f} s", ""))
+    rows.append(("model file size", f"{model.stat().st_size / 1e6:.1f} MB", ""))
+    rows.append(("peak RSS, load + score 10,000", f"{measured['peak_rss_mb']:.0f} MB", ""))
+
+    print(f"{len(texts):,} comments; {args.single:,} timed one at a time; {os.cpu_count()} cores")
+    print(f"{'measure':<38} {'this project':>14} {'alt-profanity-check':>20} {'ratio':>7}")
+    for row in rows:
+        name, ours_, *rest = row
+        peer_ = rest[0] if rest else ""
+        ratio = rest[1] if len(rest) > 1 else ""
+        print(f"{name:<38} {ours_:>14} {peer_:>20} {ratio:>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
