@@ -154,15 +154,21 @@ class CommentModel(BaseEstimator):
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Calibrated pooled scores, shape (n_comments, n_rules), and the texts' feature rows."""
         texts = list(texts)
-        X = self.transform(texts)
-        z = np.asarray(X @ self.coef_) + self.intercept_
+        owners, parts = [], []
         if self.pooled_.any():
-            part_X, owners = self._pieces(texts)
-            if len(owners):
-                zp = np.asarray(part_X @ self.coef_) + self.intercept_
-                pooled = z.copy()
-                np.maximum.at(pooled, owners, zp)
-                z = np.where(self.pooled_, pooled, z)
+            for i, text in enumerate(texts):
+                spans = segments(text)
+                if spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1:
+                    owners.extend([i] * len(spans))
+                    parts.extend(text[s:e] for s, e in spans)
+        # Comments and their sentences in one pass: one call, one matrix product.
+        both = self.transform(texts + parts)
+        z_all = np.asarray(both @ self.coef_) + self.intercept_
+        X, z = both[:len(texts)], z_all[:len(texts)]
+        if owners:
+            pooled = z.copy()
+            np.maximum.at(pooled, np.asarray(owners), z_all[len(texts):])
+            z = np.where(self.pooled_, pooled, z)
         return expit(z * self.calibration_[:, 0] + self.calibration_[:, 1]), X
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

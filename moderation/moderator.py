@@ -16,6 +16,9 @@ from .store import StoreUnavailable
 from .verdict import PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
 
 
+CHUNK = 1000
+
+
 @dataclass(frozen=True)
 class Comment:
     text: str
@@ -83,9 +86,16 @@ class Moderator:
         items = [_as_comment(c, i) for i, c in enumerate(comments)]
         if not items:
             return []
-        probabilities, X = self.model.score([c.text for c in items])
         repeats, unavailable = self._repeats(items)
-        return [self._verdict(c, probabilities[i], X[i], repeats[i], unavailable) for i, c in enumerate(items)]
+        verdicts = []
+        # Scored in chunks: the feature matrix of a very large batch would otherwise set the
+        # process's peak memory; the verdicts are the same either way.
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            probabilities, X = self.model.score([c.text for c in chunk])
+            verdicts += [self._verdict(c, probabilities[i], X[i], repeats[start + i], unavailable)
+                         for i, c in enumerate(chunk)]
+        return verdicts
 
     def _repeats(self, items: list[Comment]) -> tuple[list[RepeatResult], tuple[str, ...]]:
         if self.history is None:

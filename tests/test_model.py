@@ -107,3 +107,40 @@ def test_explain_points_at_the_words_of_the_comment(tiny_artifact):
     shown = {text[s:e].lower() for s, e, _ in spans}
     assert shown & {"pocketed", "grant", "money"}
     assert not shown & {"the"}
+
+
+def test_fast_transform_equals_scikit_learn_to_1e9(tiny_artifact):
+    from hypothesis import given, settings, strategies as st
+
+    features = tiny_artifact.model.features_
+    texts = ["", "You are a complete idiot", "Buy at bit.ly/x and shop.example.com/a!!!",
+             "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "ÄÖÜ café naïve — ok", "a " * 300]
+    fast, plain = features.transform(texts), features.transform_reference(texts)
+    assert fast.shape == plain.shape
+    assert abs(fast - plain).max() <= 1e-9
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.text(max_size=200), min_size=1, max_size=5))
+    def same(batch):
+        assert abs(features.transform(batch) - features.transform_reference(batch)).max() <= 1e-9
+    same()
+
+
+def test_scores_from_the_fast_path_equal_the_plain_path_to_1e9(tiny_artifact, monkeypatch):
+    model = tiny_artifact.model
+    texts = ["Nice work. You are an idiot though.", "Buy meds at pills dot com now", "Thanks for the update"]
+    fast = model.predict_proba(texts)
+    monkeypatch.setattr(type(model.features_), "transform", type(model.features_).transform_reference)
+    np.testing.assert_allclose(fast, model.predict_proba(texts), rtol=0, atol=1e-9)
+
+
+def test_vocabularies_survive_the_compact_pickle(tiny_artifact, tmp_path):
+    import pickle
+
+    features = tiny_artifact.model.features_
+    copy = pickle.loads(pickle.dumps(features))
+    assert copy.word_.vocabulary_ == features.word_.vocabulary_
+    assert copy.char_.vocabulary_ == features.char_.vocabulary_
+    assert hasattr(features.word_, "vocabulary_")   # pickling did not strip the live object
+    texts = ["You are a complete idiot", "see a.com/x"]
+    assert abs(copy.transform(texts) - features.transform(texts)).max() == 0
