@@ -196,7 +196,12 @@ def _metrics_table(card: dict) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     rate = card.get("metrics", {}).get("review_rate_on_clean")
     if rate:
-        lines.append(f"\nclean held-out comments sent to review: {rate['flagged']}/{rate['clean_rows']} ({rate['rate']:.1%})")
+        lines.append(f"\nclean held-out comments flagged for a rule they are labelled clean for: "
+                     f"{rate['flagged']}/{rate['clean_rows']} ({rate['rate']:.1%})")
+        if "strict" in rate:
+            st = rate["strict"]
+            lines.append(f"comments labelled clean for every rule sent to review for any reason: "
+                         f"{st['flagged']}/{st['clean_rows']} ({st['rate']:.1%})")
     return "\n".join(lines)
 
 
@@ -224,8 +229,8 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 
     artifact = load_model(str(model_path) if model_path else None, _say)
     out = out or Path("reports") / artifact.version
-    report = run_evaluation(artifact, corpora=corpora, data=data, out=out, rules=rules_path, peer=not no_peer,
-                            progress=progress)
+    run_evaluation(artifact, corpora=corpora, data=data, out=out, rules=rules_path, peer=not no_peer,
+                   progress=progress)
     click.echo((out / "report.md").read_text())
 
 

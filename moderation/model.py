@@ -123,14 +123,20 @@ class CommentModel(BaseEstimator):
             self.intercept_[j] = final.intercept_[0]
         return self
 
-    def _pieces(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Features of the sentences of every text that is more than one sentence, and their text index."""
+    @staticmethod
+    def _sentences(texts: Sequence[str]) -> tuple[list[int], list[str]]:
+        """The sentences of every text that is more than one sentence, and the index of their text."""
         owners, parts = [], []
         for i, text in enumerate(texts):
             spans = segments(text)
             if spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1:
                 owners.extend([i] * len(spans))
                 parts.extend(text[s:e] for s, e in spans)
+        return owners, parts
+
+    def _pieces(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Sentence features and their text index, for the pooled out-of-fold scores."""
+        owners, parts = self._sentences(texts)
         if not parts:
             return sp.csr_matrix((0, self.features_.n_features_)), np.zeros(0, dtype=int)
         return self.features_.transform(parts), np.asarray(owners, dtype=int)
@@ -154,13 +160,7 @@ class CommentModel(BaseEstimator):
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Calibrated pooled scores, shape (n_comments, n_rules), and the texts' feature rows."""
         texts = list(texts)
-        owners, parts = [], []
-        if self.pooled_.any():
-            for i, text in enumerate(texts):
-                spans = segments(text)
-                if spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1:
-                    owners.extend([i] * len(spans))
-                    parts.extend(text[s:e] for s, e in spans)
+        owners, parts = self._sentences(texts) if self.pooled_.any() else ([], [])
         # Comments and their sentences in one pass: one call, one matrix product.
         both = self.transform(texts + parts)
         z_all = np.asarray(both @ self.coef_) + self.intercept_

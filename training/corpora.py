@@ -14,7 +14,7 @@ import html
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator
@@ -80,8 +80,8 @@ def read_civil_comments(folder: Path, extra: dict) -> Iterator[Row]:
     for row in _csv(base / "annotations.csv"):
         annotators[row["comment_id"]].add(row["annotation"])
     owner = {}
-    for comment_id, annotations in annotators.items():
-        for a in annotations:
+    for comment_id, annotation_ids in annotators.items():
+        for a in annotation_ids:
             owner[a] = comment_id
     marked: dict[tuple[str, str], set] = defaultdict(set)
     for row in _csv(base / "spans.csv"):
@@ -250,7 +250,7 @@ def found_corpora(directory: Path) -> list[Adapter]:
     return [a for name, a in ADAPTERS.items() if (directory / name).is_dir()]
 
 
-def load_corpus(adapter: Adapter, folder: Path, extra: dict, holdout_groups=()) -> "LabelledData":
+def load_corpus(adapter: Adapter, folder: Path, extra: dict, holdout_groups=()):
     """One corpus as LabelledData: rows, partial labels, source groups and forced held-out rows."""
     import numpy as np
 

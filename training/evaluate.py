@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import precision_recall_curve
 
 from moderation.artifact import ModelArtifact, load
 from moderation.errors import DataError
 from moderation.moderator import Moderator
-from moderation.rulebook import LEARNED_RULES, Rulebook, load_rulebook
-from moderation.signals import measure_volume
+from moderation.rulebook import Rulebook, load_rulebook
 
 from .corpora import ADAPTERS
 from .data import LabelledData, group_split, read_labelled
+from .metrics import curve_metrics, review_rate, rule_metrics
 from .train import build_dataset
 
 Progress = Callable[[str], None]
@@ -59,23 +59,6 @@ def held_out_rows(artifact: ModelArtifact, corpora: Path | None, data: Path | No
     return everything.subset(mask)
 
 
-def _at(scores, y, threshold):
-    flagged = np.round(scores, 4) >= threshold
-    tp = int(np.sum(flagged & (y == 1)))
-    precision = tp / int(flagged.sum()) if flagged.any() else 0.0
-    recall = tp / int(y.sum()) if y.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def _curve_metrics(scores, y) -> dict[str, Any]:
-    out: dict[str, Any] = {"rows": int(len(y)), "positives": int(y.sum())}
-    if 0 < y.sum() < len(y):
-        out["roc_auc"] = round(float(roc_auc_score(y, scores)), 4)
-        out["pr_auc"] = round(float(average_precision_score(y, scores)), 4)
-    return out
-
-
 def evaluate(model: str | Path | ModelArtifact, *, corpora: str | Path | None = None, data: str | Path | None = None,
              out: str | Path | None = None, rules: str | Path | Rulebook | None = None,
              peer: bool = True, progress: Progress | None = None) -> dict[str, Any]:
@@ -106,22 +89,18 @@ def evaluate(model: str | Path | ModelArtifact, *, corpora: str | Path | None = 
         if not labelled.any():
             continue
         y, s = y_all[mask].astype(int), scores[rule][mask]
-        entry = _curve_metrics(s, y)
+        entry = rule_metrics(s, y, thresholds.get(rule))
         if thresholds.get(rule) is not None:
-            entry.update(_at(s, y, thresholds[rule]))
             entry["threshold"] = thresholds[rule]
         if peer_scores is not None and rule in ("foul_language", "respect"):
-            entry["alt_profanity_check"] = _curve_metrics(peer_scores[mask], y)
+            entry["alt_profanity_check"] = curve_metrics(peer_scores[mask], y)
         report["rules"][rule] = entry
         for source in sorted(set(np.array(origins)[labelled])):
             sel = labelled & (np.array(origins) == source)
             ys, ss = y_all[sel].astype(int), scores[rule][sel]
-            part = _curve_metrics(ss, ys)
-            if thresholds.get(rule) is not None and ys.sum():
-                part.update(_at(ss, ys, thresholds[rule]))
-            report["by_source"].setdefault(f"{rule}@{source}", part)
+            report["by_source"].setdefault(f"{rule}@{source}", rule_metrics(ss, ys, thresholds.get(rule)))
     _youtube_video(report, rows, scores, thresholds)
-    report["review_rate_on_clean"] = _review_rate(rows, verdicts)
+    report["review_rate_on_clean"] = review_rate(rows, verdicts, leave_out=EVALUATION_ONLY)
     report["targets"] = _targets(report)
     if out is not None:
         write_report(report, rows, scores, peer_scores, Path(out))
@@ -137,36 +116,8 @@ def _youtube_video(report, rows, scores, thresholds):
     for group in sorted({g for g in rows.groups if g.startswith("youtube-spam:")}):
         sel = np.array([g == group for g in rows.groups]) & ~np.isnan(y_all)
         ys = y_all[sel].astype(int)
-        part = _curve_metrics(scores["promotional"][sel], ys)
-        part.update(_at(scores["promotional"][sel], ys, thresholds["promotional"]))
-        report["by_source"][f"promotional@{group}"] = part
-
-
-def _review_rate(rows: LabelledData, verdicts) -> dict[str, Any] | None:
-    """Clean comments sent to review.
-
-    A clean comment is one labelled 0 for every rule its source labels (evaluation-only corpora
-    aside). It counts as wrongly sent to review when a rule it is labelled 0 for flags it: a spam
-    corpus says nothing of insults, so its "clean" rows may rightly be flagged for one. ``strict``
-    counts any flag at all, on the rows labelled for every learned rule.
-    """
-    labelled_rules = [r for r in rows.labels if r in LEARNED_RULES or r == "volume"]
-    if not labelled_rules:
-        return None
-    stacked = np.vstack([rows.labels[r] for r in labelled_rules])
-    main = ~np.isin(rows.source_names(), list(EVALUATION_ONLY))
-    clean = np.all((stacked == 0) | np.isnan(stacked), axis=0) & np.any(stacked == 0, axis=0) & main
-    if not clean.any():
-        return None
-    wrong = [any(f.rule in rows.labels and rows.labels[f.rule][i] == 0 for f in verdicts[i].flags)
-             for i in np.flatnonzero(clean)]
-    out = {"clean_rows": int(clean.sum()), "flagged": int(sum(wrong)), "rate": round(sum(wrong) / int(clean.sum()), 4)}
-    full = clean & np.all(np.vstack([rows.labels[r] for r in LEARNED_RULES if r in rows.labels]) == 0, axis=0) \
-        if all(r in rows.labels for r in LEARNED_RULES) else np.zeros(len(rows), dtype=bool)
-    if full.any():
-        strict = sum(verdicts[i].verdict != "publish" for i in np.flatnonzero(full))
-        out["strict"] = {"clean_rows": int(full.sum()), "flagged": int(strict), "rate": round(strict / int(full.sum()), 4)}
-    return out
+        report["by_source"][f"promotional@{group}"] = rule_metrics(scores["promotional"][sel], ys,
+                                                                 thresholds["promotional"])
 
 
 def _targets(report) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation.artifact import ModelArtifact, library_versions, save
 from moderation.errors import ConfigError, DataError
@@ -22,6 +21,7 @@ from moderation.rulebook import LEARNED_RULES, Rulebook, load_rulebook
 from moderation.signals import measure_volume
 from moderation.thresholds import choose_rule_thresholds, parse_goal
 
+from .metrics import review_rate, rule_metrics
 from .data import LabelledData, combine, deduplicate, group_split, read_labelled, starter_path
 
 Progress = Callable[[str], None]
@@ -116,7 +116,7 @@ def goals_for(config: dict, rule: str) -> tuple[str, str, str]:
 
 
 def _model(config: dict) -> CommentModel:
-    f, c, t = config["features"], config["classifier"], config["thresholds"]
+    f, c = config["features"], config["classifier"]
     features = TextFeatures(word_ngram_range=tuple(f["word_ngram_range"]), char_ngram_range=tuple(f["char_ngram_range"]),
                             min_df=f["min_df"], max_word_features=f["max_word_features"],
                             max_char_features=f["max_char_features"])
@@ -165,24 +165,6 @@ def _check_labels(data: LabelledData, names: str) -> None:
         if positives == 0:
             raise DataError(f"rule {rule!r} has no positive rows in {names} ({labelled} labelled, all 0); "
                             "add comments labelled 1 for it")
-
-
-def _metrics(scores: np.ndarray, y: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    y = y.astype(int)
-    out: dict[str, Any] = {"rows": int(len(y)), "positives": int(y.sum())}
-    if len(set(y.tolist())) < 2:
-        out["note"] = "held-out rows hold one class only; no curve metrics"
-        return out
-    out["roc_auc"] = round(float(roc_auc_score(y, scores)), 4)
-    out["pr_auc"] = round(float(average_precision_score(y, scores)), 4)
-    if threshold is not None:
-        flagged = np.round(scores, 4) >= threshold
-        tp = int(np.sum(flagged & (y == 1)))
-        precision = tp / int(flagged.sum()) if flagged.any() else 0.0
-        recall = tp / int(y.sum())
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out.update(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4))
-    return out
 
 
 def build_dataset(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora: str | Path | None = None,
@@ -267,7 +249,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     }
     artifact = ModelArtifact(model=model, thresholds=thresholds, card=card)
     # The review rate needs the whole verdict (links, volume...), so it is measured with a Moderator.
-    card["metrics"]["review_rate_on_clean"] = _review_rate(artifact, rulebook, test_part)
+    card["metrics"]["review_rate_on_clean"] = review_rate(test_part, Moderator(artifact, rulebook).check_batch(test_part.texts))
     card["versions"] = library_versions()
     if out is not None:
         say(f"writing {out}")
@@ -287,28 +269,13 @@ def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, acronym
         if y is None or not np.any(~np.isnan(y)):
             continue
         mask = ~np.isnan(y)
-        per_rule[rule] = _metrics(probabilities[mask, j], y[mask], thresholds[rule]["review"])
+        per_rule[rule] = rule_metrics(probabilities[mask, j], y[mask], thresholds[rule]["review"])
     for rule in MEASURED_FROM_DATA:
         y = test.labels.get(rule)
         if y is None or rule not in thresholds or not np.any(~np.isnan(y)):
             continue
         mask = ~np.isnan(y)
         scores = np.array([measure_volume(t, acronyms).score for t, m in zip(test.texts, mask) if m])
-        per_rule[rule] = _metrics(scores, y[mask], thresholds[rule]["review"])
+        per_rule[rule] = rule_metrics(scores, y[mask], thresholds[rule]["review"])
     metrics["rules"] = per_rule
     return metrics
-
-
-def _review_rate(artifact: ModelArtifact, rulebook: Rulebook, test: LabelledData) -> dict[str, Any] | None:
-    """Share of held-out comments labelled clean on every rule they label that get any flag."""
-    learned = [r for r in LEARNED_RULES if r in test.labels]
-    if not learned or not len(test):
-        return None
-    stacked = np.vstack([test.labels[r] for r in learned])
-    clean = np.all(stacked == 0, axis=0)
-    if not clean.any():
-        return None
-    texts = [t for t, c in zip(test.texts, clean) if c]
-    verdicts = Moderator(artifact, rulebook).check_batch(texts)
-    flagged = sum(v.verdict != "publish" for v in verdicts)
-    return {"clean_rows": len(texts), "flagged": flagged, "rate": round(flagged / len(texts), 4)}
