@@ -8,7 +8,7 @@ spans of the original comment it came from; that is how the evidence is built.
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import scipy.sparse as sp
@@ -135,6 +135,34 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return sp.hstack([self._tfidf(self.word_, words), self._tfidf(self.char_, words), self._links(texts)],
                          format="csr")
 
+    def transform_with_parts(self, texts, parts: list[list[tuple[int, int]]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Rows for ``texts`` and for the given parts of each (sentence spans, in text order).
+
+        Parts end and start at white space, so a part's n-grams are exactly the text's n-grams
+        that lie inside it: each text is analysed once and its parts are slices of that analysis,
+        not second analyses (the same numbers as ``transform`` of the part texts; tests hold it).
+        """
+        word_vocabulary, char_vocabulary = self.word_.vocabulary_, self.char_.vocabulary_
+        word_ngrams, char_ngrams = self.word_.analyzer, self.char_.analyzer
+        word_rows, char_rows, part_texts = [], [], []  # part_texts: every row's text, for the link signals
+        for text, spans in zip(texts, parts):
+            toks = tokens(normalize(text))
+            words = [(c, s, e) for term, s, e in word_ngrams.with_positions(toks)
+                     if (c := word_vocabulary.get(term)) is not None]
+            chars = [(c, s, e) for word, s, e in toks for gram in char_ngrams([word])
+                     if (c := char_vocabulary.get(gram)) is not None]
+            word_rows.append([c for c, _, _ in words])
+            char_rows.append([c for c, _, _ in chars])
+            part_texts.append(text)   # rows go text, its parts, next text, ...
+            for a, b in spans:
+                word_rows.append([c for c, s, e in words if a <= s and e <= b])
+                char_rows.append([c for c, s, e in chars if a <= s and e <= b])
+                part_texts.append(text[a:b])
+        both = sp.hstack([self._weigh(self.word_, word_rows), self._weigh(self.char_, char_rows),
+                          self._links(part_texts)], format="csr")
+        is_text = np.array([flag for spans in parts for flag in [True] + [False] * len(spans)], dtype=bool)
+        return both[np.flatnonzero(is_text)], both[np.flatnonzero(~is_text)]
+
     def transform_reference(self, texts) -> sp.csr_matrix:
         """The plain scikit-learn path, kept as the reference the fast path is tested against."""
         words = self._words(texts)
@@ -149,13 +177,22 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     def _tfidf(self, vectorizer: TfidfVectorizer, words: list[list[str]]) -> sp.csr_matrix:
         """TfidfVectorizer.transform for our settings (sublinear tf, idf, l2 norm), done directly."""
         vocabulary, analyze = vectorizer.vocabulary_, vectorizer.analyzer
-        indptr, indices, counts = [0], [], []
+        rows = []
         for doc in words:
-            found: dict[int, int] = {}
-            for term in analyze(doc):
-                column = vocabulary.get(term)
-                if column is not None:
-                    found[column] = found.get(column, 0) + 1
+            # Counting and looking up run in C (Counter, map); each known term has its own column.
+            tally = Counter(analyze(doc))
+            rows.append({column: tally[term] for term, column in zip(tally, map(vocabulary.get, tally))
+                         if column is not None})
+        return self._weights(vectorizer, rows)
+
+    def _weigh(self, vectorizer: TfidfVectorizer, column_rows: list[list[int]]) -> sp.csr_matrix:
+        return self._weights(vectorizer, [Counter(columns) for columns in column_rows])
+
+    @staticmethod
+    def _weights(vectorizer: TfidfVectorizer, rows: list[dict[int, int]]) -> sp.csr_matrix:
+        """Sublinear tf x idf, l2-normalised, from each row's column counts."""
+        indptr, indices, counts = [0], [], []
+        for found in rows:
             columns = sorted(found)
             indices.extend(columns)
             counts.extend(found[c] for c in columns)
@@ -169,11 +206,11 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         indptr_ = np.asarray(indptr, dtype=np.int64)
         lengths = np.diff(indptr_)
         squares = np.add.reduceat(data * data, indptr_[:-1][lengths > 0]) if data.size else np.zeros(0)
-        norms = np.ones(len(words))
+        norms = np.ones(len(rows))
         norms[lengths > 0] = np.sqrt(squares)
         norms[norms == 0] = 1.0
         data /= np.repeat(norms, lengths)
-        return sp.csr_matrix((data, indices_, indptr_), shape=(len(words), len(vocabulary)))
+        return sp.csr_matrix((data, indices_, indptr_), shape=(len(rows), len(vectorizer.vocabulary_)))
 
     def feature_spans(self, text: str) -> dict[int, list[tuple[int, int]]]:
         """For one text: feature column -> the spans of ``text`` it was counted at."""

@@ -124,14 +124,22 @@ class CommentModel(BaseEstimator):
         return self
 
     @staticmethod
-    def _sentences(texts: Sequence[str]) -> tuple[list[int], list[str]]:
+    def _sentence_spans(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Each text's sentence spans, or none for a text that is one sentence."""
+        out = []
+        for text in texts:
+            spans = segments(text)
+            several = spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1
+            out.append(spans if several else [])
+        return out
+
+    @classmethod
+    def _sentences(cls, texts: Sequence[str]) -> tuple[list[int], list[str]]:
         """The sentences of every text that is more than one sentence, and the index of their text."""
         owners, parts = [], []
-        for i, text in enumerate(texts):
-            spans = segments(text)
-            if spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1:
-                owners.extend([i] * len(spans))
-                parts.extend(text[s:e] for s, e in spans)
+        for i, (text, spans) in enumerate(zip(texts, cls._sentence_spans(texts))):
+            owners.extend([i] * len(spans))
+            parts.extend(text[s:e] for s, e in spans)
         return owners, parts
 
     def _pieces(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -160,14 +168,14 @@ class CommentModel(BaseEstimator):
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Calibrated pooled scores, shape (n_comments, n_rules), and the texts' feature rows."""
         texts = list(texts)
-        owners, parts = self._sentences(texts) if self.pooled_.any() else ([], [])
-        # Comments and their sentences in one pass: one call, one matrix product.
-        both = self.transform(texts + parts)
-        z_all = np.asarray(both @ self.coef_) + self.intercept_
-        X, z = both[:len(texts)], z_all[:len(texts)]
+        spans = self._sentence_spans(texts) if self.pooled_.any() else [[] for _ in texts]
+        # Comments and their sentences in one pass and one matrix product.
+        X, P = self.features_.transform_with_parts(texts, spans)
+        z = np.asarray(X @ self.coef_) + self.intercept_
+        owners = [i for i, s in enumerate(spans) for _ in s]
         if owners:
             pooled = z.copy()
-            np.maximum.at(pooled, np.asarray(owners), z_all[len(texts):])
+            np.maximum.at(pooled, np.asarray(owners), np.asarray(P @ self.coef_) + self.intercept_)
             z = np.where(self.pooled_, pooled, z)
         return expit(z * self.calibration_[:, 0] + self.calibration_[:, 1]), X
 
@@ -197,6 +205,10 @@ class CommentModel(BaseEstimator):
         unit_of = {}
         for s, e in words:
             unit_of[(s, e)] = next(((ls, le) for ls, le in links if ls <= s and e <= le), (s, e))
+        # Every n-gram span starts at a word's start and ends at a word's end: index both, so the
+        # words of a span are a slice, not a scan of the comment.
+        first_at = {start: i for i, (start, _) in enumerate(words)}
+        last_at = {end: i for i, (_, end) in enumerate(words)}
         weight: dict[tuple[int, int], float] = defaultdict(float)
         for column, value in zip(row.indices, contributions):
             if value <= 0 or column not in spans:
@@ -206,7 +218,8 @@ class CommentModel(BaseEstimator):
                 if column in link_columns:
                     weight[(start, end)] += value / len(places)
                     continue
-                inside = [w for w in words if start <= w[0] and w[1] <= end] or [(start, end)]
+                a, b = first_at.get(start), last_at.get(end)
+                inside = words[a:b + 1] if a is not None and b is not None and a <= b else [(start, end)]
                 for w in inside:
                     weight[unit_of.get(w, w)] += value / len(places) / len(inside)
         ranked = sorted(((span, w) for span, w in weight.items() if span not in quiet),

@@ -127,10 +127,40 @@ def test_fast_transform_equals_scikit_learn_to_1e9(tiny_artifact):
 
 def test_scores_from_the_fast_path_equal_the_plain_path_to_1e9(tiny_artifact, monkeypatch):
     model = tiny_artifact.model
-    texts = ["Nice work. You are an idiot though.", "Buy meds at pills dot com now", "Thanks for the update"]
-    fast = model.predict_proba(texts)
-    monkeypatch.setattr(type(model.features_), "transform", type(model.features_).transform_reference)
-    np.testing.assert_allclose(fast, model.predict_proba(texts), rtol=0, atol=1e-9)
+    saved = model.pooled_.copy()
+    model.pooled_[:] = True   # every rule pools sentences here, so the sentence path is exercised
+    try:
+        texts = ["Nice work. You are an idiot though.", "Buy meds at pills dot com now. Really cheap!",
+                 "Thanks for the update", "", "One. Two three four. And five six seven!\n\nsh1t a$$ end."]
+        fast = model.predict_proba(texts)
+        features = type(model.features_)
+
+        def plain(self, texts, parts):
+            pieces = [t[a:b] for t, spans in zip(texts, parts) for a, b in spans]
+            return self.transform_reference(list(texts)), self.transform_reference(pieces)
+
+        monkeypatch.setattr(features, "transform_with_parts", plain)
+        np.testing.assert_allclose(fast, model.predict_proba(texts), rtol=0, atol=1e-9)
+    finally:
+        model.pooled_[:] = saved
+
+
+def test_parts_are_slices_of_the_text_analysis(tiny_artifact):
+    from hypothesis import given, settings, strategies as st
+    from moderation.text import segments
+
+    features = tiny_artifact.model.features_
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.text(alphabet=st.sampled_from(list("abc sh1t$@*. !?\nXYZ")), max_size=120), min_size=1, max_size=4))
+    def same(texts):
+        spans = [segments(t) for t in texts]
+        X, P = features.transform_with_parts(texts, spans)
+        pieces = [t[a:b] for t, s in zip(texts, spans) for a, b in s]
+        assert abs(X - features.transform_reference(texts)).max() <= 1e-9
+        if pieces:
+            assert abs(P - features.transform_reference(pieces)).max() <= 1e-9
+    same()
 
 
 def test_vocabularies_survive_the_compact_pickle(tiny_artifact, tmp_path):
