@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 from .text import fold, unleet
@@ -97,6 +98,12 @@ def find_links(text: str, allow_domains: Iterable[str] = ()) -> list[Link]:
     one) are left out.
     """
     allow_domains = tuple(allow_domains)
+    return [link for link in _detect_links(text) if not _allowed(link.domain, allow_domains)]
+
+
+@lru_cache(maxsize=1024)
+def _detect_links(text: str) -> tuple[Link, ...]:
+    # Cached: one check asks twice for the same text (the model's link signals, then the rule).
     taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)]
     links: list[Link] = []
 
@@ -121,12 +128,10 @@ def find_links(text: str, allow_domains: Iterable[str] = ()) -> list[Link]:
                     continue
             domain = _host(raw)
             taken.append((start, end))
-            if _allowed(domain, allow_domains):
-                continue
             links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
                               shortener=domain in SHORTENERS))
     links.sort(key=lambda link: link.start)
-    return links
+    return tuple(links)
 
 
 # --- volume --------------------------------------------------------------------------------------
