@@ -131,18 +131,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """The feature rows of ``texts``: the same numbers as ``transform_reference``, computed
         without scikit-learn's per-call input checks, which cost more than the arithmetic when
         scoring one comment at a time (tests hold the two equal to 1e-9)."""
-        words = self._words(texts)
-        rows = []
-        for vectorizer in (self.word_, self.char_):
-            vocabulary, analyze = vectorizer.vocabulary_, vectorizer.analyzer
-            counted = []
-            for doc in words:
-                # Counting and looking up run in C (Counter, map); each known term has its own column.
-                tally = Counter(analyze(doc))
-                counted.append({column: tally[term] for term, column in zip(tally, map(vocabulary.get, tally))
-                                if column is not None})
-            rows.append(counted)
-        return self._assemble(rows[0], rows[1], list(texts), len(texts))[0]
+        texts = list(texts)
+        return self.transform_with_parts(texts, [[] for _ in texts])[0]
 
     def transform_with_parts(self, texts, parts: list[list[tuple[int, int]]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Rows for ``texts`` and for the given parts of each (sentence spans, in text order).
@@ -171,13 +161,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     def transform_reference(self, texts) -> sp.csr_matrix:
         """The plain scikit-learn path, kept as the reference the fast path is tested against."""
         words = self._words(texts)
-        return sp.hstack([self.word_.transform(words), self.char_.transform(words), self._links(texts)],
-                         format="csr")
+        return sp.hstack([self.word_.transform(words), self.char_.transform(words),
+                          sp.csr_matrix(self._link_rows(texts))], format="csr")
 
     @staticmethod
-    def _links(texts) -> sp.csr_matrix:
+    def _link_rows(texts) -> np.ndarray:
         rows = np.array([link_features(find_links(text)) for text in texts], dtype=np.float64)
-        return sp.csr_matrix(rows.reshape(len(texts), N_LINK_FEATURES))
+        return rows.reshape(len(texts), N_LINK_FEATURES)
 
     @staticmethod
     def _weights(vectorizer: TfidfVectorizer, rows: list[dict[int, int]]):
@@ -210,8 +200,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         than the arithmetic for a single comment."""
         wi, wd, wl = self._weights(self.word_, word_rows)
         ci, cd, cl = self._weights(self.char_, char_rows)
-        links = np.array([link_features(find_links(text)) for text in texts], dtype=np.float64)
-        links = links.reshape(len(texts), N_LINK_FEATURES)
+        links = self._link_rows(texts)
         lr, lc = np.nonzero(links)
         n = len(texts)
         rows = np.concatenate([np.repeat(np.arange(n), wl), np.repeat(np.arange(n), cl), lr])

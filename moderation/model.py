@@ -78,8 +78,11 @@ class CommentModel(BaseEstimator):
         self.rules_ = tuple(self.rules)
         say(f"fitting the TF-IDF feature space on {len(texts)} comments")
         self.features_ = clone(self.features) if self.features is not None else TextFeatures()
-        X = self.features_.fit(texts).transform(texts)
-        pieces = self._pieces(texts)
+        self.features_.fit(texts)
+        spans = self._sentence_spans(texts)
+        # Each comment analysed once: its sentence rows are slices of that analysis.
+        X, part_X = self.features_.transform_with_parts(texts, spans)
+        pieces = (part_X, np.asarray([i for i, s in enumerate(spans) for _ in s], dtype=int))
         n_rules = len(self.rules_)
         self.coef_ = np.zeros((X.shape[1], n_rules))
         self.intercept_ = np.zeros(n_rules)
@@ -132,22 +135,6 @@ class CommentModel(BaseEstimator):
             several = spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1
             out.append(spans if several else [])
         return out
-
-    @classmethod
-    def _sentences(cls, texts: Sequence[str]) -> tuple[list[int], list[str]]:
-        """The sentences of every text that is more than one sentence, and the index of their text."""
-        owners, parts = [], []
-        for i, (text, spans) in enumerate(zip(texts, cls._sentence_spans(texts))):
-            owners.extend([i] * len(spans))
-            parts.extend(text[s:e] for s, e in spans)
-        return owners, parts
-
-    def _pieces(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Sentence features and their text index, for the pooled out-of-fold scores."""
-        owners, parts = self._sentences(texts)
-        if not parts:
-            return sp.csr_matrix((0, self.features_.n_features_)), np.zeros(0, dtype=int)
-        return self.features_.transform(parts), np.asarray(owners, dtype=int)
 
     @staticmethod
     def _pooled(coef, intercept, X, pieces, index) -> np.ndarray:
