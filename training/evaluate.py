@@ -100,7 +100,8 @@ def evaluate(model: str | Path | ModelArtifact, *, corpora: str | Path | None = 
             ys, ss = y_all[sel].astype(int), scores[rule][sel]
             report["by_source"].setdefault(f"{rule}@{source}", rule_metrics(ss, ys, thresholds.get(rule)))
     _youtube_video(report, rows, scores, thresholds)
-    report["review_rate_on_clean"] = review_rate(rows, verdicts, leave_out=EVALUATION_ONLY)
+    report["review_rate_on_clean"] = review_rate(rows, lambda index: [verdicts[i] for i in index],
+                                                 leave_out=EVALUATION_ONLY)
     report["targets"] = _targets(report)
     if out is not None:
         write_report(report, rows, scores, peer_scores, Path(out))

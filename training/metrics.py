@@ -1,7 +1,7 @@
 """The figures training and evaluation report, computed one way for both."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -39,8 +39,10 @@ def rule_metrics(scores, y, threshold: float | None) -> dict[str, Any]:
     return out
 
 
-def review_rate(rows: LabelledData, verdicts, leave_out: Iterable[str] = ()) -> dict[str, Any] | None:
-    """Clean comments sent to review.
+def review_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list], leave_out: Iterable[str] = ()
+                ) -> dict[str, Any] | None:
+    """Clean comments sent to review; ``verdicts_of(indices)`` gives the verdicts of those rows, so
+    only the clean rows need scoring.
 
     A clean comment is one labelled 0 for every rule its source labels (sources in ``leave_out``
     aside). It counts as wrongly sent to review when a rule it is labelled 0 for flags it: a spam
@@ -55,8 +57,9 @@ def review_rate(rows: LabelledData, verdicts, leave_out: Iterable[str] = ()) -> 
     clean = np.all((stacked == 0) | np.isnan(stacked), axis=0) & np.any(stacked == 0, axis=0) & kept
     if not clean.any():
         return None
-    wrong = [any(f.rule in rows.labels and rows.labels[f.rule][i] == 0 for f in verdicts[i].flags)
-             for i in np.flatnonzero(clean)]
+    index = np.flatnonzero(clean)
+    verdicts = dict(zip(index.tolist(), verdicts_of(index.tolist())))
+    wrong = [any(f.rule in rows.labels and rows.labels[f.rule][i] == 0 for f in verdicts[i].flags) for i in index]
     out = {"clean_rows": int(clean.sum()), "flagged": int(sum(wrong)), "rate": round(sum(wrong) / int(clean.sum()), 4)}
     if all(r in rows.labels for r in LEARNED_RULES):
         full = clean & np.all(np.vstack([rows.labels[r] for r in LEARNED_RULES]) == 0, axis=0)

@@ -249,7 +249,9 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     }
     artifact = ModelArtifact(model=model, thresholds=thresholds, card=card)
     # The review rate needs the whole verdict (links, volume...), so it is measured with a Moderator.
-    card["metrics"]["review_rate_on_clean"] = review_rate(test_part, Moderator(artifact, rulebook).check_batch(test_part.texts))
+    moderator = Moderator(artifact, rulebook)
+    card["metrics"]["review_rate_on_clean"] = review_rate(
+        test_part, lambda index: moderator.check_batch([test_part.texts[i] for i in index]))
     card["versions"] = library_versions()
     if out is not None:
         say(f"writing {out}")
