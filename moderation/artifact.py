@@ -23,7 +23,8 @@ import sklearn
 
 from .errors import ModelError
 
-FORMAT = "news-moderation-model/1"
+# 2: token-table feature space (moderation/features.py); models of format 1 must be retrained.
+FORMAT = "news-moderation-model/2"
 ENV_MODEL = "MODERATION_MODEL"
 
 

@@ -1,232 +1,455 @@
-"""The one TF-IDF feature space shared by every learned rule.
+"""The one feature space shared by every learned rule.
 
-Word 1-2-grams and character n-grams (within words, so ``f*ck`` and ``sh1t`` share most of their
+Word 1-2-grams and character n-grams inside words (so ``f*ck`` and ``sh1t`` share most of their
 n-grams with the words they disguise) over the normalised text, plus three link signals so the
-``promotional`` rule sees how many links a comment has. Every feature can be traced back to the
-spans of the original comment it came from; that is how the evidence is built.
+``promotional`` rule sees how many links a comment has.
+
+Weighting, and why: each block (words, characters) of a row holds ``count x idf`` per n-gram,
+divided by the square root of the sum of ``idf^2`` over the row's n-gram *occurrences*. (The usual
+TF-IDF divides by the l2 norm of the counted vector instead; the two agree whenever no n-gram
+repeats.) With this norm a row's score is a sum over its tokens divided by a sum over its tokens,
+so a batch is scored from per-token numbers computed once at training time (``compile``), with
+no per-comment n-gram counting: that is what makes checking every rule faster than a one-rule
+word-count classifier. ``transform_reference`` computes the same rows the plain way, one comment at
+a time, and tests hold the fast paths equal to it to 1e-9.
+
+A row is a comment or one of its sentences (runs of at least 3 tokens between sentence ends, for
+comments of more than one sentence); a sentence row holds the n-grams and links inside it.
 """
 from __future__ import annotations
 
-import copy
-from collections import Counter, defaultdict
+import math
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .signals import find_links, link_features
-from .text import normalize, tokens
+from .signals import Link, find_links, link_features
+from .scan import Scan, normalize, scan, token_hash
+from .text import TOKEN_RE, normalize as normalize_reference
 
 N_LINK_FEATURES = 3
+MIN_SENTENCE_TOKENS = 3
 
 
-class WordNgrams:
-    """Analyzer for TfidfVectorizer: word n-grams of a token list (words of one letter skipped)."""
-
-    def __init__(self, n_min: int = 1, n_max: int = 2):
-        self.n_min, self.n_max = n_min, n_max
-
-    def __call__(self, words: list[str]) -> list[str]:
-        words = [w for w in words if len(w) > 1]
-        out: list[str] = []
-        for n in range(self.n_min, self.n_max + 1):
-            if n == 1:
-                out.extend(words)
-            else:
-                out.extend(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
-        return out
-
-    def with_positions(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-        toks = [t for t in toks if len(t[0]) > 1]
-        out = []
-        for n in range(self.n_min, self.n_max + 1):
-            for i in range(len(toks) - n + 1):
-                part = toks[i:i + n]
-                out.append((" ".join(t[0] for t in part), part[0][1], part[-1][2]))
-        return out
+def char_ngrams(word: str, n_min: int, n_max: int) -> list[str]:
+    """Character n-grams of one word padded with spaces (``" f*ck "``)."""
+    padded = f" {word} "
+    size = len(padded)
+    return [padded[i:i + n] for n in range(n_min, min(n_max, size) + 1) for i in range(size - n + 1)]
 
 
-class CharNgrams:
-    """Analyzer for TfidfVectorizer: character n-grams inside each word, padded with spaces."""
+def _idf(df: np.ndarray, n: int) -> np.ndarray:
+    # scikit-learn's smoothed idf
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0
 
-    def __init__(self, n_min: int = 2, n_max: int = 5):
-        self.n_min, self.n_max = n_min, n_max
 
-    def __call__(self, words: list[str]) -> list[str]:
-        out: list[str] = []
-        for word in words:
-            padded = f" {word} "
-            size = len(padded)
-            for n in range(self.n_min, min(self.n_max, size) + 1):
-                out.extend(padded[i:i + n] for i in range(size - n + 1))
-        return out
+def _aggregate(groups: np.ndarray, n: int) -> sp.csr_matrix:
+    """(n x len(groups)) 0/1 matrix summing the items of each group; ``groups`` ascend, -1 is left out."""
+    keep = np.flatnonzero(groups >= 0)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(groups[keep], minlength=n))]).astype(np.int64)
+    return sp.csr_matrix((np.ones(len(keep)), keep.astype(np.int64), indptr), shape=(n, len(groups)))
 
-    def with_positions(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-        # An n-gram is attributed to the whole word it came from: evidence shows words, not shards.
-        return [(gram, start, end) for word, start, end in toks for gram in self([word])]
+
+@dataclass
+class Analysis:
+    """One batch of comments, tokenised and looked up once; shared by scoring and evidence."""
+
+    texts: list[str]
+    scan: Scan
+    table: np.ndarray          # token-table row of each token, or -1 (not in the table)
+    ext: np.ndarray            # row of each token in the table extended by this batch's other tokens
+    oov: list[str]             # those other tokens, in extended-row order after the table
+    unigram: np.ndarray        # word column of each token as a unigram, or -1
+    pair_left: np.ndarray      # token index of each word bigram's first word
+    pair_col: np.ndarray       # and its word column (-1: not in the vocabulary)
+    part_of: np.ndarray        # sentence row of each token, or -1
+    part_doc: np.ndarray       # comment of each sentence row
+    part_span: np.ndarray      # (start, end) character span of each sentence row
+    links: dict[int, tuple[Link, ...]] = field(default_factory=dict)   # comments with links only
+
+    @property
+    def n(self) -> int:
+        return len(self.texts)
 
 
 class TextFeatures(TransformerMixin, BaseEstimator):
-    """Word and character TF-IDF plus link signals, fitted once and shared by every rule."""
+    """Word and character n-gram features plus link signals, fitted once and shared by every rule.
+
+    Parameters
+    ----------
+    word_ngram_range : (1, 1) or (1, 2); words of one character are skipped.
+    char_ngram_range : (low, high) character n-gram sizes inside words.
+    min_df : an n-gram (and a token of the token table) must occur in this many comments.
+    max_word_features, max_char_features : keep this many n-grams, the most frequent.
+    """
 
     def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=2,
-                 max_word_features=100_000, max_char_features=200_000, sublinear_tf=True):
+                 max_word_features=100_000, max_char_features=200_000):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
-        self.sublinear_tf = sublinear_tf
 
-    # Pickling: each vocabulary (hundreds of thousands of terms) is stored as one string of terms in
-    # column order. joblib unpickles with Python's own unpickler, for which a dict of that size (with
-    # NumPy integers as values) is most of a model's load time; one string is nearly free.
-    _PACKED = ("word_", "char_")
+    # --- fitting ---------------------------------------------------------------------------------
 
+    def fit(self, texts, y=None):
+        texts = list(texts)
+        lo, hi = self.word_ngram_range
+        if lo != 1 or hi not in (1, 2):
+            raise ValueError(f"word_ngram_range must be (1, 1) or (1, 2), got {self.word_ngram_range!r}")
+        n = len(texts)
+        s = scan(texts)
+        hashes, first, inverse = np.unique(s.hash, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        df = np.bincount(np.unique(inverse * n + s.doc) // n, minlength=len(hashes))
+        normalized: dict[int, str] = {}
+
+        def term(i: int) -> str:
+            d = int(s.doc[i])
+            if d not in normalized:
+                normalized[d] = normalize(texts[d])
+            return normalized[d][s.start[i]:s.end[i]]
+
+        terms = [term(i) for i in first]
+        # The token table: every token in at least min_df comments (the others are looked up by
+        # their characters when met).
+        keep = np.flatnonzero(df >= self.min_df)
+        self.hashes_ = hashes[keep]
+        self.terms_ = [terms[i] for i in keep]
+        row_of = np.full(len(hashes), -1, dtype=np.int64)
+        row_of[keep] = np.arange(len(keep))
+        tid = row_of[inverse]
+        n_tok = len(keep)
+
+        # Word n-grams: unigrams are table tokens longer than one character; bigrams join
+        # neighbouring such words of one comment.
+        long_ = (s.end - s.start) > 1
+        candidates = [(0, int(t), int(df[keep[t]])) for t in range(n_tok) if len(self.terms_[t]) > 1]
+        if hi == 2:
+            left, right = self._pairs(s.doc, long_)
+            both = (tid[left] >= 0) & (tid[right] >= 0)
+            keys = tid[left[both]] * n_tok + tid[right[both]]
+            pair_df = np.unique(keys * n + s.doc[left[both]]) // n
+            bkeys, bdf = np.unique(pair_df, return_counts=True)
+            sel = bdf >= self.min_df
+            candidates += [(1, int(k), int(c)) for k, c in zip(bkeys[sel], bdf[sel])]
+        candidates = [c for c in candidates if c[2] >= self.min_df]
+        candidates.sort(key=lambda c: (-c[2], c[0], c[1]))
+        candidates = sorted(candidates[:self.max_word_features], key=lambda c: (c[0], c[1]))
+        self.unigram_col_ = np.full(n_tok, -1, dtype=np.int64)
+        bigram = [(k, col) for col, (kind, k, _) in enumerate(candidates) if kind == 1]
+        for col, (kind, k, _) in enumerate(candidates):
+            if kind == 0:
+                self.unigram_col_[k] = col
+        self.bigram_keys_ = np.asarray([k for k, _ in bigram], dtype=np.int64)
+        self.bigram_cols_ = np.asarray([c for _, c in bigram], dtype=np.int64)
+        self.word_idf_ = _idf(np.asarray([c[2] for c in candidates], dtype=np.float64), n)
+        self.n_word_ = len(candidates)
+
+        # Character n-grams: a gram's frequency is the summed comment frequency of the distinct
+        # tokens holding it (every token, in the table or not).
+        gram_df: Counter = Counter()
+        for t, d in zip(terms, df.tolist()):
+            for gram in set(char_ngrams(t, *self.char_ngram_range)):
+                gram_df[gram] += d
+        grams = [(g, c) for g, c in gram_df.items() if c >= self.min_df]
+        grams.sort(key=lambda gc: (-gc[1], gc[0]))
+        grams = sorted(grams[:self.max_char_features])
+        self.char_vocabulary_ = {g: i for i, (g, _) in enumerate(grams)}
+        self.char_idf_ = _idf(np.minimum(np.asarray([c for _, c in grams], dtype=np.float64), n), n)
+        self.n_char_ = len(grams)
+        self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES
+        self._derive()
+        return self
+
+    def _derive(self):
+        """State recomputed after fitting and after unpickling, never stored."""
+        self.stop_ = np.asarray([t in ENGLISH_STOP_WORDS for t in self.terms_], dtype=bool)
+        self._T = None
+
+    def token_matrix(self, terms) -> sp.csr_matrix:
+        """Counts of each character column in each of ``terms`` (tokens)."""
+        vocabulary, lo_hi = self.char_vocabulary_, self.char_ngram_range
+        indices, indptr = [], [0]
+        for t in terms:
+            indices.extend(c for g in char_ngrams(t, *lo_hi) if (c := vocabulary.get(g)) is not None)
+            indptr.append(len(indices))
+        T = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+                          shape=(len(terms), self.n_char_))
+        T.sum_duplicates()
+        return T
+
+    @property
+    def table_matrix(self) -> sp.csr_matrix:
+        if getattr(self, "_T", None) is None:
+            self._T = self.token_matrix(self.terms_)
+        return self._T
+
+    # Pickling: the token table and character vocabulary (hundreds of thousands of strings) are
+    # stored as one string each; unpickling a dict or list of that size is most of a load.
     def __getstate__(self):
-        state = dict(super().__getstate__())  # for our classes it is the live __dict__
-        for name in self._PACKED:
-            vectorizer = state.get(name)
-            if vectorizer is None or not hasattr(vectorizer, "vocabulary_"):
-                continue
-            terms = [""] * len(vectorizer.vocabulary_)
-            for term, column in vectorizer.vocabulary_.items():
-                terms[column] = term
-            light = copy.copy(vectorizer)
-            del light.vocabulary_
-            state[name] = light
-            state[name + "terms"] = "\x00".join(terms)
+        state = dict(super().__getstate__())
+        state.pop("_T", None)
+        state.pop("stop_", None)
+        if "terms_" in state:
+            state["terms_"] = "\x00".join(state["terms_"])
+            grams = [""] * len(state["char_vocabulary_"])
+            for g, c in state["char_vocabulary_"].items():
+                grams[c] = g
+            state["char_vocabulary_"] = "\x00".join(grams)
         return state
 
     def __setstate__(self, state):
-        for name in self._PACKED:
-            packed = state.pop(name + "terms", None)
-            if packed is not None:
-                state[name].vocabulary_ = {term: column for column, term in enumerate(packed.split("\x00"))}
+        if isinstance(state.get("terms_"), str):
+            state["terms_"] = state["terms_"].split("\x00") if state["terms_"] else []
+            packed = state["char_vocabulary_"]
+            state["char_vocabulary_"] = {g: i for i, g in enumerate(packed.split("\x00"))} if packed else {}
         super().__setstate__(state)
+        if "terms_" in state:
+            self._derive()
 
-    def _vectorizer(self, analyzer, max_features):
-        return TfidfVectorizer(analyzer=analyzer, min_df=self.min_df, max_features=max_features,
-                               sublinear_tf=self.sublinear_tf, dtype=np.float64)
+    # --- analysis --------------------------------------------------------------------------------
 
     @staticmethod
-    def _words(texts) -> list[list[str]]:
-        return [[t[0] for t in tokens(normalize(text))] for text in texts]
+    def _pairs(doc: np.ndarray, long_: np.ndarray):
+        """Token indices of neighbouring words (one-character tokens skipped) in one comment."""
+        words = np.flatnonzero(long_)
+        same = doc[words[:-1]] == doc[words[1:]] if len(words) > 1 else np.zeros(0, dtype=bool)
+        return words[:-1][same], words[1:][same]
 
-    def fit(self, texts, y=None):
-        words = self._words(texts)
-        self.word_ = self._vectorizer(WordNgrams(*self.word_ngram_range), self.max_word_features).fit(words)
-        self.char_ = self._vectorizer(CharNgrams(*self.char_ngram_range), self.max_char_features).fit(words)
-        for vectorizer in (self.word_, self.char_):
-            # Every n-gram pruned by min_df/max_features; needed for nothing and can be most of the pickle.
-            if hasattr(vectorizer, "stop_words_"):
-                del vectorizer.stop_words_
-        self.n_word_ = len(self.word_.vocabulary_)
-        self.n_char_ = len(self.char_.vocabulary_)
-        self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES
-        return self
+    def analyse(self, texts: list[str]) -> Analysis:
+        texts = list(texts)
+        s = scan(texts)
+        n_tok = len(self.hashes_)
+        pos = np.minimum(np.searchsorted(self.hashes_, s.hash), max(n_tok - 1, 0))
+        found = (self.hashes_[pos] == s.hash) if n_tok else np.zeros(len(s.hash), dtype=bool)
+        table = np.where(found, pos, -1)
+        ext = table.copy()
+        oov: list[str] = []
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            _, first, inverse = np.unique(s.hash[missing], return_index=True, return_inverse=True)
+            normalized: dict[int, str] = {}
+            for i in missing[first].tolist():
+                d = int(s.doc[i])
+                if d not in normalized:
+                    normalized[d] = normalize(texts[d])
+                oov.append(normalized[d][s.start[i]:s.end[i]])
+            ext[missing] = n_tok + inverse.ravel()
+        unigram = np.where(found, self.unigram_col_[pos], -1) if n_tok else np.full(len(s.hash), -1)
+        long_ = (s.end - s.start) > 1
+        left, right = self._pairs(s.doc, long_)
+        pair_col = np.full(len(left), -1, dtype=np.int64)
+        if self.word_ngram_range[1] == 2 and len(left) and len(self.bigram_keys_):
+            both = (table[left] >= 0) & (table[right] >= 0)
+            keys = table[left] * n_tok + table[right]
+            at = np.minimum(np.searchsorted(self.bigram_keys_, keys), len(self.bigram_keys_) - 1)
+            hit = both & (self.bigram_keys_[at] == keys)
+            pair_col[hit] = self.bigram_cols_[at[hit]]
+        else:
+            left = left[:0]
+            pair_col = pair_col[:0]
+        # Sentence rows: runs of tokens between sentence ends, in comments with more than one run.
+        m = len(s.doc)
+        new_doc = np.ones(m, dtype=bool)
+        new_doc[1:] = s.doc[1:] != s.doc[:-1]
+        seg = np.cumsum(new_doc | s.brk) - 1
+        part_of = np.full(m, -1, dtype=np.int64)
+        part_doc = np.zeros(0, dtype=np.int64)
+        part_span = np.zeros((0, 2), dtype=np.int64)
+        if m:
+            seg_len = np.bincount(seg)
+            seg_first = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
+            seg_doc = s.doc[seg_first]
+            segs_in_doc = np.bincount(seg_doc, minlength=len(texts))
+            kept = (seg_len >= MIN_SENTENCE_TOKENS) & (segs_in_doc[seg_doc] >= 2)
+            index = np.full(len(seg_len), -1, dtype=np.int64)
+            index[kept] = np.arange(int(kept.sum()))
+            part_of = index[seg]
+            part_doc = seg_doc[kept]
+            part_span = np.stack([s.start[seg_first[kept]], s.end[seg_first[kept] + seg_len[kept] - 1]], axis=1)
+        links = {int(d): found_links for d in np.flatnonzero(s.may_link) if (found_links := find_links(texts[d]))}
+        return Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
+                        pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span, links=links)
+
+    def link_rows(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
+        """Link signals of each comment and of each sentence row (the links starting inside it)."""
+        docs = np.zeros((a.n, N_LINK_FEATURES))
+        parts = np.zeros((len(a.part_doc), N_LINK_FEATURES))
+        for d, found in a.links.items():
+            docs[d] = link_features(list(found))
+        if a.links:
+            for p in np.flatnonzero(np.isin(a.part_doc, list(a.links))):
+                start, end = a.part_span[p]
+                inside = [link for link in a.links[int(a.part_doc[p])] if start <= link.start < end]
+                parts[p] = link_features(inside)
+        return docs, parts
+
+    # --- feature rows (training and the reference) -------------------------------------------
 
     def transform(self, texts) -> sp.csr_matrix:
-        """The feature rows of ``texts``: the same numbers as ``transform_reference``, computed
-        without scikit-learn's per-call input checks, which cost more than the arithmetic when
-        scoring one comment at a time (tests hold the two equal to 1e-9)."""
-        texts = list(texts)
-        return self.transform_with_parts(texts, [[] for _ in texts])[0]
+        return self.rows(self.analyse(list(texts)))[0]
 
-    def transform_with_parts(self, texts, parts: list[list[tuple[int, int]]]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Rows for ``texts`` and for the given parts of each (sentence spans, in text order).
+    def rows(self, a: Analysis) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """Feature rows of the comments, of their sentence rows, and each sentence row's comment."""
+        s = a.scan
+        T = self.table_matrix
+        if a.oov:
+            T = sp.vstack([T, self.token_matrix(a.oov)], format="csr")
+        q = T @ (self.char_idf_ ** 2)
+        links_doc, links_part = self.link_rows(a)
+        out = []
+        n_parts = len(a.part_doc)
+        part_pair = np.full(len(a.pair_left), -1, dtype=np.int64)
+        if len(a.pair_left):
+            right = self._next_word(a)
+            same = a.part_of[a.pair_left] == a.part_of[right]
+            part_pair[same] = a.part_of[a.pair_left][same]
+        for group, pair_group, n_rows, link_block in ((s.doc, a.pair_left * 0 + s.doc[a.pair_left], a.n, links_doc),
+                                                      (a.part_of, part_pair, n_parts, links_part)):
+            words = self._word_block(group, a.unigram, pair_group, a.pair_col, n_rows)
+            D = sp.csr_matrix((np.ones(int((group >= 0).sum())), (group[group >= 0], a.ext[group >= 0])),
+                              shape=(n_rows, T.shape[0]))
+            chars = (D @ T).tocsr()
+            chars.data *= self.char_idf_[chars.indices]
+            norms = np.sqrt(np.asarray(D @ q).ravel())
+            norms[norms == 0] = 1.0
+            chars = sp.diags(1.0 / norms) @ chars
+            out.append(sp.hstack([words, chars, sp.csr_matrix(link_block)], format="csr"))
+        return out[0], out[1], a.part_doc
 
-        Parts end and start at white space, so a part's n-grams are exactly the text's n-grams
-        that lie inside it: each text is analysed once and its parts are slices of that analysis,
-        not second analyses (the same numbers as ``transform`` of the part texts; tests hold it).
-        """
-        word_vocabulary, char_vocabulary = self.word_.vocabulary_, self.char_.vocabulary_
-        word_ngrams, char_ngrams = self.word_.analyzer, self.char_.analyzer
-        doc_words, doc_chars, part_words, part_chars, part_texts = [], [], [], [], []
-        for text, spans in zip(texts, parts):
-            toks = tokens(normalize(text))
-            words = [(c, s, e) for term, s, e in word_ngrams.with_positions(toks)
-                     if (c := word_vocabulary.get(term)) is not None]
-            chars = [(c, s, e) for word, s, e in toks for gram in char_ngrams([word])
-                     if (c := char_vocabulary.get(gram)) is not None]
-            doc_words.append(Counter(c for c, _, _ in words))
-            doc_chars.append(Counter(c for c, _, _ in chars))
-            for a, b in spans:
-                part_words.append(Counter(c for c, s, e in words if a <= s and e <= b))
-                part_chars.append(Counter(c for c, s, e in chars if a <= s and e <= b))
-                part_texts.append(text[a:b])
-        return self._assemble(doc_words + part_words, doc_chars + part_chars, list(texts) + part_texts, len(texts))
+    @staticmethod
+    def _next_word(a: Analysis) -> np.ndarray:
+        long_ = np.flatnonzero((a.scan.end - a.scan.start) > 1)
+        at = np.searchsorted(long_, a.pair_left)
+        return long_[at + 1]
+
+    def _word_block(self, group, unigram, pair_group, pair_col, n_rows) -> sp.csr_matrix:
+        u = (group >= 0) & (unigram >= 0)
+        b = (pair_group >= 0) & (pair_col >= 0)
+        rows = np.concatenate([group[u], pair_group[b]])
+        cols = np.concatenate([unigram[u], pair_col[b]])
+        W = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_rows, self.n_word_))
+        W.sum_duplicates()
+        norms = np.sqrt(np.asarray(W @ (self.word_idf_ ** 2)).ravel())
+        norms[norms == 0] = 1.0
+        W.data *= self.word_idf_[W.indices]
+        return sp.diags(1.0 / norms) @ W
 
     def transform_reference(self, texts) -> sp.csr_matrix:
-        """The plain scikit-learn path, kept as the reference the fast path is tested against."""
-        words = self._words(texts)
-        return sp.hstack([self.word_.transform(words), self.char_.transform(words),
-                          sp.csr_matrix(self._link_rows(texts))], format="csr")
+        """The plain definition of the feature rows, one comment at a time, in pure Python:
+        the reference the fast paths are tested against."""
+        vocabulary = self.char_vocabulary_
+        table = {t: i for i, t in enumerate(self.terms_)}
+        bigrams = dict(zip(self.bigram_keys_.tolist(), self.bigram_cols_.tolist()))
+        rows = []
+        for text in texts:
+            toks = TOKEN_RE.findall(normalize_reference(text))
+            words = [t for t in toks if len(t) > 1]
+            word_counts: Counter = Counter()
+            for t in words:
+                col = self.unigram_col_[table[t]] if t in table else -1
+                if col >= 0:
+                    word_counts[int(col)] += 1
+            if self.word_ngram_range[1] == 2:
+                n_tok = len(self.terms_)
+                for x, y in zip(words, words[1:]):
+                    if x in table and y in table and (col := bigrams.get(table[x] * n_tok + table[y])) is not None:
+                        word_counts[col] += 1
+            char_counts = Counter(c for t in toks for g in char_ngrams(t, *self.char_ngram_range)
+                                  if (c := vocabulary.get(g)) is not None)
+            row = np.zeros(self.n_features_)
+            for counts, idf, offset in ((word_counts, self.word_idf_, 0), (char_counts, self.char_idf_, self.n_word_)):
+                norm = math.sqrt(sum(k * idf[c] ** 2 for c, k in counts.items())) or 1.0
+                for c, k in counts.items():
+                    row[offset + c] = k * idf[c] / norm
+            row[self.n_word_ + self.n_char_:] = link_features(find_links(text))
+            rows.append(row)
+        return sp.csr_matrix(np.asarray(rows).reshape(len(rows), self.n_features_))
 
-    @staticmethod
-    def _link_rows(texts) -> np.ndarray:
-        rows = np.array([link_features(find_links(text)) for text in texts], dtype=np.float64)
-        return rows.reshape(len(texts), N_LINK_FEATURES)
+    # --- compiled scoring ---------------------------------------------------------------------
 
-    @staticmethod
-    def _weights(vectorizer: TfidfVectorizer, rows: list[dict[int, int]]):
-        """Sublinear tf x idf, l2-normalised, from each row's column counts: the flat column and
-        value arrays of all rows, and each row's length."""
-        indices, counts, lengths = [], [], []
-        for found in rows:
-            columns = sorted(found)
-            indices.extend(columns)
-            counts.extend(found[c] for c in columns)
-            lengths.append(len(columns))
-        indices_ = np.asarray(indices, dtype=np.int32)
-        data = np.asarray(counts, dtype=np.float64)
-        lengths_ = np.asarray(lengths, dtype=np.int64)
-        if vectorizer.sublinear_tf:
-            np.log(data, data)
-            data += 1
-        data *= vectorizer.idf_[indices_]
-        starts = np.concatenate([[0], np.cumsum(lengths_)[:-1]]).astype(np.int64)
-        squares = np.add.reduceat(data * data, starts[lengths_ > 0]) if data.size else np.zeros(0)
-        norms = np.ones(len(rows))
-        norms[lengths_ > 0] = np.sqrt(squares)
-        norms[norms == 0] = 1.0
-        data /= np.repeat(norms, lengths_)
-        return indices_, data, lengths_
+    def compile(self, coef: np.ndarray) -> "Compiled":
+        """Per-token and per-n-gram numbers that score a batch without building its rows."""
+        word = self.word_idf_[:, None] * coef[:self.n_word_]
+        char = self.char_idf_[:, None] * coef[self.n_word_:self.n_word_ + self.n_char_]
+        T = self.table_matrix
+        return Compiled(word=word, word_q=self.word_idf_ ** 2, char=char, char_q=self.char_idf_ ** 2,
+                        token=np.asarray(T @ char), token_q=np.asarray(T @ (self.char_idf_ ** 2)).ravel(),
+                        links=coef[self.n_word_ + self.n_char_:])
 
-    def _assemble(self, word_rows, char_rows, texts, n_first: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """One CSR matrix of word, character and link columns for every row, split after
-        ``n_first`` rows: built from flat arrays, since scipy's hstack and row indexing cost more
-        than the arithmetic for a single comment."""
-        wi, wd, wl = self._weights(self.word_, word_rows)
-        ci, cd, cl = self._weights(self.char_, char_rows)
-        links = self._link_rows(texts)
-        lr, lc = np.nonzero(links)
-        n = len(texts)
-        rows = np.concatenate([np.repeat(np.arange(n), wl), np.repeat(np.arange(n), cl), lr])
-        cols = np.concatenate([wi, ci + self.n_word_, lc + self.n_word_ + self.n_char_]).astype(np.int32)
-        data = np.concatenate([wd, cd, links[lr, lc]])
-        order = np.argsort(rows, kind="stable")   # blocks keep their order: columns ascend in a row
-        cols, data = cols[order], data[order]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
-        cut = int(indptr[n_first])
-        shape = (self.n_features_,)
-        first = sp.csr_matrix((data[:cut], cols[:cut], indptr[:n_first + 1]), shape=(n_first,) + shape)
-        rest = sp.csr_matrix((data[cut:], cols[cut:], indptr[n_first:] - cut), shape=(n - n_first,) + shape)
-        return first, rest
 
-    def feature_spans(self, text: str) -> dict[int, list[tuple[int, int]]]:
-        """For one text: feature column -> the spans of ``text`` it was counted at."""
-        toks = tokens(normalize(text))
-        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for offset, vectorizer in ((0, self.word_), (self.n_word_, self.char_)):
-            vocabulary = vectorizer.vocabulary_
-            for term, start, end in vectorizer.analyzer.with_positions(toks):
-                column = vocabulary.get(term)
-                if column is not None:
-                    spans[offset + column].append((start, end))
-        link_spans = [(link.start, link.end) for link in find_links(text)]
-        if link_spans:
-            for column in range(self.n_word_ + self.n_char_, self.n_features_):
-                spans[column] = list(link_spans)
-        return spans
+@dataclass
+class Compiled:
+    word: np.ndarray      # (n_word, rules): idf x coefficient of each word column
+    word_q: np.ndarray    # idf^2 of each word column
+    char: np.ndarray      # (n_char, rules)
+    char_q: np.ndarray
+    token: np.ndarray     # (n_table_tokens, rules): summed character contributions of each table token
+    token_q: np.ndarray
+    links: np.ndarray     # (3, rules)
+
+
+@dataclass
+class Scored:
+    """Decision values of a batch, and what evidence needs from them."""
+
+    analysis: Analysis
+    z: np.ndarray           # (n, rules) decision values of the comments (no intercept)
+    parts_z: np.ndarray     # (n_parts, rules)
+    token_char: np.ndarray  # (tokens, rules) each token's character contribution, before the norm
+    word_norm: np.ndarray   # per comment
+    char_norm: np.ndarray
+    link_rows: np.ndarray   # (n, 3)
+
+
+def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) -> Scored:
+    """The decision values ``rows(...) @ coef`` of the comments and their sentence rows, from the
+    compiled per-token numbers (tests hold them equal to 1e-9)."""
+    a = features.analyse(texts)
+    s = a.scan
+    token, token_q = compiled.token, compiled.token_q
+    if a.oov:
+        T = features.token_matrix(a.oov)
+        token = np.vstack([token, np.asarray(T @ compiled.char)])
+        token_q = np.concatenate([token_q, np.asarray(T @ compiled.char_q).ravel()])
+    m, rules = len(s.doc), compiled.word.shape[1]
+    uni = a.unigram >= 0
+    word_vals = np.zeros((m, rules))
+    word_vals[uni] = compiled.word[a.unigram[uni]]
+    word_q = np.zeros(m)
+    word_q[uni] = compiled.word_q[a.unigram[uni]]
+    pb = a.pair_col >= 0
+    pair_vals = np.zeros((len(a.pair_col), rules))
+    pair_vals[pb] = compiled.word[a.pair_col[pb]]
+    pair_q = np.zeros(len(a.pair_col))
+    pair_q[pb] = compiled.word_q[a.pair_col[pb]]
+    char_vals = token[a.ext] if m else np.zeros((0, rules))
+    char_q = token_q[a.ext] if m else np.zeros(0)
+    links_doc, links_part = features.link_rows(a)
+
+    def decisions(group, pair_group, n_rows, link_block):
+        A = _aggregate(group, n_rows)
+        order = np.argsort(pair_group, kind="stable")
+        P = _aggregate(pair_group[order], n_rows)
+        wq = A @ word_q + P @ pair_q[order]
+        wn = np.sqrt(wq)
+        wn[wn == 0] = 1.0
+        cn = np.sqrt(A @ char_q)
+        cn[cn == 0] = 1.0
+        z = (A @ word_vals + P @ pair_vals[order]) / wn[:, None] + (A @ char_vals) / cn[:, None]
+        return z + link_block @ compiled.links, wn, cn
+
+    z, wn, cn = decisions(s.doc, s.doc[a.pair_left], a.n, links_doc)
+    parts_z = np.zeros((0, rules))
+    if len(a.part_doc):
+        right = features._next_word(a) if len(a.pair_left) else a.pair_left
+        part_pair = np.where(a.part_of[a.pair_left] == a.part_of[right], a.part_of[a.pair_left], -1)
+        parts_z = decisions(a.part_of, part_pair, len(a.part_doc), links_part)[0]
+    return Scored(analysis=a, z=z, parts_z=parts_z, token_char=char_vals, word_norm=wn, char_norm=cn,
+                  link_rows=links_doc)

@@ -26,9 +26,9 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import DataError
-from .features import TextFeatures
+from .features import Scored, TextFeatures, score_batch
+from .scan import normalize
 from .rulebook import LEARNED_RULES
-from .text import normalize, segments, tokens
 from .thresholds import choose_rule_thresholds
 
 Progress = Callable[[str], None]
@@ -79,10 +79,9 @@ class CommentModel(BaseEstimator):
         say(f"fitting the TF-IDF feature space on {len(texts)} comments")
         self.features_ = clone(self.features) if self.features is not None else TextFeatures()
         self.features_.fit(texts)
-        spans = self._sentence_spans(texts)
-        # Each comment analysed once: its sentence rows are slices of that analysis.
-        X, part_X = self.features_.transform_with_parts(texts, spans)
-        pieces = (part_X, np.asarray([i for i, s in enumerate(spans) for _ in s], dtype=int))
+        # Each comment analysed once: its sentence rows come from the same analysis.
+        X, part_X, owners = self.features_.rows(self.features_.analyse(texts))
+        pieces = (part_X, owners)
         n_rules = len(self.rules_)
         self.coef_ = np.zeros((X.shape[1], n_rules))
         self.intercept_ = np.zeros(n_rules)
@@ -124,17 +123,8 @@ class CommentModel(BaseEstimator):
             final = self._classifier().fit(Xr, yr)
             self.coef_[:, j] = final.coef_[0]
             self.intercept_[j] = final.intercept_[0]
+        self.compiled_ = self.features_.compile(self.coef_)
         return self
-
-    @staticmethod
-    def _sentence_spans(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
-        """Each text's sentence spans, or none for a text that is one sentence."""
-        out = []
-        for text in texts:
-            spans = segments(text)
-            several = spans and text[spans[0][0]:spans[-1][1]].strip() != text.strip() or len(spans) > 1
-            out.append(spans if several else [])
-        return out
 
     @staticmethod
     def _pooled(coef, intercept, X, pieces, index) -> np.ndarray:
@@ -152,66 +142,86 @@ class CommentModel(BaseEstimator):
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features_.transform(list(texts))
 
-    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
-        """Calibrated pooled scores, shape (n_comments, n_rules), and the texts' feature rows."""
-        texts = list(texts)
-        spans = self._sentence_spans(texts) if self.pooled_.any() else [[] for _ in texts]
-        # Comments and their sentences in one pass and one matrix product.
-        X, P = self.features_.transform_with_parts(texts, spans)
-        z = np.asarray(X @ self.coef_) + self.intercept_
-        owners = [i for i, s in enumerate(spans) for _ in s]
-        if owners:
+    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scored]:
+        """Calibrated pooled scores, shape (n_comments, n_rules), and what evidence needs."""
+        scored = score_batch(self.features_, self.compiled_, list(texts))
+        z = scored.z + self.intercept_
+        if self.pooled_.any() and len(scored.parts_z):
             pooled = z.copy()
-            np.maximum.at(pooled, np.asarray(owners), np.asarray(P @ self.coef_) + self.intercept_)
+            np.maximum.at(pooled, scored.analysis.part_doc, scored.parts_z + self.intercept_)
             z = np.where(self.pooled_, pooled, z)
-        return expit(z * self.calibration_[:, 0] + self.calibration_[:, 1]), X
+        return self._calibrated(z), scored
+
+    def _calibrated(self, z: np.ndarray) -> np.ndarray:
+        return expit(z * self.calibration_[:, 0] + self.calibration_[:, 1])
+
+    def score_reference(self, texts: Sequence[str]) -> np.ndarray:
+        """``score``'s probabilities the plain way: each comment's and sentence's row built one at a
+        time in pure Python, then multiplied by the coefficients (tests hold the two equal)."""
+        texts = list(texts)
+        features = self.features_
+        z = np.asarray(features.transform_reference(texts) @ self.coef_) + self.intercept_
+        if self.pooled_.any():
+            a = features.analyse(texts)
+            pieces = [texts[d][start:end] for d, (start, end) in zip(a.part_doc.tolist(), a.part_span.tolist())]
+            if pieces:
+                zp = np.asarray(features.transform_reference(pieces) @ self.coef_) + self.intercept_
+                pooled = z.copy()
+                for d, row in zip(a.part_doc.tolist(), zp):
+                    pooled[d] = np.maximum(pooled[d], row)
+                z = np.where(self.pooled_, pooled, z)
+        return self._calibrated(z)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.score(texts)[0]
 
-    def explain(self, text: str, rule: str, k: int = 5, row: sp.csr_matrix | None = None) -> list[tuple[int, int, float]]:
-        """The words (or links) of ``text`` that raised ``rule``'s score most, as (start, end, weight).
+    def explain(self, text: str, rule: str, k: int = 5) -> list[tuple[int, int, float]]:
+        return self.evidence(self.score([text])[1], 0, rule, k)
 
-        A feature's contribution is its coefficient times its TF-IDF value; it is shared out over
-        the places the feature occurs, and word n-grams over their words, so every contribution
-        lands on a word or a link of the original text.
+    def evidence(self, scored: Scored, i: int, rule: str, k: int = 5) -> list[tuple[int, int, float]]:
+        """The words (or links) of comment ``i`` that raised ``rule``'s score most, as (start, end, weight).
+
+        With this feature space a comment's decision value is exactly a sum over its tokens (a
+        word's unigram, half of each bigram it is in, its character n-grams) plus its links' share,
+        so each word's weight is its own term of that sum. Words inside a link count as the link.
         """
         j = self.rules_.index(rule)
-        row = self.transform([text]) if row is None else row
-        row = sp.csr_matrix(row)
-        contributions = row.data * self.coef_[row.indices, j]
-        spans = self.features_.feature_spans(text)
-        toks = tokens(normalize(text))
-        words = [(s, e) for _, s, e in toks]
-        # Function words still count in the score, but "because" or "the" explains nothing to a
-        # moderator, so they are never shown as evidence.
-        quiet = {(s, e) for word, s, e in toks if word in ENGLISH_STOP_WORDS}
-        link_columns = range(self.features_.n_features_ - 3, self.features_.n_features_)
-        links = spans.get(link_columns[0], []) if any(c in spans for c in link_columns) else []
-        # A word inside a link is shown as the whole link.
-        unit_of = {}
-        for s, e in words:
-            unit_of[(s, e)] = next(((ls, le) for ls, le in links if ls <= s and e <= le), (s, e))
-        # Every n-gram span starts at a word's start and ends at a word's end: index both, so the
-        # words of a span are a slice, not a scan of the comment.
-        first_at = {start: i for i, (start, _) in enumerate(words)}
-        last_at = {end: i for i, (_, end) in enumerate(words)}
+        a, compiled = scored.analysis, self.compiled_
+        s = a.scan
+        lo, hi = np.searchsorted(s.doc, [i, i + 1])
+        weights = scored.token_char[lo:hi, j] / scored.char_norm[i]
+        uni = a.unigram[lo:hi]
+        has = uni >= 0
+        weights[has] += compiled.word[uni[has], j] / scored.word_norm[i]
+        plo, phi = np.searchsorted(s.doc[a.pair_left], [i, i + 1])
+        if phi > plo:
+            cols = a.pair_col[plo:phi]
+            left = a.pair_left[plo:phi]
+            right = self.features_._next_word(a)[plo:phi] if len(a.pair_left) else left
+            hit = cols >= 0
+            half = compiled.word[cols[hit], j] / scored.word_norm[i] / 2
+            np.add.at(weights, left[hit] - lo, half)
+            np.add.at(weights, right[hit] - lo, half)
+        text = a.texts[i]
+        links = a.links.get(i, ())
         weight: dict[tuple[int, int], float] = defaultdict(float)
-        for column, value in zip(row.indices, contributions):
-            if value <= 0 or column not in spans:
-                continue
-            places = spans[column]
-            for start, end in places:
-                if column in link_columns:
-                    weight[(start, end)] += value / len(places)
-                    continue
-                a, b = first_at.get(start), last_at.get(end)
-                inside = words[a:b + 1] if a is not None and b is not None and a <= b else [(start, end)]
-                for w in inside:
-                    weight[unit_of.get(w, w)] += value / len(places) / len(inside)
-        ranked = sorted(((span, w) for span, w in weight.items() if span not in quiet),
+        quiet = set()
+        table = a.table[lo:hi]
+        stop = self.features_.stop_
+        for t, start, end, w in zip(table.tolist(), s.start[lo:hi].tolist(), s.end[lo:hi].tolist(), weights.tolist()):
+            unit = next(((l.start, l.end) for l in links if l.start <= start and end <= l.end), (start, end))
+            weight[unit] += w
+            # Function words still count in the score, but "because" or "the" explains nothing to
+            # a moderator, so they are never shown as evidence.
+            if unit == (start, end) and (stop[t] if t >= 0 else normalize(text[start:end]) in ENGLISH_STOP_WORDS):
+                quiet.add(unit)
+        if links:
+            share = float(scored.link_rows[i] @ compiled.links[:, j]) / len(links)
+            for link in links:
+                weight[(link.start, link.end)] += share
+        ranked = sorted(((span, w) for span, w in weight.items() if w > 0 and span not in quiet),
                         key=lambda item: (-item[1], item[0]))
         if not ranked:
             return []
         floor = 0.05 * ranked[0][1]
-        return [(s, e, w) for (s, e), w in ranked[:k] if w >= floor]
+        return [(s_, e, w) for (s_, e), w in ranked[:k] if w >= floor]

@@ -11,12 +11,13 @@ from .artifact import ModelArtifact
 from .errors import InputError
 from .repeats import RepeatDetector, RepeatResult
 from .rulebook import RULE_IDS, Rulebook
-from .signals import WordList, find_links, link_score, measure_volume
+from .features import Scored
+from .signals import Volume, WordList, find_links, link_score, measure_volume
 from .store import StoreUnavailable
-from .verdict import PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
+from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
 
 
-CHUNK = 1000
+CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Moderator:
         self.allow_domains = tuple(rulebook["links"].settings.get("allow_domains", []))
         self.link_limit = rulebook["links"].settings.get("limit", 1)
         self.acronyms = tuple(rulebook["volume"].settings.get("acronyms", []))
+        self._column = {rule: j for j, rule in enumerate(RULE_IDS)}
+        self._learned_columns = [self._column[rule] for rule in self.learned]
+        # A rule with no review threshold never flags: +inf is never reached.
+        self._review = np.asarray([np.inf if self.thresholds[r].review is None else self.thresholds[r].review
+                                   for r in RULE_IDS])
 
     def _thresholds(self, rule_id: str) -> RuleThresholds:
         rule = self.rulebook[rule_id]
@@ -88,13 +94,12 @@ class Moderator:
             return []
         repeats, unavailable = self._repeats(items)
         verdicts = []
-        # Scored in chunks: the feature matrix of a very large batch would otherwise set the
-        # process's peak memory; the verdicts are the same either way.
+        # Scored in chunks so a very large batch does not set the process's peak memory; the
+        # verdicts are the same either way.
         for start in range(0, len(items), CHUNK):
             chunk = items[start:start + CHUNK]
-            probabilities, X = self.model.score([c.text for c in chunk])
-            verdicts += [self._verdict(c, probabilities[i], X[i], repeats[start + i], unavailable)
-                         for i, c in enumerate(chunk)]
+            probabilities, scored = self.model.score([c.text for c in chunk])
+            verdicts += self._verdicts(chunk, probabilities, scored, repeats[start:start + CHUNK], unavailable)
         return verdicts
 
     def _repeats(self, items: list[Comment]) -> tuple[list[RepeatResult], tuple[str, ...]]:
@@ -113,27 +118,46 @@ class Moderator:
         if self.history is not None:
             self.history.store.ping()
 
-    def _verdict(self, comment: Comment, learned: np.ndarray, row, repeat: RepeatResult,
-                 unavailable: tuple[str, ...]) -> Verdict:
+    def _verdicts(self, chunk: list[Comment], probabilities: np.ndarray, scored: Scored,
+                  repeats: list[RepeatResult], unavailable: tuple[str, ...]) -> list[Verdict]:
+        """Verdicts of a chunk. Scores are gathered for the whole chunk at once; only comments with
+        a flag (or a listed word) go through the per-comment path that builds evidence. The scan
+        marks which comments can hold a link or shouting at all, and only those are measured."""
+        a = scored.analysis
+        n = len(chunk)
+        S = np.zeros((n, len(RULE_IDS)))
+        S[:, self._learned_columns] = probabilities
+        links: dict[int, list] = {}
+        for d in a.links:
+            links[d] = find_links(a.texts[d], self.allow_domains)
+            S[d, self._column["links"]] = link_score(len(links[d]), self.link_limit)
+        volumes = {int(d): measure_volume(a.texts[d], self.acronyms) for d in np.flatnonzero(a.scan.may_shout)}
+        for d, volume in volumes.items():
+            S[d, self._column["volume"]] = volume.score
+        S[:, self._column["repeated"]] = [r.score for r in repeats]
+        rows = [[round(v, DECIMALS) for v in row] for row in S.tolist()]
+        flagged = (np.asarray(rows) >= self._review).any(axis=1) if n else np.zeros(0, dtype=bool)
+        listed = self.banned or self.suspect
+        out = []
+        for i, comment in enumerate(chunk):
+            if flagged[i] or (listed and (self.banned.find(comment.text) or self.suspect.find(comment.text))):
+                out.append(self._verdict(comment, i, rows[i], scored, repeats[i], volumes.get(i),
+                                         links.get(i, []), unavailable))
+            else:
+                out.append(Verdict(id=comment.id, verdict=PUBLISH, flags=(), scores=dict(zip(RULE_IDS, rows[i])),
+                                   model_version=self.version, unavailable=unavailable))
+        return out
+
+    def _verdict(self, comment: Comment, i: int, row: list[float], scored: Scored, repeat: RepeatResult,
+                 volume: Volume | None, links: list, unavailable: tuple[str, ...]) -> Verdict:
         text = comment.text
-        scores: dict[str, float] = {rule: 0.0 for rule in RULE_IDS}
-        evidence: dict[str, list[Evidence]] = {}
-        for j, rule in enumerate(self.learned):
-            scores[rule] = rounded(learned[j])
-
-        links = find_links(text, self.allow_domains)
-        scores["links"] = rounded(link_score(len(links), self.link_limit))
-        evidence["links"] = [Evidence(l.text, l.start, l.end) for l in links]
-
-        scores["repeated"] = repeat.score
-        evidence["repeated"] = repeat.evidence
-
-        volume = measure_volume(text, self.acronyms)
-        scores["volume"] = rounded(volume.score)
-        evidence["volume"] = [Evidence(s.text, s.start, s.end) for s in volume.spans]
-
+        scores = dict(zip(RULE_IDS, row))
+        evidence: dict[str, list[Evidence]] = {
+            "links": [Evidence(l.text, l.start, l.end) for l in links],
+            "repeated": list(repeat.evidence),
+            "volume": [Evidence(s.text, s.start, s.end) for s in volume.spans] if volume else [],
+        }
         forced_reject = False
-        word_hits: list[Evidence] = []
         banned = self.banned.find(text) if self.banned else []
         suspect = self.suspect.find(text) if self.suspect else []
         if banned:
@@ -151,7 +175,8 @@ class Moderator:
             if limits.review is None or score < limits.review:
                 continue
             if rule_id in self.learned:
-                found = self._learned_evidence(text, rule_id, row)
+                found = [Evidence(text[s:e], s, e)
+                         for s, e, _ in self.model.evidence(scored, i, rule_id, self.evidence_per_flag)]
                 if rule_id == "foul_language":
                     seen = {(e.start, e.end) for e in word_hits}
                     found = word_hits + [e for e in found if (e.start, e.end) not in seen]
@@ -164,14 +189,9 @@ class Moderator:
                 verdict = REJECT
         if forced_reject:
             verdict = REJECT
-        order = {rule: i for i, rule in enumerate(RULE_IDS)}
-        flags.sort(key=lambda f: (-f.score, order[f.rule]))
+        flags.sort(key=lambda f: (-f.score, self._column[f.rule]))
         return Verdict(id=comment.id, verdict=verdict, flags=tuple(flags), scores=scores,
                        model_version=self.version, unavailable=unavailable)
-
-    def _learned_evidence(self, text: str, rule: str, row) -> list[Evidence]:
-        spans = self.model.explain(text, rule, k=self.evidence_per_flag, row=row)
-        return [Evidence(text[s:e], s, e) for s, e, _ in spans]
 
 
 def _as_comment(item: Comment | str | Mapping, index: int) -> Comment:

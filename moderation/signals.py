@@ -32,7 +32,7 @@ class Link(Span):
 
 # Top-level domains recognised without a scheme or "www.". A curated list rather than every TLD:
 # bare-domain detection must not fire on "file.py" or "end.It" in ordinary prose.
-_TLDS = (
+TLDS = (
     "com net org edu gov mil int info biz io co me tv ly gl gd cc ws to be ai app dev xyz online "
     "site shop store club live link click top win vip pro money cash loan bet casino porn sex xxx "
     "dating mobi name news blog tk ml ga cf gq ru cn uk ca au nz ie de fr es it nl eu us in jp br mx "
@@ -57,7 +57,7 @@ _OBF_SEP = (r"(?:\s*\[\s*(?:\.|dot|DOT)\s*\]\s*|\s*\(\s*(?:\.|dot|DOT)\s*\)\s*|\
 _SEP = rf"(?:\.|{_OBF_SEP})"
 _PORT = r"(?::\d{2,5})?"
 _PATH = r"(?:[/?#][^\s<>\"'\u201c\u201d]*)?"
-_TLD_ALT = "|".join(sorted(set(_TLDS), key=len, reverse=True))
+_TLD_ALT = "|".join(sorted(set(TLDS), key=len, reverse=True))
 
 _SCHEME_URL = re.compile(
     rf"(?<![A-Za-z0-9])(?:https?|hxxps?|h\*\*ps?|ftps?)\s?(?::|\[:\])\s?//\s?{_LABEL}(?:{_SEP}{_LABEL})*{_PORT}{_PATH}",

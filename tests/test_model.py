@@ -108,15 +108,21 @@ def test_explain_points_at_the_words_of_the_comment(tiny_artifact):
     assert not shown & {"the"}
 
 
-def test_fast_transform_equals_scikit_learn_to_1e9(tiny_artifact):
+TRICKY = ["", "You are a complete idiot", "Buy at bit.ly/x and shop.example.com/a!!!",
+          "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "ÄÖÜ café naïve — ok", "a " * 300,
+          "Nice work. You are an idiot though.", "Buy meds at pills dot com now. Really cheap!",
+          "One. Two three four. And five six seven!\n\nsh1t a$$ end.", "STOP THE CUTS!!! Sooooo bad",
+          "Thanks for the update", "zzqx unseenword qwertyuiop. Another sentence here too."]
+
+
+def test_batch_rows_equal_the_plain_rows_to_1e9(tiny_artifact):
     from hypothesis import given, settings, strategies as st
 
     features = tiny_artifact.model.features_
-    texts = ["", "You are a complete idiot", "Buy at bit.ly/x and shop.example.com/a!!!",
-             "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "ÄÖÜ café naïve — ok", "a " * 300]
-    fast, plain = features.transform(texts), features.transform_reference(texts)
-    assert fast.shape == plain.shape
+    fast, plain = features.transform(TRICKY), features.transform_reference(TRICKY)
+    assert fast.shape == plain.shape == (len(TRICKY), features.n_features_)
     assert abs(fast - plain).max() <= 1e-9
+    assert plain.nnz > 0
 
     @settings(max_examples=100, deadline=None)
     @given(st.lists(st.text(max_size=200), min_size=1, max_size=5))
@@ -125,42 +131,33 @@ def test_fast_transform_equals_scikit_learn_to_1e9(tiny_artifact):
     same()
 
 
-def test_scores_from_the_fast_path_equal_the_plain_path_to_1e9(tiny_artifact, monkeypatch):
+def test_scores_from_the_fast_path_equal_the_plain_path_to_1e9(tiny_artifact):
+    from hypothesis import given, settings, strategies as st
+
     model = tiny_artifact.model
     saved = model.pooled_.copy()
     model.pooled_[:] = True   # every rule pools sentences here, so the sentence path is exercised
     try:
-        texts = ["Nice work. You are an idiot though.", "Buy meds at pills dot com now. Really cheap!",
-                 "Thanks for the update", "", "One. Two three four. And five six seven!\n\nsh1t a$$ end."]
-        fast = model.predict_proba(texts)
-        features = type(model.features_)
+        fast = model.predict_proba(TRICKY)
+        np.testing.assert_allclose(fast, model.score_reference(TRICKY), rtol=0, atol=1e-9)
+        assert fast.std(axis=0).min() > 0
 
-        def plain(self, texts, parts):
-            pieces = [t[a:b] for t, spans in zip(texts, parts) for a, b in spans]
-            return self.transform_reference(list(texts)), self.transform_reference(pieces)
-
-        monkeypatch.setattr(features, "transform_with_parts", plain)
-        np.testing.assert_allclose(fast, model.predict_proba(texts), rtol=0, atol=1e-9)
+        @settings(max_examples=100, deadline=None)
+        @given(st.lists(st.text(alphabet=st.sampled_from(list("abc idot sh1t$@*. !?\nXYZé")), max_size=120),
+                        min_size=1, max_size=4))
+        def same(texts):
+            np.testing.assert_allclose(model.predict_proba(texts), model.score_reference(texts), rtol=0, atol=1e-9)
+        same()
     finally:
         model.pooled_[:] = saved
 
 
-def test_parts_are_slices_of_the_text_analysis(tiny_artifact):
-    from hypothesis import given, settings, strategies as st
-    from moderation.text import segments
-
+def test_sentence_rows_are_the_sentences_of_several_sentence_comments(tiny_artifact):
     features = tiny_artifact.model.features_
-
-    @settings(max_examples=100, deadline=None)
-    @given(st.lists(st.text(alphabet=st.sampled_from(list("abc sh1t$@*. !?\nXYZ")), max_size=120), min_size=1, max_size=4))
-    def same(texts):
-        spans = [segments(t) for t in texts]
-        X, P = features.transform_with_parts(texts, spans)
-        pieces = [t[a:b] for t, s in zip(texts, spans) for a, b in s]
-        assert abs(X - features.transform_reference(texts)).max() <= 1e-9
-        if pieces:
-            assert abs(P - features.transform_reference(pieces)).max() <= 1e-9
-    same()
+    texts = ["One sentence only here", "First one is here. Second one is here!\nThird line here", "Hi. Too short"]
+    a = features.analyse(texts)
+    spans = [texts[d][s:e] for d, (s, e) in zip(a.part_doc.tolist(), a.part_span.tolist())]
+    assert spans == ["First one is here", "Second one is here", "Third line here"]
 
 
 def test_vocabularies_survive_the_compact_pickle(tiny_artifact, tmp_path):
@@ -168,8 +165,8 @@ def test_vocabularies_survive_the_compact_pickle(tiny_artifact, tmp_path):
 
     features = tiny_artifact.model.features_
     copy = pickle.loads(pickle.dumps(features))
-    assert copy.word_.vocabulary_ == features.word_.vocabulary_
-    assert copy.char_.vocabulary_ == features.char_.vocabulary_
-    assert hasattr(features.word_, "vocabulary_")   # pickling did not strip the live object
+    assert copy.char_vocabulary_ == features.char_vocabulary_
+    assert copy.terms_ == features.terms_
+    assert isinstance(features.terms_, list)   # pickling did not pack the live object
     texts = ["You are a complete idiot", "see a.com/x"]
     assert abs(copy.transform(texts) - features.transform(texts)).max() == 0

@@ -1,0 +1,432 @@
+/* One pass over a batch of comments: the model's normalised tokens, and which comments can hold
+ * a link or shouting at all.
+ *
+ * Why C: the Python regular expressions that normalise, tokenise and pre-screen a comment cost
+ * more than everything else in a batch check together (see benchmarks/speed.py). This module
+ * computes exactly what moderation/scan.py's pure-Python reference computes (tests hold the two
+ * equal on tricky and random text); the package falls back to that reference when this module
+ * is not built.
+ *
+ * Normalisation (moderation.text.normalize): fold case and accents (characters above ASCII are
+ * folded by calling back moderation.text._fold_char once per code point, then cached), undo
+ * disguises inside words ("sh1t", "a$$", "$hit"), and make every ASCII digit "0".
+ * Tokens (moderation.text.TOKEN_RE): letters/digits with inner apostrophes or stars and trailing
+ * stars. Each token comes back as its comment, offsets and the 64-bit FNV-1a hash of its code
+ * points, and whether a sentence ends between it and the comment's previous token.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
+
+static PyObject *fold_char_fn = NULL;
+static Py_UCS4 bmp_fold[65536]; /* 0: not folded yet */
+
+static int fold_cp(Py_UCS4 c, Py_UCS4 *out)
+{
+    if (c < 128) {
+        *out = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+        return 0;
+    }
+    if (c < 65536 && bmp_fold[c]) {
+        *out = bmp_fold[c];
+        return 0;
+    }
+    if (fold_char_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "moderation._scan: set_fold() was not called");
+        return -1;
+    }
+    PyObject *s = PyUnicode_FromOrdinal((int)c);
+    if (s == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(fold_char_fn, s);
+    Py_DECREF(s);
+    if (r == NULL)
+        return -1;
+    if (!PyUnicode_Check(r) || PyUnicode_GET_LENGTH(r) != 1) {
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_ValueError, "moderation._scan: the fold function must return one character");
+        return -1;
+    }
+    Py_UCS4 f = PyUnicode_READ_CHAR(r, 0);
+    Py_DECREF(r);
+    if (c < 65536 && f != 0)
+        bmp_fold[c] = f;
+    *out = f;
+    return 0;
+}
+
+static inline int is_az(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
+static inline int is_09(Py_UCS4 c) { return c >= '0' && c <= '9'; }
+static inline int is_leet(Py_UCS4 c)
+{
+    return c == '0' || c == '1' || c == '3' || c == '4' || c == '5' || c == '7' || c == '@' || c == '$' || c == '!';
+}
+static inline Py_UCS4 unleet_cp(Py_UCS4 c)
+{
+    switch (c) {
+    case '0': return 'o';
+    case '1': return 'i';
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    case '@': return 'a';
+    case '$': return 's';
+    case '!': return 'i';
+    }
+    return c;
+}
+/* Python's re: \w is str.isalnum() or "_", \d is a decimal digit. */
+static inline int is_alnum(Py_UCS4 c)
+{
+    if (c < 128)
+        return is_az(c) || is_09(c) || (c >= 'A' && c <= 'Z');
+    return Py_UNICODE_ISALNUM(c);
+}
+static inline int is_joiner(Py_UCS4 c) { return c == '*' || c == '\'' || c == 0x2019; }
+
+/* Normalise text into a (len(text) code points); the four steps match text.normalize's
+ * regular expressions, each applied to the previous step's output. */
+static int normalize_into(PyObject *text, Py_UCS4 *a)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (fold_cp(PyUnicode_READ(kind, data, i), &a[i]) < 0)
+            return -1;
+    }
+    /* (?<=[a-z])[013457@$!]+(?=[a-z]): whole runs with a letter on each side. */
+    for (Py_ssize_t i = 0; i < n;) {
+        if (!is_leet(a[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < n && is_leet(a[j]))
+            j++;
+        if (i > 0 && is_az(a[i - 1]) && j < n && is_az(a[j]))
+            for (Py_ssize_t k = i; k < j; k++)
+                a[k] = unleet_cp(a[k]);
+        i = j;
+    }
+    /* (?<=[a-z])\$+(?![a-z0-9]): greedy, so a run before a letter or digit loses its last "$". */
+    for (Py_ssize_t i = 0; i < n;) {
+        if (a[i] != '$') {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < n && a[j] == '$')
+            j++;
+        if (i > 0 && is_az(a[i - 1])) {
+            Py_ssize_t stop = (j < n && (is_az(a[j]) || is_09(a[j]))) ? j - 1 : j;
+            for (Py_ssize_t k = i; k < stop; k++)
+                a[k] = 's';
+        }
+        i = j;
+    }
+    /* (?<![a-z0-9])\$(?=[a-z]{2}) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (a[i] == '$' && !(i > 0 && (is_az(a[i - 1]) || is_09(a[i - 1]))) && i + 2 < n && is_az(a[i + 1]) &&
+            is_az(a[i + 2]))
+            a[i] = 's';
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (is_09(a[i]))
+            a[i] = '0';
+    return 0;
+}
+
+typedef struct {
+    char *data;
+    Py_ssize_t size, cap;
+} Buf;
+
+static int buf_put(Buf *b, const void *item, Py_ssize_t size)
+{
+    if (b->size + size > b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->size + size)
+            cap *= 2;
+        char *data = PyMem_Realloc(b->data, cap);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->size, item, size);
+    b->size += size;
+    return 0;
+}
+
+static PyObject *buf_bytes(Buf *b)
+{
+    return PyBytes_FromStringAndSize(b->data ? b->data : "", b->size);
+}
+
+/* A link needs "//", "www", a dot before a listed top-level domain, or a disguised dot
+ * ("[.]", "(dot)", " dot ", " . "): without any of them find_links finds nothing. */
+static int may_link(PyObject *text, PyObject *tlds)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+#define AT(i) PyUnicode_READ(kind, data, (i))
+#define LOW(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = AT(i);
+        if (c == '/' && i + 1 < n && AT(i + 1) == '/')
+            return 1;
+        if ((c == 'w' || c == 'W') && i + 2 < n && LOW(AT(i + 1)) == 'w' && LOW(AT(i + 2)) == 'w')
+            return 1;
+        if (c == '.') {
+            Py_ssize_t j = i + 1;
+            int lower = 1;
+            while (j < n && (is_alnum(AT(j)) || AT(j) == '_' || AT(j) == '-')) {
+                if (!is_az(AT(j)))
+                    lower = 0;
+                j++;
+            }
+            if (lower && j - i - 1 >= 2 && j - i - 1 <= 16) {
+                PyObject *tld = PyUnicode_Substring(text, i + 1, j);
+                if (tld == NULL)
+                    return -1;
+                int found = PySet_Contains(tlds, tld);
+                Py_DECREF(tld);
+                if (found != 0)
+                    return found;
+            }
+        }
+        if (c == '[' || c == '(' || c == '{') {
+            Py_ssize_t j = i + 1;
+            while (j < n && Py_UNICODE_ISSPACE(AT(j)))
+                j++;
+            if (j < n && AT(j) == '.')
+                return 1;
+            if (j + 2 < n && LOW(AT(j)) == 'd' && LOW(AT(j + 1)) == 'o' && LOW(AT(j + 2)) == 't')
+                return 1;
+        }
+        if (Py_UNICODE_ISSPACE(c) && i + 2 < n) {
+            Py_UCS4 d = AT(i + 1);
+            if (d == '.' && Py_UNICODE_ISSPACE(AT(i + 2)))
+                return 1;
+            if (i + 4 < n && LOW(d) == 'd' && LOW(AT(i + 2)) == 'o' && LOW(AT(i + 3)) == 't' &&
+                Py_UNICODE_ISSPACE(AT(i + 4)))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
+ * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
+ * any of them its score is 0. */
+static int may_shout(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int run = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = AT(i);
+        if (c == '!' || c == '?' || c == 0x203c || (c >= 0x2047 && c <= 0x2049)) {
+            if (++run >= 3)
+                return 1;
+        } else {
+            run = 0;
+        }
+        if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !Py_UNICODE_ISDECIMAL(c))
+            return 1;
+    }
+    /* Words as measure_volume's _WORD finds them, skipping @mentions and #tags. */
+    int prev_caps = 0, prev_candidate = 0, candidates = 0;
+    Py_ssize_t i = 0;
+#define LETTER(c) (is_alnum(c) && !Py_UNICODE_ISDECIMAL(c))
+    while (i < n) {
+        Py_UCS4 c = AT(i);
+        if (!LETTER(c)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int letters = 0, upper = 0, lower = 0;
+        for (;;) {
+            while (i < n && LETTER(AT(i))) {
+                Py_UCS4 d = AT(i);
+                letters++;
+                if (Py_UNICODE_ISUPPER(d))
+                    upper = 1;
+                if (Py_UNICODE_ISLOWER(d))
+                    lower = 1;
+                i++;
+            }
+            if (i + 1 < n && (AT(i) == '\'' || AT(i) == 0x2019) && LETTER(AT(i + 1))) {
+                i++;
+                continue;
+            }
+            break;
+        }
+        if (start > 0 && (AT(start - 1) == '@' || AT(start - 1) == '#'))
+            continue;
+        int caps = upper && !lower && letters >= 2;
+        if (prev_candidate == 1 && caps)
+            candidates++; /* the previous word's run partner arrived */
+        int candidate = caps && letters >= 3 && (letters >= 5 || prev_caps);
+        if (candidate)
+            candidates++;
+        /* a 3-4 letter capitalised word with no capitalised word before may still pair with the next */
+        prev_candidate = (caps && letters >= 3 && !candidate) ? 1 : 0;
+        prev_caps = caps;
+        if (candidates >= 2)
+            return 1;
+    }
+    return 0;
+#undef LETTER
+#undef AT
+#undef LOW
+}
+
+static PyObject *py_set_fold(PyObject *self, PyObject *fn)
+{
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "set_fold needs a callable");
+        return NULL;
+    }
+    Py_XDECREF(fold_char_fn);
+    Py_INCREF(fn);
+    fold_char_fn = fn;
+    memset(bmp_fold, 0, sizeof(bmp_fold));
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_normalize(PyObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "normalize needs a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 *a = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
+    if (a == NULL)
+        return PyErr_NoMemory();
+    PyObject *out = NULL;
+    if (normalize_into(text, a) == 0)
+        out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a, n);
+    PyMem_Free(a);
+    return out;
+}
+
+/* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8)
+ * as bytes: one entry per token, then one flag byte per text (1: may hold a link, 2: may shout). */
+static PyObject *py_scan(PyObject *self, PyObject *args)
+{
+    PyObject *texts, *tlds;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &texts, &PySet_Type, &tlds))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(texts);
+    Buf doc = {0}, start = {0}, end = {0}, hash = {0}, brk = {0}, flags = {0};
+    Py_UCS4 *a = NULL;
+    Py_ssize_t cap = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t d = 0; d < count; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "comment #%zd is not a str", d + 1);
+            goto done;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        if (n + 1 > cap) {
+            cap = (n + 1) * 2;
+            PyMem_Free(a);
+            a = PyMem_Malloc(sizeof(Py_UCS4) * cap);
+            if (a == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        if (normalize_into(text, a) < 0)
+            goto done;
+        int32_t d32 = (int32_t)d;
+        Py_ssize_t i = 0, prev_end = -1;
+        while (i < n) {
+            if (!is_alnum(a[i])) {
+                i++;
+                continue;
+            }
+            Py_ssize_t s = i;
+            while (i < n && is_alnum(a[i]))
+                i++;
+            for (;;) {
+                Py_ssize_t j = i;
+                while (j < n && is_joiner(a[j]))
+                    j++;
+                if (j > i && j < n && is_alnum(a[j])) {
+                    i = j;
+                    while (i < n && is_alnum(a[i]))
+                        i++;
+                    continue;
+                }
+                break;
+            }
+            while (i < n && a[i] == '*')
+                i++;
+            uint64_t h = FNV_OFFSET;
+            for (Py_ssize_t k = s; k < i; k++) {
+                h ^= (uint64_t)a[k];
+                h *= FNV_PRIME;
+            }
+            /* A sentence ends in the gap: a newline, or . ! ? or an ellipsis followed by space. */
+            uint8_t b = 0;
+            if (prev_end >= 0) {
+                for (Py_ssize_t k = prev_end; k < s && !b; k++) {
+                    Py_UCS4 c = a[k];
+                    if (c == '\n')
+                        b = 1;
+                    else if ((c == '.' || c == '!' || c == '?' || c == 0x2026) && k + 1 < s && Py_UNICODE_ISSPACE(a[k + 1]))
+                        b = 1;
+                }
+            }
+            int32_t s32 = (int32_t)s, e32 = (int32_t)i;
+            if (buf_put(&doc, &d32, 4) < 0 || buf_put(&start, &s32, 4) < 0 || buf_put(&end, &e32, 4) < 0 ||
+                buf_put(&hash, &h, 8) < 0 || buf_put(&brk, &b, 1) < 0)
+                goto done;
+            prev_end = i;
+        }
+        int link = may_link(text, tlds);
+        if (link < 0)
+            goto done;
+        int shout = may_shout(text);
+        uint8_t f = (uint8_t)((link ? 1 : 0) | (shout ? 2 : 0));
+        if (buf_put(&flags, &f, 1) < 0)
+            goto done;
+    }
+    result = Py_BuildValue("(NNNNNN)", buf_bytes(&doc), buf_bytes(&start), buf_bytes(&end), buf_bytes(&hash),
+                           buf_bytes(&brk), buf_bytes(&flags));
+done:
+    PyMem_Free(a);
+    PyMem_Free(doc.data);
+    PyMem_Free(start.data);
+    PyMem_Free(end.data);
+    PyMem_Free(hash.data);
+    PyMem_Free(brk.data);
+    PyMem_Free(flags.data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"set_fold", py_set_fold, METH_O, "Set the function that folds one non-ASCII character."},
+    {"normalize", py_normalize, METH_O, "moderation.text.normalize, in C."},
+    {"scan", py_scan, METH_VARARGS, "Tokens and pre-screen flags of a list of comments."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }

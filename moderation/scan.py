@@ -1,0 +1,83 @@
+"""Tokens of a batch of comments in one pass, and which comments may hold a link or shouting.
+
+The compiled ``moderation._scan`` does the work when it is built (``pip install`` builds it); this
+module's pure-Python ``scan_reference`` computes the same tokens and is used when it is not.
+Tests hold the two equal, and hold the screens to what they promise: a comment not marked
+``may_link`` has no link for ``find_links``, one not marked ``may_shout`` has a volume score of 0.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .signals import TLDS
+from .text import TOKEN_RE, _fold_char, normalize as normalize_reference
+
+try:
+    from . import _scan
+except ImportError:  # not built: the reference computes the same, more slowly
+    _scan = None
+else:
+    _scan.set_fold(_fold_char)
+
+FNV_OFFSET, FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
+_BREAK = re.compile(r"\n|[.!?\u2026]\s")
+_TLD_SET = set(TLDS)
+
+
+@dataclass
+class Scan:
+    """One entry per token (in comment order) and one per comment."""
+
+    doc: np.ndarray        # int64, the comment the token is in
+    start: np.ndarray      # int64 offsets into the comment (normalising keeps offsets)
+    end: np.ndarray
+    hash: np.ndarray       # uint64 FNV-1a of the normalised token's code points
+    brk: np.ndarray        # bool: a sentence ends between this token and the comment's previous one
+    may_link: np.ndarray   # bool per comment
+    may_shout: np.ndarray  # bool per comment
+
+
+def token_hash(token: str) -> int:
+    h = FNV_OFFSET
+    for char in token:
+        h = ((h ^ ord(char)) * FNV_PRIME) & _MASK
+    return h
+
+
+def normalize(text: str) -> str:
+    """``moderation.text.normalize``, compiled when available."""
+    return _scan.normalize(text) if _scan is not None else normalize_reference(text)
+
+
+def scan(texts: list[str]) -> Scan:
+    if _scan is None:
+        return scan_reference(texts)
+    doc, start, end, hashes, brk, flags = _scan.scan(list(texts), _TLD_SET)
+    flags_ = np.frombuffer(flags, dtype=np.uint8)
+    return Scan(doc=np.frombuffer(doc, dtype=np.int32).astype(np.int64),
+                start=np.frombuffer(start, dtype=np.int32).astype(np.int64),
+                end=np.frombuffer(end, dtype=np.int32).astype(np.int64),
+                hash=np.frombuffer(hashes, dtype=np.uint64), brk=np.frombuffer(brk, dtype=np.uint8).astype(bool),
+                may_link=(flags_ & 1).astype(bool), may_shout=(flags_ & 2).astype(bool))
+
+
+def scan_reference(texts: list[str]) -> Scan:
+    """The plain Python definition of ``scan``: it screens nothing out (every comment may link or shout)."""
+    doc, start, end, hashes, brk = [], [], [], [], []
+    for d, text in enumerate(texts):
+        norm = normalize_reference(text)
+        previous = None
+        for match in TOKEN_RE.finditer(norm):
+            doc.append(d)
+            start.append(match.start())
+            end.append(match.end())
+            hashes.append(token_hash(match.group(0)))
+            brk.append(previous is not None and bool(_BREAK.search(norm, previous, match.start())))
+            previous = match.end()
+    return Scan(doc=np.asarray(doc, dtype=np.int64), start=np.asarray(start, dtype=np.int64),
+                end=np.asarray(end, dtype=np.int64), hash=np.asarray(hashes, dtype=np.uint64),
+                brk=np.asarray(brk, dtype=bool), may_link=np.ones(len(texts), dtype=bool),
+                may_shout=np.ones(len(texts), dtype=bool))

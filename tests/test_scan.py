@@ -1,0 +1,78 @@
+"""The compiled scanner computes exactly what the Python reference does, and its screens never hide
+a link or shouting."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from moderation import scan
+from moderation.signals import find_links, measure_volume
+from moderation.text import normalize
+
+compiled = pytest.mark.skipif(scan._scan is None, reason="moderation._scan is not built")
+
+TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
+          "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
+          "Visit shop.example.com/a, www.EXAMPLE.org or example dot com (dot) [.] x . y hxxp://a.b",
+          "STOP THE CUTS!!! Sooooo bad ‼ NASA and CNN", "@USER #MAGA ABC'DEF GHI", "Wait...And then… next\u2003one",
+          "¹²³ ½ Ⅷ 中文字 ０１２ A\u0301B", "\x00 \ud7ff \U0001F600 emoji 😀😀😀"]
+
+letters = st.text(alphabet=st.sampled_from(list("aAbBsS xX1!$@*'’.?\n\u2026éÉ0-/[]()dotwWcmDOT")), max_size=80)
+
+
+@compiled
+def test_compiled_normalize_equals_the_reference():
+    for text in TRICKY:
+        assert scan.normalize(text) == normalize(text)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(st.text(max_size=60), letters))
+    def same(text):
+        assert scan.normalize(text) == normalize(text)
+    same()
+
+
+def _tokens(s):
+    return [(int(d), int(a), int(b), int(h), bool(k)) for d, a, b, h, k in zip(s.doc, s.start, s.end, s.hash, s.brk)]
+
+
+@compiled
+def test_compiled_scan_equals_the_reference():
+    assert _tokens(scan.scan(TRICKY)) == _tokens(scan.scan_reference(TRICKY))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(st.text(max_size=60), letters), max_size=4))
+    def same(texts):
+        assert _tokens(scan.scan(texts)) == _tokens(scan.scan_reference(texts))
+    same()
+
+
+@compiled
+def test_screens_only_skip_comments_with_nothing_to_find():
+    result = scan.scan(TRICKY)
+    assert result.may_link[TRICKY.index(TRICKY[5])] and result.may_shout[6]
+    assert not result.may_link[0] and not result.may_shout[0]
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.one_of(st.text(max_size=60), letters), min_size=1, max_size=4))
+    def screened(texts):
+        result = scan.scan(texts)
+        for text, link, shout in zip(texts, result.may_link, result.may_shout):
+            if not link:
+                assert find_links(text) == []
+            if not shout:
+                assert measure_volume(text).score == 0
+    screened()
+
+
+def test_token_hash_is_fnv1a_of_code_points():
+    assert scan.token_hash("") == scan.FNV_OFFSET
+    assert scan.token_hash("a") == ((scan.FNV_OFFSET ^ 97) * scan.FNV_PRIME) % (1 << 64)
+    assert scan.token_hash("ab") != scan.token_hash("ba")
+
+
+def test_reference_scan_finds_tokens_sentences_and_offsets():
+    s = scan.scan_reference(["Hi there. You sh1t!", "ok"])
+    assert s.doc.tolist() == [0, 0, 0, 0, 1]
+    assert list(zip(s.start.tolist(), s.end.tolist()))[:4] == [(0, 2), (3, 8), (10, 13), (14, 18)]
+    assert s.brk.tolist() == [False, False, True, False, False]
+    assert s.hash[3] == scan.token_hash("shit")
