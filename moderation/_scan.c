@@ -18,6 +18,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 #define FNV_OFFSET 14695981039346656037ULL
 #define FNV_PRIME 1099511628211ULL
@@ -88,16 +89,20 @@ static inline int is_alnum(Py_UCS4 c)
     return Py_UNICODE_ISALNUM(c);
 }
 static inline int is_joiner(Py_UCS4 c) { return c == '*' || c == '\'' || c == 0x2019; }
+/* ASCII fast paths: the Unicode database calls cost more than the rest of a scan. */
+static inline int is_decimal(Py_UCS4 c) { return c < 128 ? is_09(c) : Py_UNICODE_ISDECIMAL(c); }
+static inline int is_upper(Py_UCS4 c) { return c < 128 ? (c >= 'A' && c <= 'Z') : Py_UNICODE_ISUPPER(c); }
+static inline int is_lower(Py_UCS4 c) { return c < 128 ? is_az(c) : Py_UNICODE_ISLOWER(c); }
+static inline int is_title(Py_UCS4 c) { return c < 128 ? 0 : Py_UNICODE_ISTITLE(c); }
+static inline int is_alpha(Py_UCS4 c) { return c < 128 ? (is_az(c) || (c >= 'A' && c <= 'Z')) : Py_UNICODE_ISALPHA(c); }
+static inline Py_UCS4 to_lower(Py_UCS4 c) { return c < 128 ? ((c >= 'A' && c <= 'Z') ? c + 32 : c) : Py_UNICODE_TOLOWER(c); }
 
 /* Normalise text into a (len(text) code points); the four steps match text.normalize's
  * regular expressions, each applied to the previous step's output. */
-static int normalize_into(PyObject *text, Py_UCS4 *a)
+static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (fold_cp(PyUnicode_READ(kind, data, i), &a[i]) < 0)
+        if (fold_cp(raw[i], &a[i]) < 0)
             return -1;
     }
     /* (?<=[a-z])[013457@$!]+(?=[a-z]): whole runs with a letter on each side. */
@@ -173,12 +178,9 @@ static PyObject *buf_bytes(Buf *b)
 
 /* A link needs "//", "www", a dot before a listed top-level domain, or a disguised dot
  * ("[.]", "(dot)", " dot ", " . "): without any of them find_links finds nothing. */
-static int may_link(PyObject *text, PyObject *tlds)
+static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *tlds)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-#define AT(i) PyUnicode_READ(kind, data, (i))
+#define AT(i) raw[(i)]
 #define LOW(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
@@ -228,11 +230,9 @@ static int may_link(PyObject *text, PyObject *tlds)
 /* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
  * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
  * any of them its score is 0. */
-static int may_shout(PyObject *text)
+static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+#define AT(i) raw[(i)]
     int run = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
@@ -242,13 +242,13 @@ static int may_shout(PyObject *text)
         } else {
             run = 0;
         }
-        if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !Py_UNICODE_ISDECIMAL(c))
+        if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !is_decimal(c))
             return 1;
     }
     /* Words as measure_volume's _WORD finds them, skipping @mentions and #tags. */
     int prev_caps = 0, prev_candidate = 0, candidates = 0;
     Py_ssize_t i = 0;
-#define LETTER(c) (is_alnum(c) && !Py_UNICODE_ISDECIMAL(c))
+#define LETTER(c) (is_alnum(c) && !is_decimal(c))
     while (i < n) {
         Py_UCS4 c = AT(i);
         if (!LETTER(c)) {
@@ -261,9 +261,9 @@ static int may_shout(PyObject *text)
             while (i < n && LETTER(AT(i))) {
                 Py_UCS4 d = AT(i);
                 letters++;
-                if (Py_UNICODE_ISUPPER(d))
+                if (is_upper(d))
                     upper = 1;
-                if (Py_UNICODE_ISLOWER(d))
+                if (is_lower(d))
                     lower = 1;
                 i++;
             }
@@ -293,6 +293,288 @@ static int may_shout(PyObject *text)
 #undef LOW
 }
 
+/* measure_volume(text, acronyms, acronyms_cased) -> (score, caps_share, punctuation_runs,
+ * stretched_words, spans) with spans [(start, end, kind)] in measure_volume's order before its
+ * final sort (kind 0: shouted run, 1: punctuation run, 2: stretched word). The same rules as
+ * moderation.signals.measure_volume, which documents them; tests hold the two equal. */
+typedef struct {
+    Py_ssize_t start, end;
+    int letters, upper_letters, isupper, caps, distinct_gt1, roman, stretched, acronym;
+} Word;
+
+static inline int is_roman(Py_UCS4 c)
+{
+    switch (c) {
+    case 'i': case 'v': case 'x': case 'l': case 'c': case 'd': case 'm':
+    case 'I': case 'V': case 'X': case 'L': case 'C': case 'D': case 'M':
+    case 0x130: case 0x131:
+        return 1;
+    }
+    return 0;
+}
+
+static inline int is_punct_run_char(Py_UCS4 c) { return c == '!' || c == '?' || c == 0x203c || (c >= 0x2047 && c <= 0x2049); }
+
+static PyObject *py_measure_volume(PyObject *self, PyObject *args)
+{
+    PyObject *text, *acronyms;
+    int acronyms_cased;
+    if (!PyArg_ParseTuple(args, "UO!p", &text, &PySet_Type, &acronyms, &acronyms_cased))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+#define AT(i) PyUnicode_READ(kind, data, (i))
+#define LETTER(c) (is_alnum(c) && !is_decimal(c))
+    Py_ssize_t cap = 16, count = 0;
+    Word *words = PyMem_Malloc(sizeof(Word) * cap);
+    PyObject *spans = PyList_New(0);
+    if (words == NULL || spans == NULL) {
+        PyMem_Free(words);
+        Py_XDECREF(spans);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!LETTER(AT(i))) {
+            i++;
+            continue;
+        }
+        Word w = {0};
+        w.start = i;
+        int cased = 0, notupper = 0, all_roman = 1, has_130 = 0;
+        Py_UCS4 first = AT(i), first_lower = to_lower(AT(i));
+        int all_w = 1, run = 0, stretch = 0;
+        Py_UCS4 prev = 0;
+        for (;;) {
+            while (i < n && LETTER(AT(i))) {
+                Py_UCS4 c = AT(i);
+                if (is_alpha(c))
+                    w.letters++;
+                if (is_upper(c)) {
+                    w.upper_letters++;
+                    cased = 1;
+                }
+                if (is_lower(c) || is_title(c))
+                    notupper = 1;
+                if (c != first)
+                    w.distinct_gt1 = 1;
+                if (to_lower(c) != first_lower)
+                    w.stretched = 1; /* provisional: "more than one lower-cased character" */
+                if (!is_roman(c))
+                    all_roman = 0;
+                if (c == 0x130)
+                    has_130 = 1;
+                if (to_lower(c) != 'w')
+                    all_w = 0;
+                run = (c == prev) ? run + 1 : 1;
+                if (run >= 3)
+                    stretch = 1;
+                prev = c;
+                i++;
+            }
+            if (i + 1 < n && (AT(i) == '\'' || AT(i) == 0x2019) && LETTER(AT(i + 1))) {
+                if (AT(i) != first)
+                    w.distinct_gt1 = 1;
+                if (AT(i) != first_lower)
+                    w.stretched = 1;
+                all_roman = 0;
+                all_w = 0;
+                prev = AT(i);
+                run = 1;
+                i++;
+                continue;
+            }
+            break;
+        }
+        w.end = i;
+        if (w.start > 0 && (AT(w.start - 1) == '@' || AT(w.start - 1) == '#'))
+            continue;
+        w.isupper = cased && !notupper;
+        w.roman = all_roman;
+        int lower_distinct = w.stretched || has_130;
+        w.stretched = stretch && lower_distinct && !all_roman && !(all_w && w.end - w.start == 3);
+        w.acronym = 0;
+        if (w.letters >= 2 && (w.isupper || acronyms_cased || !notupper)) {
+            PyObject *sub = PyUnicode_Substring(text, w.start, w.end);
+            int found = sub ? PySet_Contains(acronyms, sub) : -1;
+            Py_XDECREF(sub);
+            if (found < 0)
+                goto fail;
+            w.acronym = found;
+        }
+        w.caps = w.isupper && w.letters >= 2 && !w.acronym && !w.roman && w.distinct_gt1;
+        if (count == cap) {
+            cap *= 2;
+            Word *more = PyMem_Realloc(words, sizeof(Word) * cap);
+            if (more == NULL) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            words = more;
+        }
+        words[count++] = w;
+    }
+    {
+        Py_ssize_t shouted = 0, total_letters = 0, shouted_letters = 0, stretched = 0, punct = 0;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            Word *w = &words[k];
+            if (w->letters >= 3 && !w->acronym)
+                total_letters += w->letters;
+        }
+        for (Py_ssize_t k = 0; k < count; k++) {
+            Word *w = &words[k];
+            int in_run = (k > 0 && words[k - 1].caps) || (k + 1 < count && words[k + 1].caps);
+            if (w->caps && w->letters >= 3 && (in_run || w->letters > 4))
+                shouted++;
+        }
+        /* Shouted runs: adjacent shouted words joined when the gap is short, on one line and has no
+         * lower-case letter. */
+        Py_ssize_t run_start = -1, run_end = -1;
+        if (shouted >= 2) {
+            for (Py_ssize_t k = 0; k < count; k++) {
+                Word *w = &words[k];
+                int in_run = (k > 0 && words[k - 1].caps) || (k + 1 < count && words[k + 1].caps);
+                if (!(w->caps && w->letters >= 3 && (in_run || w->letters > 4)))
+                    continue;
+                shouted_letters += w->upper_letters;
+                if (run_end >= 0 && w->start - run_end <= 12) {
+                    int joinable = 1;
+                    for (Py_ssize_t g = run_end; g < w->start; g++) {
+                        Py_UCS4 c = AT(g);
+                        if (c == '\n' || is_lower(c)) {
+                            joinable = 0;
+                            break;
+                        }
+                    }
+                    if (joinable) {
+                        run_end = w->end;
+                        continue;
+                    }
+                }
+                if (run_start >= 0) {
+                    PyObject *t = Py_BuildValue("(nni)", run_start, run_end, 0);
+                    if (t == NULL || PyList_Append(spans, t) < 0) {
+                        Py_XDECREF(t);
+                        goto fail;
+                    }
+                    Py_DECREF(t);
+                }
+                run_start = w->start;
+                run_end = w->end;
+            }
+            if (run_start >= 0) {
+                PyObject *t = Py_BuildValue("(nni)", run_start, run_end, 0);
+                if (t == NULL || PyList_Append(spans, t) < 0) {
+                    Py_XDECREF(t);
+                    goto fail;
+                }
+                Py_DECREF(t);
+            }
+        }
+        for (Py_ssize_t k = 0; k < n;) {
+            if (!is_punct_run_char(AT(k))) {
+                k++;
+                continue;
+            }
+            Py_ssize_t j = k;
+            while (j < n && is_punct_run_char(AT(j)))
+                j++;
+            if (j - k >= 3) {
+                punct++;
+                PyObject *t = Py_BuildValue("(nni)", k, j, 1);
+                if (t == NULL || PyList_Append(spans, t) < 0) {
+                    Py_XDECREF(t);
+                    goto fail;
+                }
+                Py_DECREF(t);
+            }
+            k = j;
+        }
+        for (Py_ssize_t k = 0; k < count; k++) {
+            if (!words[k].stretched)
+                continue;
+            stretched++;
+            PyObject *t = Py_BuildValue("(nni)", words[k].start, words[k].end, 2);
+            if (t == NULL || PyList_Append(spans, t) < 0) {
+                Py_XDECREF(t);
+                goto fail;
+            }
+            Py_DECREF(t);
+        }
+        double caps_share = total_letters ? (double)shouted_letters / (double)total_letters : 0.0;
+        double score = 1.0 - (1.0 - caps_share) * pow(0.5, (double)(punct + stretched));
+        if (score > 1.0)
+            score = 1.0;
+        if (score < 0.0)
+            score = 0.0;
+        PyMem_Free(words);
+        return Py_BuildValue("(ddnnN)", score, caps_share, punct, stretched, spans);
+    }
+fail:
+    PyMem_Free(words);
+    Py_DECREF(spans);
+    return NULL;
+#undef AT
+#undef LETTER
+}
+
+/* grams(words, low, high) -> (owner int32, hash uint64) as bytes: the FNV-1a hash of every
+ * character n-gram (low <= n <= high) of each word padded with spaces, as features.char_ngrams
+ * lists them. */
+static PyObject *py_grams(PyObject *self, PyObject *args)
+{
+    PyObject *words;
+    int low, high;
+    if (!PyArg_ParseTuple(args, "O!ii", &PyList_Type, &words, &low, &high))
+        return NULL;
+    Buf owner = {0}, hash = {0};
+    Py_UCS4 *a = NULL;
+    Py_ssize_t cap = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t w = 0; w < PyList_GET_SIZE(words); w++) {
+        PyObject *word = PyList_GET_ITEM(words, w);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "grams needs a list of str");
+            goto done;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(word), size = n + 2;
+        if (size > cap) {
+            cap = size * 2;
+            PyMem_Free(a);
+            a = PyMem_Malloc(sizeof(Py_UCS4) * cap);
+            if (a == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        a[0] = ' ';
+        a[size - 1] = ' ';
+        int kind = PyUnicode_KIND(word);
+        const void *data = PyUnicode_DATA(word);
+        for (Py_ssize_t i = 0; i < n; i++)
+            a[i + 1] = PyUnicode_READ(kind, data, i);
+        int32_t o = (int32_t)w;
+        for (Py_ssize_t g = low; g <= high && g <= size; g++) {
+            for (Py_ssize_t i = 0; i + g <= size; i++) {
+                uint64_t h = FNV_OFFSET;
+                for (Py_ssize_t k = i; k < i + g; k++) {
+                    h ^= (uint64_t)a[k];
+                    h *= FNV_PRIME;
+                }
+                if (buf_put(&owner, &o, 4) < 0 || buf_put(&hash, &h, 8) < 0)
+                    goto done;
+            }
+        }
+    }
+    result = Py_BuildValue("(NN)", buf_bytes(&owner), buf_bytes(&hash));
+done:
+    PyMem_Free(a);
+    PyMem_Free(owner.data);
+    PyMem_Free(hash.data);
+    return result;
+}
+
 static PyObject *py_set_fold(PyObject *self, PyObject *fn)
 {
     if (!PyCallable_Check(fn)) {
@@ -313,11 +595,12 @@ static PyObject *py_normalize(PyObject *self, PyObject *text)
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 *a = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
+    Py_UCS4 *a = PyMem_Malloc(sizeof(Py_UCS4) * (2 * n + 1));
     if (a == NULL)
         return PyErr_NoMemory();
     PyObject *out = NULL;
-    if (normalize_into(text, a) == 0)
+    Py_UCS4 *raw = a + n;
+    if ((n == 0 || PyUnicode_AsUCS4(text, raw, n + 1, 0) != NULL) && normalize_into(raw, n, a) == 0)
         out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a, n);
     PyMem_Free(a);
     return out;
@@ -345,13 +628,16 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
         if (n + 1 > cap) {
             cap = (n + 1) * 2;
             PyMem_Free(a);
-            a = PyMem_Malloc(sizeof(Py_UCS4) * cap);
+            a = PyMem_Malloc(sizeof(Py_UCS4) * cap * 2);
             if (a == NULL) {
                 PyErr_NoMemory();
                 goto done;
             }
         }
-        if (normalize_into(text, a) < 0)
+        Py_UCS4 *raw = a + cap;
+        if (n && PyUnicode_AsUCS4(text, raw, cap, 0) == NULL)
+            goto done;
+        if (normalize_into(raw, n, a) < 0)
             goto done;
         int32_t d32 = (int32_t)d;
         Py_ssize_t i = 0, prev_end = -1;
@@ -399,10 +685,10 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
                 goto done;
             prev_end = i;
         }
-        int link = may_link(text, tlds);
+        int link = may_link(raw, n, text, tlds);
         if (link < 0)
             goto done;
-        int shout = may_shout(text);
+        int shout = may_shout(raw, n);
         uint8_t f = (uint8_t)((link ? 1 : 0) | (shout ? 2 : 0));
         if (buf_put(&flags, &f, 1) < 0)
             goto done;
@@ -424,6 +710,8 @@ static PyMethodDef methods[] = {
     {"set_fold", py_set_fold, METH_O, "Set the function that folds one non-ASCII character."},
     {"normalize", py_normalize, METH_O, "moderation.text.normalize, in C."},
     {"scan", py_scan, METH_VARARGS, "Tokens and pre-screen flags of a list of comments."},
+    {"measure_volume", py_measure_volume, METH_VARARGS, "moderation.signals.measure_volume, in C."},
+    {"grams", py_grams, METH_VARARGS, "Hashes of the padded character n-grams of words."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -28,7 +28,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .signals import Link, find_links, link_features
-from .scan import Scan, normalize, scan, token_hash
+from .hashindex import HashIndex
+from .scan import Scan, gram_hashes, normalize, scan, token_hash
 from .text import TOKEN_RE, normalize as normalize_reference
 
 N_LINK_FEATURES = 3
@@ -65,15 +66,27 @@ class Analysis:
     oov: list[str]             # those other tokens, in extended-row order after the table
     unigram: np.ndarray        # word column of each token as a unigram, or -1
     pair_left: np.ndarray      # token index of each word bigram's first word
+    pair_right: np.ndarray     # and of its second
     pair_col: np.ndarray       # and its word column (-1: not in the vocabulary)
     part_of: np.ndarray        # sentence row of each token, or -1
     part_doc: np.ndarray       # comment of each sentence row
     part_span: np.ndarray      # (start, end) character span of each sentence row
     links: dict[int, tuple[Link, ...]] = field(default_factory=dict)   # comments with links only
+    _first: list | None = None
 
     @property
     def n(self) -> int:
         return len(self.texts)
+
+    def first_tokens(self) -> np.ndarray:
+        """Index of each comment's first token, and the token count last (tokens are in comment order)."""
+        if self._first is None:
+            self._first = np.searchsorted(self.scan.doc, np.arange(self.n + 1))
+        return self._first
+
+    def tokens_of(self, i: int) -> slice:
+        first = self.first_tokens()
+        return slice(int(first[i]), int(first[i + 1]))
 
 
 class TextFeatures(TransformerMixin, BaseEstimator):
@@ -161,6 +174,9 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         grams.sort(key=lambda gc: (-gc[1], gc[0]))
         grams = sorted(grams[:self.max_char_features])
         self.char_vocabulary_ = {g: i for i, (g, _) in enumerate(grams)}
+        hashes_of = np.asarray([token_hash(g) for g, _ in grams], dtype=np.uint64)
+        order = np.argsort(hashes_of)
+        self.gram_hashes_, self.gram_cols_ = hashes_of[order], order.astype(np.int64)
         self.char_idf_ = _idf(np.minimum(np.asarray([c for _, c in grams], dtype=np.float64), n), n)
         self.n_char_ = len(grams)
         self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES
@@ -171,15 +187,19 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """State recomputed after fitting and after unpickling, never stored."""
         self.stop_ = np.asarray([t in ENGLISH_STOP_WORDS for t in self.terms_], dtype=bool)
         self._T = None
+        self._tokens = HashIndex(self.hashes_)
+        self._bigrams = HashIndex(self.bigram_keys_.astype(np.uint64))
 
     def token_matrix(self, terms) -> sp.csr_matrix:
-        """Counts of each character column in each of ``terms`` (tokens)."""
-        vocabulary, lo_hi = self.char_vocabulary_, self.char_ngram_range
-        indices, indptr = [], [0]
-        for t in terms:
-            indices.extend(c for g in char_ngrams(t, *lo_hi) if (c := vocabulary.get(g)) is not None)
-            indptr.append(len(indices))
-        T = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        """Counts of each character column in each of ``terms`` (tokens), found by the hashes of
+        their n-grams (64-bit: the reference path, which looks the strings up, agrees)."""
+        owner, hashes = gram_hashes(list(terms), *self.char_ngram_range)
+        if len(self.gram_hashes_):
+            at = np.minimum(np.searchsorted(self.gram_hashes_, hashes), len(self.gram_hashes_) - 1)
+            hit = self.gram_hashes_[at] == hashes
+        else:
+            at, hit = np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=bool)
+        T = sp.csr_matrix((np.ones(int(hit.sum())), (owner[hit], self.gram_cols_[at[hit]])),
                           shape=(len(terms), self.n_char_))
         T.sum_duplicates()
         return T
@@ -194,8 +214,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     # stored as one string each; unpickling a dict or list of that size is most of a load.
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_T", None)
-        state.pop("stop_", None)
+        for name in ("_T", "stop_", "_tokens", "_bigrams"):
+            state.pop(name, None)
         if "terms_" in state:
             state["terms_"] = "\x00".join(state["terms_"])
             grams = [""] * len(state["char_vocabulary_"])
@@ -226,9 +246,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         texts = list(texts)
         s = scan(texts)
         n_tok = len(self.hashes_)
-        pos = np.minimum(np.searchsorted(self.hashes_, s.hash), max(n_tok - 1, 0))
-        found = (self.hashes_[pos] == s.hash) if n_tok else np.zeros(len(s.hash), dtype=bool)
-        table = np.where(found, pos, -1)
+        table = self._tokens.lookup(s.hash)
+        found = table >= 0
         ext = table.copy()
         oov: list[str] = []
         missing = np.flatnonzero(~found)
@@ -241,18 +260,17 @@ class TextFeatures(TransformerMixin, BaseEstimator):
                     normalized[d] = normalize(texts[d])
                 oov.append(normalized[d][s.start[i]:s.end[i]])
             ext[missing] = n_tok + inverse.ravel()
-        unigram = np.where(found, self.unigram_col_[pos], -1) if n_tok else np.full(len(s.hash), -1)
+        unigram = np.where(found, self.unigram_col_[table], -1) if n_tok else np.full(len(s.hash), -1)
         long_ = (s.end - s.start) > 1
         left, right = self._pairs(s.doc, long_)
         pair_col = np.full(len(left), -1, dtype=np.int64)
         if self.word_ngram_range[1] == 2 and len(left) and len(self.bigram_keys_):
             both = (table[left] >= 0) & (table[right] >= 0)
-            keys = table[left] * n_tok + table[right]
-            at = np.minimum(np.searchsorted(self.bigram_keys_, keys), len(self.bigram_keys_) - 1)
-            hit = both & (self.bigram_keys_[at] == keys)
+            at = self._bigrams.lookup(np.where(both, table[left] * n_tok + table[right], -1).astype(np.uint64))
+            hit = both & (at >= 0)
             pair_col[hit] = self.bigram_cols_[at[hit]]
         else:
-            left = left[:0]
+            left, right = left[:0], right[:0]
             pair_col = pair_col[:0]
         # Sentence rows: runs of tokens between sentence ends, in comments with more than one run.
         m = len(s.doc)
@@ -275,7 +293,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             part_span = np.stack([s.start[seg_first[kept]], s.end[seg_first[kept] + seg_len[kept] - 1]], axis=1)
         links = {int(d): found_links for d in np.flatnonzero(s.may_link) if (found_links := find_links(texts[d]))}
         return Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
-                        pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span, links=links)
+                        pair_right=right, pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span, links=links)
 
     def link_rows(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
         """Link signals of each comment and of each sentence row (the links starting inside it)."""
@@ -307,8 +325,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         n_parts = len(a.part_doc)
         part_pair = np.full(len(a.pair_left), -1, dtype=np.int64)
         if len(a.pair_left):
-            right = self._next_word(a)
-            same = a.part_of[a.pair_left] == a.part_of[right]
+            same = a.part_of[a.pair_left] == a.part_of[a.pair_right]
             part_pair[same] = a.part_of[a.pair_left][same]
         for group, pair_group, n_rows, link_block in ((s.doc, a.pair_left * 0 + s.doc[a.pair_left], a.n, links_doc),
                                                       (a.part_of, part_pair, n_parts, links_part)):
@@ -322,12 +339,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             chars = sp.diags(1.0 / norms) @ chars
             out.append(sp.hstack([words, chars, sp.csr_matrix(link_block)], format="csr"))
         return out[0], out[1], a.part_doc
-
-    @staticmethod
-    def _next_word(a: Analysis) -> np.ndarray:
-        long_ = np.flatnonzero((a.scan.end - a.scan.start) > 1)
-        at = np.searchsorted(long_, a.pair_left)
-        return long_[at + 1]
 
     def _word_block(self, group, unigram, pair_group, pair_col, n_rows) -> sp.csr_matrix:
         u = (group >= 0) & (unigram >= 0)
@@ -402,10 +413,39 @@ class Scored:
     analysis: Analysis
     z: np.ndarray           # (n, rules) decision values of the comments (no intercept)
     parts_z: np.ndarray     # (n_parts, rules)
+    token_word: np.ndarray  # (tokens, rules) each token's unigram contribution, before the norm
+    pair_word: np.ndarray   # (bigrams, rules) each bigram's contribution, before the norm
     token_char: np.ndarray  # (tokens, rules) each token's character contribution, before the norm
     word_norm: np.ndarray   # per comment
     char_norm: np.ndarray
     link_rows: np.ndarray   # (n, 3)
+    _halves: np.ndarray | None = None
+
+    def token_weights(self, tokens: np.ndarray) -> np.ndarray:
+        """(len(tokens), rules): each token's own term of its comment's decision value: its
+        unigram, half of each bigram it is in and its character n-grams, each over its norm."""
+        a = self.analysis
+        if self._halves is None:
+            halves = np.zeros_like(self.token_word)
+            # A token starts at most one bigram and ends at most one: plain indexing adds once.
+            halves[a.pair_left] += self.pair_word / 2
+            halves[a.pair_right] += self.pair_word / 2
+            self._halves = halves
+        doc = a.scan.doc[tokens]
+        return ((self.token_word[tokens] + self._halves[tokens]) / self.word_norm[doc][:, None]
+                + self.token_char[tokens] / self.char_norm[doc][:, None])
+
+    def quiet(self, tokens: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        """Which tokens are function words ("the", "because"): never shown as evidence."""
+        a = self.analysis
+        table = a.table[tokens]
+        out = np.zeros(len(tokens), dtype=bool)
+        known = table >= 0
+        out[known] = stop[table[known]]
+        if a.oov and (~known).any():
+            oov_stop = np.asarray([t in ENGLISH_STOP_WORDS for t in a.oov], dtype=bool)
+            out[~known] = oov_stop[a.ext[tokens[~known]] - len(stop)]
+        return out
 
 
 def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) -> Scored:
@@ -448,8 +488,7 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) ->
     z, wn, cn = decisions(s.doc, s.doc[a.pair_left], a.n, links_doc)
     parts_z = np.zeros((0, rules))
     if len(a.part_doc):
-        right = features._next_word(a) if len(a.pair_left) else a.pair_left
-        part_pair = np.where(a.part_of[a.pair_left] == a.part_of[right], a.part_of[a.pair_left], -1)
+        part_pair = np.where(a.part_of[a.pair_left] == a.part_of[a.pair_right], a.part_of[a.pair_left], -1)
         parts_z = decisions(a.part_of, part_pair, len(a.part_doc), links_part)[0]
-    return Scored(analysis=a, z=z, parts_z=parts_z, token_char=char_vals, word_norm=wn, char_norm=cn,
-                  link_rows=links_doc)
+    return Scored(analysis=a, z=z, parts_z=parts_z, token_word=word_vals, pair_word=pair_vals, token_char=char_vals,
+                  word_norm=wn, char_norm=cn, link_rows=links_doc)

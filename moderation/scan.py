@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .signals import TLDS
+from .signals import TLDS, Span, Volume, measure_volume
 from .text import TOKEN_RE, _fold_char, normalize as normalize_reference
 
 try:
@@ -81,3 +81,37 @@ def scan_reference(texts: list[str]) -> Scan:
                 end=np.asarray(end, dtype=np.int64), hash=np.asarray(hashes, dtype=np.uint64),
                 brk=np.asarray(brk, dtype=bool), may_link=np.ones(len(texts), dtype=bool),
                 may_shout=np.ones(len(texts), dtype=bool))
+
+
+class VolumeMeter:
+    """``measure_volume`` with a fixed acronym list, compiled when available (tests hold the two
+    equal)."""
+
+    def __init__(self, acronyms=()):
+        self._acronyms = tuple(acronyms)
+        self._upper = {a.upper() for a in self._acronyms}
+        # The compiled path only looks up words without lower-case letters unless an acronym has one.
+        self._cased = any(c.islower() for a in self._upper for c in a)
+
+    def __call__(self, text: str) -> Volume:
+        if _scan is None:
+            return measure_volume(text, self._acronyms)
+        score, share, punct, stretched, spans = _scan.measure_volume(text, self._upper, self._cased)
+        spans.sort(key=lambda span: span[0])   # stable, like measure_volume's own sort
+        return Volume(score=score, caps_share=share, punctuation_runs=punct, stretched_words=stretched,
+                      spans=tuple(Span(text[a:b], a, b) for a, b, _ in spans))
+
+
+def gram_hashes(words: list[str], low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """(word index, FNV-1a hash) of every padded character n-gram of ``words``."""
+    if _scan is not None:
+        owner, hashes = _scan.grams(list(words), low, high)
+        return np.frombuffer(owner, dtype=np.int32).astype(np.int64), np.frombuffer(hashes, dtype=np.uint64)
+    from .features import char_ngrams
+
+    owner, hashes = [], []
+    for i, word in enumerate(words):
+        for gram in char_ngrams(word, low, high):
+            owner.append(i)
+            hashes.append(token_hash(gram))
+    return np.asarray(owner, dtype=np.int64), np.asarray(hashes, dtype=np.uint64)

@@ -170,3 +170,35 @@ def test_vocabularies_survive_the_compact_pickle(tiny_artifact, tmp_path):
     assert isinstance(features.terms_, list)   # pickling did not pack the live object
     texts = ["You are a complete idiot", "see a.com/x"]
     assert abs(copy.transform(texts) - features.transform(texts)).max() == 0
+
+
+def test_token_weights_add_up_to_the_decision_value(tiny_artifact):
+    model = tiny_artifact.model
+    _, scored = model.score(TRICKY)
+    a = scored.analysis
+    for i in range(len(TRICKY)):
+        span = a.tokens_of(i)
+        weights = scored.token_weights(np.arange(span.start, span.stop)).sum(axis=0)
+        links = scored.link_rows[i] @ model.compiled_.links
+        np.testing.assert_allclose(weights + links, scored.z[i], rtol=0, atol=1e-9)
+
+
+def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact):
+    model = tiny_artifact.model
+    texts = TRICKY + ["Honestly, councillor Reed pocketed the grant money.", "the the the idiot the",
+                      "Reed stole it. Reed stole it again!"]
+    _, scored = model.score(texts)
+    flags = [(i, rule) for i in range(len(texts)) for rule in model.rules_]
+    batch = model.evidence_batch(scored, flags, k=3)
+    assert sum(map(len, batch)) > 10
+    for (i, rule), found in zip(flags, batch):
+        assert found == model._evidence_one(scored, i, rule, 3), (texts[i], rule)
+
+
+def test_scores_are_rounded_as_python_rounds_them():
+    from moderation.moderator import _rounded
+
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.random(20000), np.arange(0, 1, 1e-5) + 5e-5, [0.12345, 0.99995, 1.0, 0.0]])
+    values = values.reshape(-1, 1)
+    assert _rounded(values).ravel().tolist() == [round(v, 4) for v in values.ravel().tolist()]

@@ -76,3 +76,44 @@ def test_reference_scan_finds_tokens_sentences_and_offsets():
     assert list(zip(s.start.tolist(), s.end.tolist()))[:4] == [(0, 2), (3, 8), (10, 13), (14, 18)]
     assert s.brk.tolist() == [False, False, True, False, False]
     assert s.hash[3] == scan.token_hash("shit")
+
+
+def test_compiled_volume_equals_measure_volume():
+    from moderation.rulebook import load_rulebook
+
+    acronyms = load_rulebook()["volume"].settings["acronyms"]
+    meter = scan.VolumeMeter(acronyms)
+    samples = TRICKY + ["THIS IS OUTRAGEOUS and NASA knows", "NO WAY\nNO WAY", "VIII XXX www WWW sooo İİİ ııı",
+                        "WHAT?!?! the HELL is THIS... LOL", "@USER SHUT UP NOW", "Ça SUFFIT, ÉCOUTEZ-MOI BIEN"]
+    for text in samples:
+        assert meter(text) == measure_volume(text, acronyms), text
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(st.text(max_size=80),
+                     st.text(alphabet=st.sampled_from(list("AaBbOoWwIVX '’@#!?\n.ÉéİıNASA")), max_size=80)))
+    def same(text):
+        assert meter(text) == measure_volume(text, acronyms)
+    same()
+
+
+def test_compiled_grams_equal_the_python_n_grams():
+    from moderation.features import char_ngrams
+
+    words = ["f*ck", "a", "", "naïve", "😀x"]
+    owner, hashes = scan.gram_hashes(words, 2, 5)
+    expected = [(i, scan.token_hash(g)) for i, w in enumerate(words) for g in char_ngrams(w, 2, 5)]
+    assert list(zip(owner.tolist(), hashes.tolist())) == expected
+
+
+def test_hash_index_finds_every_key_and_nothing_else():
+    from moderation.hashindex import HashIndex
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 2**63, size=5000, dtype=np.uint64))
+    # Keys that collide in the low bits and small consecutive keys (bigram keys look like that).
+    keys = np.concatenate([keys, np.arange(1, 300, dtype=np.uint64) << np.uint64(40), np.arange(300, dtype=np.uint64)])
+    index = HashIndex(keys)
+    assert index.lookup(keys).tolist() == list(range(len(keys)))
+    absent = np.setdiff1d(rng.integers(0, 2**63, size=2000, dtype=np.uint64), keys)
+    assert (index.lookup(absent) == -1).all()
+    assert HashIndex(np.zeros(0, dtype=np.uint64)).lookup(keys[:3]).tolist() == [-1, -1, -1]

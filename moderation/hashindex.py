@@ -1,0 +1,51 @@
+"""A read-only hash table from 64-bit keys to their positions, looked up a whole array at a time.
+
+Looking up a batch's 300,000 token hashes by binary search (``np.searchsorted``) costs about 25 ms:
+some 17 dependent reads each. Open addressing at a load factor of at most one half needs one or two.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing spreads keys such as a * n + b
+
+
+class HashIndex:
+    def __init__(self, keys: np.ndarray):
+        keys = np.asarray(keys, dtype=np.uint64)
+        bits = max(4, int(2 * max(len(keys), 1) - 1).bit_length())
+        self._shift = np.uint64(64 - bits)
+        self._mask = (1 << bits) - 1
+        self._keys = np.zeros(1 << bits, dtype=np.uint64)
+        self._values = np.full(1 << bits, -1, dtype=np.int64)
+        slot = self._slot(keys)
+        remaining = np.arange(len(keys))
+        while remaining.size:
+            at = slot[remaining]
+            free = self._values[at] < 0
+            claim, where = remaining[free], at[free]
+            won, first = np.unique(where, return_index=True)
+            self._keys[won] = keys[claim[first]]
+            self._values[won] = claim[first]
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[claim[first]] = True
+            remaining = remaining[~placed[remaining]]
+            slot[remaining] = (slot[remaining] + 1) & self._mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((keys * _MIX) >> self._shift).astype(np.int64)
+
+    def lookup(self, queries: np.ndarray) -> np.ndarray:
+        """Position of each query among the keys, or -1."""
+        queries = np.asarray(queries, dtype=np.uint64)
+        out = np.full(len(queries), -1, dtype=np.int64)
+        slot = self._slot(queries)
+        pending = np.arange(len(queries))
+        while pending.size:
+            values = self._values[slot]
+            hit = (values >= 0) & (self._keys[slot] == queries[pending])
+            out[pending[hit]] = values[hit]
+            occupied = (values >= 0) & ~hit
+            pending, slot = pending[occupied], (slot[occupied] + 1) & self._mask
+        return out
