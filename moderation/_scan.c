@@ -575,6 +575,138 @@ done:
     return result;
 }
 
+/* probe(keys, values, shift, queries) -> positions (int64 bytes): HashIndex.lookup. keys (uint64)
+ * and values (int64, -1: empty) are the open-addressing table; a query's first slot is
+ * (query * 0x9E3779B97F4A7C15) >> shift, then the next slots in turn. */
+static PyObject *py_probe(PyObject *self, PyObject *args)
+{
+    Py_buffer keys, values, queries;
+    unsigned int shift;
+    if (!PyArg_ParseTuple(args, "y*y*Iy*", &keys, &values, &shift, &queries))
+        return NULL;
+    PyObject *out = NULL;
+    Py_ssize_t size = keys.len / 8, count = queries.len / 8;
+    if (size == 0 || (size & (size - 1)) != 0 || values.len != keys.len || shift < 1 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "probe: the table must have a power-of-two number of slots");
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize(NULL, count * 8);
+    if (out == NULL)
+        goto done;
+    {
+        const uint64_t *k = keys.buf, *q = queries.buf;
+        const int64_t *v = values.buf;
+        int64_t *r = (int64_t *)PyBytes_AS_STRING(out);
+        uint64_t mask = (uint64_t)size - 1;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            uint64_t slot = (q[i] * 0x9E3779B97F4A7C15ULL) >> shift;
+            int64_t found = -1;
+            while (v[slot] >= 0) {
+                if (k[slot] == q[i]) {
+                    found = v[slot];
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+            r[i] = found;
+        }
+    }
+done:
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&queries);
+    return out;
+}
+
+/* grams_at(texts, doc, start, end, low, high) -> (owner int32, hash uint64) as bytes: grams() of the
+ * normalised tokens texts[doc[i]][start[i]:end[i]] (doc ascending), without building the strings. */
+static PyObject *py_grams_at(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    Py_buffer doc, start, end;
+    int low, high;
+    if (!PyArg_ParseTuple(args, "O!y*y*y*ii", &PyList_Type, &texts, &doc, &start, &end, &low, &high))
+        return NULL;
+    Buf owner = {0}, hash = {0};
+    Py_UCS4 *a = NULL, *w = NULL;
+    Py_ssize_t cap = 0, wcap = 0, current = -1;
+    PyObject *result = NULL;
+    const int64_t *d = doc.buf, *s0 = start.buf, *e0 = end.buf;
+    Py_ssize_t count = doc.len / 8;
+    if (start.len != doc.len || end.len != doc.len) {
+        PyErr_SetString(PyExc_ValueError, "grams_at: doc, start and end differ in length");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (d[i] < 0 || d[i] >= PyList_GET_SIZE(texts)) {
+            PyErr_SetString(PyExc_IndexError, "grams_at: comment index out of range");
+            goto done;
+        }
+        PyObject *text = PyList_GET_ITEM(texts, d[i]);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "grams_at needs a list of str");
+            goto done;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        if (d[i] != current) {
+            if (n + 1 > cap) {
+                cap = (n + 1) * 2;
+                PyMem_Free(a);
+                a = PyMem_Malloc(sizeof(Py_UCS4) * cap * 2);
+                if (a == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+            }
+            Py_UCS4 *raw = a + cap;
+            if (n && PyUnicode_AsUCS4(text, raw, cap, 0) == NULL)
+                goto done;
+            if (normalize_into(raw, n, a) < 0)
+                goto done;
+            current = d[i];
+        }
+        if (s0[i] < 0 || e0[i] > n || s0[i] > e0[i]) {
+            PyErr_SetString(PyExc_IndexError, "grams_at: token span out of range");
+            goto done;
+        }
+        Py_ssize_t size = e0[i] - s0[i] + 2;
+        if (size > wcap) {
+            wcap = size * 2;
+            PyMem_Free(w);
+            w = PyMem_Malloc(sizeof(Py_UCS4) * wcap);
+            if (w == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        w[0] = ' ';
+        w[size - 1] = ' ';
+        memcpy(w + 1, a + s0[i], sizeof(Py_UCS4) * (size - 2));
+        int32_t o = (int32_t)i;
+        for (Py_ssize_t g = low; g <= high && g <= size; g++) {
+            for (Py_ssize_t k0 = 0; k0 + g <= size; k0++) {
+                uint64_t h = FNV_OFFSET;
+                for (Py_ssize_t k = k0; k < k0 + g; k++) {
+                    h ^= (uint64_t)w[k];
+                    h *= FNV_PRIME;
+                }
+                if (buf_put(&owner, &o, 4) < 0 || buf_put(&hash, &h, 8) < 0)
+                    goto done;
+            }
+        }
+    }
+    result = Py_BuildValue("(NN)", buf_bytes(&owner), buf_bytes(&hash));
+done:
+    PyMem_Free(a);
+    PyMem_Free(w);
+    PyMem_Free(owner.data);
+    PyMem_Free(hash.data);
+    PyBuffer_Release(&doc);
+    PyBuffer_Release(&start);
+    PyBuffer_Release(&end);
+    return result;
+}
+
 static PyObject *py_set_fold(PyObject *self, PyObject *fn)
 {
     if (!PyCallable_Check(fn)) {
@@ -712,6 +844,8 @@ static PyMethodDef methods[] = {
     {"scan", py_scan, METH_VARARGS, "Tokens and pre-screen flags of a list of comments."},
     {"measure_volume", py_measure_volume, METH_VARARGS, "moderation.signals.measure_volume, in C."},
     {"grams", py_grams, METH_VARARGS, "Hashes of the padded character n-grams of words."},
+    {"grams_at", py_grams_at, METH_VARARGS, "Hashes of the character n-grams of normalised token spans."},
+    {"probe", py_probe, METH_VARARGS, "Look up 64-bit keys in an open-addressing table."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .signals import Link, find_links, link_features
 from .hashindex import HashIndex
-from .scan import Scan, gram_hashes, normalize, scan, token_hash
+from .scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_hash
 from .text import TOKEN_RE, normalize as normalize_reference
 
 N_LINK_FEATURES = 3
@@ -63,7 +63,7 @@ class Analysis:
     scan: Scan
     table: np.ndarray          # token-table row of each token, or -1 (not in the table)
     ext: np.ndarray            # row of each token in the table extended by this batch's other tokens
-    oov: list[str]             # those other tokens, in extended-row order after the table
+    oov: np.ndarray            # those other tokens (token indices), in extended-row order after the table
     unigram: np.ndarray        # word column of each token as a unigram, or -1
     pair_left: np.ndarray      # token index of each word bigram's first word
     pair_right: np.ndarray     # and of its second
@@ -72,7 +72,12 @@ class Analysis:
     part_doc: np.ndarray       # comment of each sentence row
     part_span: np.ndarray      # (start, end) character span of each sentence row
     links: dict[int, tuple[Link, ...]] = field(default_factory=dict)   # comments with links only
-    _first: list | None = None
+    _first: np.ndarray | None = None
+
+    def term(self, token: int) -> str:
+        """The normalised text of one token."""
+        s = self.scan
+        return normalize(self.texts[int(s.doc[token])])[int(s.start[token]):int(s.end[token])]
 
     @property
     def n(self) -> int:
@@ -188,19 +193,24 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self.stop_ = np.asarray([t in ENGLISH_STOP_WORDS for t in self.terms_], dtype=bool)
         self._T = None
         self._tokens = HashIndex(self.hashes_)
+        self._grams = HashIndex(self.gram_hashes_)
         self._bigrams = HashIndex(self.bigram_keys_.astype(np.uint64))
 
     def token_matrix(self, terms) -> sp.csr_matrix:
         """Counts of each character column in each of ``terms`` (tokens), found by the hashes of
         their n-grams (64-bit: the reference path, which looks the strings up, agrees)."""
-        owner, hashes = gram_hashes(list(terms), *self.char_ngram_range)
-        if len(self.gram_hashes_):
-            at = np.minimum(np.searchsorted(self.gram_hashes_, hashes), len(self.gram_hashes_) - 1)
-            hit = self.gram_hashes_[at] == hashes
-        else:
-            at, hit = np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=bool)
-        T = sp.csr_matrix((np.ones(int(hit.sum())), (owner[hit], self.gram_cols_[at[hit]])),
-                          shape=(len(terms), self.n_char_))
+        return self._gram_matrix(*gram_hashes(list(terms), *self.char_ngram_range), len(terms))
+
+    def oov_matrix(self, a: "Analysis") -> sp.csr_matrix:
+        """``token_matrix`` of the batch's tokens that are not in the table."""
+        s = a.scan
+        owner, hashes = gram_hashes_at(a.texts, s.doc[a.oov], s.start[a.oov], s.end[a.oov], *self.char_ngram_range)
+        return self._gram_matrix(owner, hashes, len(a.oov))
+
+    def _gram_matrix(self, owner: np.ndarray, hashes: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        at = self._grams.lookup(hashes)
+        hit = at >= 0
+        T = sp.csr_matrix((np.ones(int(hit.sum())), (owner[hit], self.gram_cols_[at[hit]])), shape=(n_rows, self.n_char_))
         T.sum_duplicates()
         return T
 
@@ -214,7 +224,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     # stored as one string each; unpickling a dict or list of that size is most of a load.
     def __getstate__(self):
         state = dict(super().__getstate__())
-        for name in ("_T", "stop_", "_tokens", "_bigrams"):
+        for name in ("_T", "stop_", "_tokens", "_bigrams", "_grams"):
             state.pop(name, None)
         if "terms_" in state:
             state["terms_"] = "\x00".join(state["terms_"])
@@ -248,18 +258,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         n_tok = len(self.hashes_)
         table = self._tokens.lookup(s.hash)
         found = table >= 0
+        # Tokens not in the table are looked up by their character n-grams, one row each.
+        oov = np.flatnonzero(~found)
         ext = table.copy()
-        oov: list[str] = []
-        missing = np.flatnonzero(~found)
-        if len(missing):
-            _, first, inverse = np.unique(s.hash[missing], return_index=True, return_inverse=True)
-            normalized: dict[int, str] = {}
-            for i in missing[first].tolist():
-                d = int(s.doc[i])
-                if d not in normalized:
-                    normalized[d] = normalize(texts[d])
-                oov.append(normalized[d][s.start[i]:s.end[i]])
-            ext[missing] = n_tok + inverse.ravel()
+        ext[oov] = n_tok + np.arange(len(oov))
         unigram = np.where(found, self.unigram_col_[table], -1) if n_tok else np.full(len(s.hash), -1)
         long_ = (s.end - s.start) > 1
         left, right = self._pairs(s.doc, long_)
@@ -317,8 +319,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """Feature rows of the comments, of their sentence rows, and each sentence row's comment."""
         s = a.scan
         T = self.table_matrix
-        if a.oov:
-            T = sp.vstack([T, self.token_matrix(a.oov)], format="csr")
+        if len(a.oov):
+            T = sp.vstack([T, self.oov_matrix(a)], format="csr")
         q = T @ (self.char_idf_ ** 2)
         links_doc, links_part = self.link_rows(a)
         out = []
@@ -406,34 +408,55 @@ class Compiled:
     links: np.ndarray     # (3, rules)
 
 
+def _counts(group: np.ndarray, columns: np.ndarray, keep: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
+    """(n_rows x n_columns) CSR with a 1 at (group, column) for every kept item, ``group``
+    ascending among them. Repeated columns in a row are left unsummed: a product sums them."""
+    g = group[keep]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(g, minlength=n_rows), out=indptr[1:])
+    return sp.csr_matrix((np.ones(len(g)), columns[keep], indptr), shape=(n_rows, n_columns))
+
+
 @dataclass
 class Scored:
     """Decision values of a batch, and what evidence needs from them."""
 
     analysis: Analysis
+    compiled: Compiled
     z: np.ndarray           # (n, rules) decision values of the comments (no intercept)
     parts_z: np.ndarray     # (n_parts, rules)
-    token_word: np.ndarray  # (tokens, rules) each token's unigram contribution, before the norm
-    pair_word: np.ndarray   # (bigrams, rules) each bigram's contribution, before the norm
-    token_char: np.ndarray  # (tokens, rules) each token's character contribution, before the norm
+    oov_token: np.ndarray   # (n_oov, rules) character contributions of the tokens not in the table
     word_norm: np.ndarray   # per comment
     char_norm: np.ndarray
     link_rows: np.ndarray   # (n, 3)
-    _halves: np.ndarray | None = None
+    _pair_at: tuple | None = None
+    _oov_stop: dict = field(default_factory=dict)
 
     def token_weights(self, tokens: np.ndarray) -> np.ndarray:
         """(len(tokens), rules): each token's own term of its comment's decision value: its
         unigram, half of each bigram it is in and its character n-grams, each over its norm."""
-        a = self.analysis
-        if self._halves is None:
-            halves = np.zeros_like(self.token_word)
-            # A token starts at most one bigram and ends at most one: plain indexing adds once.
-            halves[a.pair_left] += self.pair_word / 2
-            halves[a.pair_right] += self.pair_word / 2
-            self._halves = halves
+        a, c = self.analysis, self.compiled
+        if self._pair_at is None:
+            left, right = np.full(len(a.table), -1), np.full(len(a.table), -1)
+            left[a.pair_left] = np.arange(len(a.pair_left))
+            right[a.pair_right] = np.arange(len(a.pair_right))
+            self._pair_at = (left, right)
+        words = np.zeros((len(tokens), c.word.shape[1]))
+        uni = a.unigram[tokens]
+        has = uni >= 0
+        words[has] = c.word[uni[has]]
+        for at in self._pair_at:
+            pair = at[tokens]
+            has = pair >= 0
+            has[has] = a.pair_col[pair[has]] >= 0
+            words[has] += c.word[a.pair_col[pair[has]]] / 2
+        chars = np.zeros_like(words)
+        table = a.table[tokens]
+        has = table >= 0
+        chars[has] = c.token[table[has]]
+        chars[~has] = self.oov_token[a.ext[tokens[~has]] - len(c.token)]
         doc = a.scan.doc[tokens]
-        return ((self.token_word[tokens] + self._halves[tokens]) / self.word_norm[doc][:, None]
-                + self.token_char[tokens] / self.char_norm[doc][:, None])
+        return words / self.word_norm[doc][:, None] + chars / self.char_norm[doc][:, None]
 
     def quiet(self, tokens: np.ndarray, stop: np.ndarray) -> np.ndarray:
         """Which tokens are function words ("the", "because"): never shown as evidence."""
@@ -442,47 +465,41 @@ class Scored:
         out = np.zeros(len(tokens), dtype=bool)
         known = table >= 0
         out[known] = stop[table[known]]
-        if a.oov and (~known).any():
-            oov_stop = np.asarray([t in ENGLISH_STOP_WORDS for t in a.oov], dtype=bool)
-            out[~known] = oov_stop[a.ext[tokens[~known]] - len(stop)]
+        for i in np.flatnonzero(~known).tolist():
+            t = int(tokens[i])
+            if t not in self._oov_stop:
+                self._oov_stop[t] = a.term(t) in ENGLISH_STOP_WORDS
+            out[i] = self._oov_stop[t]
         return out
 
 
 def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) -> Scored:
     """The decision values ``rows(...) @ coef`` of the comments and their sentence rows, from the
-    compiled per-token numbers (tests hold them equal to 1e-9)."""
+    compiled per-token numbers (tests hold them equal to 1e-9): each row's sums are products of a
+    0/1 matrix (which row holds which n-gram) with the compiled numbers."""
     a = features.analyse(texts)
     s = a.scan
-    token, token_q = compiled.token, compiled.token_q
-    if a.oov:
-        T = features.token_matrix(a.oov)
-        token = np.vstack([token, np.asarray(T @ compiled.char)])
-        token_q = np.concatenate([token_q, np.asarray(T @ compiled.char_q).ravel()])
-    m, rules = len(s.doc), compiled.word.shape[1]
-    uni = a.unigram >= 0
-    word_vals = np.zeros((m, rules))
-    word_vals[uni] = compiled.word[a.unigram[uni]]
-    word_q = np.zeros(m)
-    word_q[uni] = compiled.word_q[a.unigram[uni]]
-    pb = a.pair_col >= 0
-    pair_vals = np.zeros((len(a.pair_col), rules))
-    pair_vals[pb] = compiled.word[a.pair_col[pb]]
-    pair_q = np.zeros(len(a.pair_col))
-    pair_q[pb] = compiled.word_q[a.pair_col[pb]]
-    char_vals = token[a.ext] if m else np.zeros((0, rules))
-    char_q = token_q[a.ext] if m else np.zeros(0)
+    n_tok, n_word = len(compiled.token), len(compiled.word)
+    rules = compiled.word.shape[1]
+    oov_token, oov_q = np.zeros((0, rules)), np.zeros(0)
+    if len(a.oov):
+        T = features.oov_matrix(a)
+        oov_token, oov_q = np.asarray(T @ compiled.char), np.asarray(T @ compiled.char_q).ravel()
+    uni, pb, known = a.unigram >= 0, a.pair_col >= 0, a.table >= 0
+    oov_index = a.ext - n_tok
     links_doc, links_part = features.link_rows(a)
 
     def decisions(group, pair_group, n_rows, link_block):
-        A = _aggregate(group, n_rows)
-        order = np.argsort(pair_group, kind="stable")
-        P = _aggregate(pair_group[order], n_rows)
-        wq = A @ word_q + P @ pair_q[order]
-        wn = np.sqrt(wq)
+        inside, pairs_inside = group >= 0, pair_group >= 0
+        W = _counts(group, a.unigram, inside & uni, n_rows, n_word)
+        P = _counts(pair_group, a.pair_col, pairs_inside & pb, n_rows, n_word)
+        C = _counts(group, a.table, inside & known, n_rows, n_tok)
+        O = _counts(group, oov_index, inside & ~known, n_rows, len(oov_q))
+        wn = np.sqrt(W @ compiled.word_q + P @ compiled.word_q)
         wn[wn == 0] = 1.0
-        cn = np.sqrt(A @ char_q)
+        cn = np.sqrt(C @ compiled.token_q + O @ oov_q)
         cn[cn == 0] = 1.0
-        z = (A @ word_vals + P @ pair_vals[order]) / wn[:, None] + (A @ char_vals) / cn[:, None]
+        z = (W @ compiled.word + P @ compiled.word) / wn[:, None] + (C @ compiled.token + O @ oov_token) / cn[:, None]
         return z + link_block @ compiled.links, wn, cn
 
     z, wn, cn = decisions(s.doc, s.doc[a.pair_left], a.n, links_doc)
@@ -490,5 +507,5 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) ->
     if len(a.part_doc):
         part_pair = np.where(a.part_of[a.pair_left] == a.part_of[a.pair_right], a.part_of[a.pair_left], -1)
         parts_z = decisions(a.part_of, part_pair, len(a.part_doc), links_part)[0]
-    return Scored(analysis=a, z=z, parts_z=parts_z, token_word=word_vals, pair_word=pair_vals, token_char=char_vals,
-                  word_norm=wn, char_norm=cn, link_rows=links_doc)
+    return Scored(analysis=a, compiled=compiled, z=z, parts_z=parts_z, oov_token=oov_token, word_norm=wn,
+                  char_norm=cn, link_rows=links_doc)

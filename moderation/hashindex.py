@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .scan import _scan
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing spreads keys such as a * n + b
 
 
@@ -14,6 +16,7 @@ class HashIndex:
     def __init__(self, keys: np.ndarray):
         keys = np.asarray(keys, dtype=np.uint64)
         bits = max(4, int(2 * max(len(keys), 1) - 1).bit_length())
+        # At least one slot stays empty (load <= 1/2), so every probe ends.
         self._shift = np.uint64(64 - bits)
         self._mask = (1 << bits) - 1
         self._keys = np.zeros(1 << bits, dtype=np.uint64)
@@ -38,6 +41,12 @@ class HashIndex:
 
     def lookup(self, queries: np.ndarray) -> np.ndarray:
         """Position of each query among the keys, or -1."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint64)
+        if _scan is not None:
+            return np.frombuffer(_scan.probe(self._keys, self._values, int(self._shift), queries), dtype=np.int64)
+        return self.lookup_reference(queries)
+
+    def lookup_reference(self, queries: np.ndarray) -> np.ndarray:
         queries = np.asarray(queries, dtype=np.uint64)
         out = np.full(len(queries), -1, dtype=np.int64)
         slot = self._slot(queries)

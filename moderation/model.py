@@ -188,37 +188,62 @@ class CommentModel(BaseEstimator):
         return self.evidence_batch(scored, [(i, rule)], k)[0]
 
     def evidence_batch(self, scored: Scored, flags: list[tuple[int, str]], k: int = 5) -> list[list[tuple[int, int, float]]]:
-        """``evidence`` of many (comment, rule) flags at once: the top words of every flag are
-        chosen by one sort, not a loop per comment (comments with links take the per-flag path)."""
+        """``evidence`` of many (comment, rule) flags at once: one weight per shown unit (a word, or
+        a link with the words inside it), every flag's top units chosen by one sort. Tests hold it
+        equal to ``_evidence_one``, the same choice made word by word."""
+        if not flags:
+            return []
         a = scored.analysis
-        out: list = [None] * len(flags)
-        plain = [f for f, (i, _) in enumerate(flags) if i not in a.links]
-        for f, (i, rule) in enumerate(flags):
-            if i in a.links:
-                out[f] = self._evidence_one(scored, i, rule, k)
-        if not plain:
-            return out
-        docs = np.asarray([flags[f][0] for f in plain], dtype=np.int64)
-        rules = np.asarray([self.rules_.index(flags[f][1]) for f in plain], dtype=np.int64)
+        docs = np.asarray([i for i, _ in flags], dtype=np.int64)
+        rules = np.asarray([self.rules_.index(rule) for _, rule in flags], dtype=np.int64)
         first = a.first_tokens()
         lo, hi = first[docs], first[docs + 1]
         sizes = hi - lo
-        owner = np.repeat(np.arange(len(plain)), sizes)
-        tokens = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(lo, sizes)
+        owner = np.repeat(np.arange(len(flags)), sizes)
+        offsets = np.cumsum(sizes) - sizes
+        tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
         weights = scored.token_weights(tokens)[np.arange(len(tokens)), rules[owner]]
-        starts = a.scan.start[tokens]
-        keep = (weights > 0) & ~scored.quiet(tokens, self.features_.stop_)
-        owner, weights, tokens, starts = owner[keep], weights[keep], tokens[keep], starts[keep]
+        starts, ends = a.scan.start[tokens], a.scan.end[tokens]
+        quiet = scored.quiet(tokens, self.features_.stop_)
+        linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
+        if linked:
+            # Words inside a link are shown as the link, which also gets the link signals' share.
+            extra_owner, extra_weight, extra_start, extra_end = [], [], [], []
+            for f in linked:
+                i, j = int(docs[f]), int(rules[f])
+                links = a.links[i]
+                part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
+                for link in links:
+                    inside = (starts[part] >= link.start) & (ends[part] <= link.end)
+                    starts[part][inside], ends[part][inside], quiet[part][inside] = link.start, link.end, False
+                share = float(scored.link_rows[i] @ self.compiled_.links[:, j]) / len(links)
+                for link in links:
+                    extra_owner.append(f)
+                    extra_weight.append(share)
+                    extra_start.append(link.start)
+                    extra_end.append(link.end)
+            owner = np.concatenate([owner, extra_owner]).astype(np.int64)
+            weights = np.concatenate([weights, extra_weight])
+            starts = np.concatenate([starts, extra_start]).astype(np.int64)
+            ends = np.concatenate([ends, extra_end]).astype(np.int64)
+            quiet = np.concatenate([quiet, np.zeros(len(extra_owner), dtype=bool)])
+            order = np.lexsort((starts, owner))
+            owner, weights, starts, ends, quiet = owner[order], weights[order], starts[order], ends[order], quiet[order]
+            unit_start = np.ones(len(owner), dtype=bool)
+            unit_start[1:] = (owner[1:] != owner[:-1]) | (starts[1:] != starts[:-1])
+            at = np.flatnonzero(unit_start)
+            weights = np.add.reduceat(weights, at) if len(at) else weights
+            owner, starts, ends, quiet = owner[at], starts[at], ends[at], quiet[at]
+        keep = (weights > 0) & ~quiet
+        owner, weights, starts, ends = owner[keep], weights[keep], starts[keep], ends[keep]
         order = np.lexsort((starts, -weights, owner))
-        owner, weights, tokens = owner[order], weights[order], tokens[order]
+        owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
         group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
-        top = weights[group_start]
-        chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * top)
-        for f in plain:
-            out[f] = []
-        ends = a.scan.end
-        for o, t, w in zip(owner[chosen].tolist(), tokens[chosen].tolist(), weights[chosen].tolist()):
-            out[plain[o]].append((int(a.scan.start[t]), int(ends[t]), w))
+        chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start])
+        out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
+        for o, st, en, w in zip(owner[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist(),
+                                weights[chosen].tolist()):
+            out[o].append((st, en, w))
         return out
 
     def _evidence_one(self, scored: Scored, i: int, rule: str, k: int) -> list[tuple[int, int, float]]:

@@ -115,3 +115,18 @@ def gram_hashes(words: list[str], low: int, high: int) -> tuple[np.ndarray, np.n
             owner.append(i)
             hashes.append(token_hash(gram))
     return np.asarray(owner, dtype=np.int64), np.asarray(hashes, dtype=np.uint64)
+
+
+def gram_hashes_at(texts: list[str], doc: np.ndarray, start: np.ndarray, end: np.ndarray, low: int, high: int):
+    """``gram_hashes`` of the normalised tokens ``texts[doc[i]][start[i]:end[i]]`` (``doc`` ascending)."""
+    doc, start, end = (np.ascontiguousarray(x, dtype=np.int64) for x in (doc, start, end))
+    if _scan is not None:
+        owner, hashes = _scan.grams_at(list(texts), doc, start, end, low, high)
+        return np.frombuffer(owner, dtype=np.int32).astype(np.int64), np.frombuffer(hashes, dtype=np.uint64)
+    normalized: dict[int, str] = {}
+    words = []
+    for d, a, b in zip(doc.tolist(), start.tolist(), end.tolist()):
+        if d not in normalized:
+            normalized[d] = normalize(texts[d])
+        words.append(normalized[d][a:b])
+    return gram_hashes(words, low, high)

@@ -186,13 +186,16 @@ def test_token_weights_add_up_to_the_decision_value(tiny_artifact):
 def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact):
     model = tiny_artifact.model
     texts = TRICKY + ["Honestly, councillor Reed pocketed the grant money.", "the the the idiot the",
-                      "Reed stole it. Reed stole it again!"]
+                      "Reed stole it. Reed stole it again!", "cheap pills at www.pills.example.com/buy now buy now",
+                      "see http://a.example.org/x?y=1 and bit.ly/abc, idiot"]
     _, scored = model.score(texts)
     flags = [(i, rule) for i in range(len(texts)) for rule in model.rules_]
     batch = model.evidence_batch(scored, flags, k=3)
     assert sum(map(len, batch)) > 10
     for (i, rule), found in zip(flags, batch):
-        assert found == model._evidence_one(scored, i, rule, 3), (texts[i], rule)
+        plain = model._evidence_one(scored, i, rule, 3)
+        assert [(s, e) for s, e, _ in found] == [(s, e) for s, e, _ in plain], (texts[i], rule)
+        np.testing.assert_allclose([w for *_, w in found], [w for *_, w in plain], rtol=1e-12)
 
 
 def test_scores_are_rounded_as_python_rounds_them():

@@ -114,6 +114,16 @@ def test_hash_index_finds_every_key_and_nothing_else():
     keys = np.concatenate([keys, np.arange(1, 300, dtype=np.uint64) << np.uint64(40), np.arange(300, dtype=np.uint64)])
     index = HashIndex(keys)
     assert index.lookup(keys).tolist() == list(range(len(keys)))
+    assert index.lookup_reference(keys).tolist() == list(range(len(keys)))
     absent = np.setdiff1d(rng.integers(0, 2**63, size=2000, dtype=np.uint64), keys)
-    assert (index.lookup(absent) == -1).all()
+    assert (index.lookup(absent) == -1).all() and (index.lookup_reference(absent) == -1).all()
     assert HashIndex(np.zeros(0, dtype=np.uint64)).lookup(keys[:3]).tolist() == [-1, -1, -1]
+
+
+def test_grams_at_spans_equal_grams_of_the_normalised_tokens():
+    texts = ["Sh1t happens, FOO", "naïve café", "a$$ end"]
+    s = scan.scan_reference(texts)
+    owner, hashes = scan.gram_hashes_at(texts, s.doc, s.start, s.end, 2, 5)
+    words = [normalize(texts[d])[a:b] for d, a, b in zip(s.doc.tolist(), s.start.tolist(), s.end.tolist())]
+    expected_owner, expected = scan.gram_hashes(words, 2, 5)
+    assert owner.tolist() == expected_owner.tolist() and hashes.tolist() == expected.tolist()
