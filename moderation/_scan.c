@@ -176,53 +176,79 @@ static PyObject *buf_bytes(Buf *b)
     return PyBytes_FromStringAndSize(b->data ? b->data : "", b->size);
 }
 
-/* A link needs "//", "www", a dot before a listed top-level domain, or a disguised dot
- * ("[.]", "(dot)", " dot ", " . "): without any of them find_links finds nothing. */
+/* Whether raw[j:] starts with a listed top-level domain that ends there: _BARE_URL's
+ * (?P<tld>...)(?![\w-]). -1 on error. */
+static int tld_at(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j, PyObject *text, PyObject *tlds)
+{
+    Py_ssize_t k = j;
+    int lower = 1;
+    while (k < n && (is_alnum(raw[k]) || raw[k] == '_' || raw[k] == '-')) {
+        if (!is_az(raw[k]))
+            lower = 0;
+        k++;
+    }
+    if (!lower || k - j < 2 || k - j > 16)
+        return 0;
+    PyObject *tld = PyUnicode_Substring(text, j, k);
+    if (tld == NULL)
+        return -1;
+    int found = PySet_Contains(tlds, tld);
+    Py_DECREF(tld);
+    return found;
+}
+
+static inline int is_ascii_alnum(Py_UCS4 c) { return is_az(c) || is_09(c) || (c >= 'A' && c <= 'Z'); }
+
+static inline Py_ssize_t skip_space(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j)
+{
+    while (j < n && Py_UNICODE_ISSPACE(raw[j]))
+        j++;
+    return j;
+}
+
+/* A link (find_links) needs "//" or "www" (schemes and www. addresses), or a separator right
+ * before a listed top-level domain: a dot after a letter or digit, or a disguised dot ("[.]",
+ * "(dot)", " dot ", " . "). Without any of them find_links finds nothing. */
 static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *tlds)
 {
 #define AT(i) raw[(i)]
 #define LOW(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
+        int found = 0;
         if (c == '/' && i + 1 < n && AT(i + 1) == '/')
             return 1;
         if ((c == 'w' || c == 'W') && i + 2 < n && LOW(AT(i + 1)) == 'w' && LOW(AT(i + 2)) == 'w')
             return 1;
-        if (c == '.') {
-            Py_ssize_t j = i + 1;
-            int lower = 1;
-            while (j < n && (is_alnum(AT(j)) || AT(j) == '_' || AT(j) == '-')) {
-                if (!is_az(AT(j)))
-                    lower = 0;
-                j++;
-            }
-            if (lower && j - i - 1 >= 2 && j - i - 1 <= 16) {
-                PyObject *tld = PyUnicode_Substring(text, i + 1, j);
-                if (tld == NULL)
-                    return -1;
-                int found = PySet_Contains(tlds, tld);
-                Py_DECREF(tld);
-                if (found != 0)
-                    return found;
-            }
-        }
-        if (c == '[' || c == '(' || c == '{') {
-            Py_ssize_t j = i + 1;
-            while (j < n && Py_UNICODE_ISSPACE(AT(j)))
-                j++;
+        if (c == '.' && i > 0 && is_ascii_alnum(AT(i - 1)))
+            found = tld_at(raw, n, i + 1, text, tlds);
+        else if (c == '[' || c == '(' || c == '{') {
+            Py_UCS4 close = c == '[' ? ']' : (c == '(' ? ')' : '}');
+            Py_ssize_t j = skip_space(raw, n, i + 1);
             if (j < n && AT(j) == '.')
-                return 1;
-            if (j + 2 < n && LOW(AT(j)) == 'd' && LOW(AT(j + 1)) == 'o' && LOW(AT(j + 2)) == 't')
-                return 1;
+                j += 1;
+            else if (j + 2 < n && ((AT(j) == 'd' && AT(j + 1) == 'o' && AT(j + 2) == 't') ||
+                                   (AT(j) == 'D' && AT(j + 1) == 'O' && AT(j + 2) == 'T')))
+                j += 3;
+            else
+                continue;
+            j = skip_space(raw, n, j);
+            if (j < n && AT(j) == close)
+                found = tld_at(raw, n, skip_space(raw, n, j + 1), text, tlds);
+        } else if (Py_UNICODE_ISSPACE(c) && i + 2 < n) {
+            Py_ssize_t j = i + 1;
+            if (AT(j) == '.')
+                j += 1;
+            else if (j + 2 < n && ((AT(j) == 'd' && AT(j + 1) == 'o' && AT(j + 2) == 't') ||
+                                   (AT(j) == 'D' && AT(j + 1) == 'O' && AT(j + 2) == 'T')))
+                j += 3;
+            else
+                continue;
+            if (j < n && Py_UNICODE_ISSPACE(AT(j)))
+                found = tld_at(raw, n, skip_space(raw, n, j), text, tlds);
         }
-        if (Py_UNICODE_ISSPACE(c) && i + 2 < n) {
-            Py_UCS4 d = AT(i + 1);
-            if (d == '.' && Py_UNICODE_ISSPACE(AT(i + 2)))
-                return 1;
-            if (i + 4 < n && LOW(d) == 'd' && LOW(AT(i + 2)) == 'o' && LOW(AT(i + 3)) == 't' &&
-                Py_UNICODE_ISSPACE(AT(i + 4)))
-                return 1;
-        }
+        if (found)
+            return found; /* 1, or -1 on error */
     }
     return 0;
 }

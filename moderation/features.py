@@ -432,31 +432,31 @@ class Scored:
     _pair_at: tuple | None = None
     _oov_stop: dict = field(default_factory=dict)
 
-    def token_weights(self, tokens: np.ndarray) -> np.ndarray:
-        """(len(tokens), rules): each token's own term of its comment's decision value: its
-        unigram, half of each bigram it is in and its character n-grams, each over its norm."""
+    def token_weights(self, tokens: np.ndarray, rules: np.ndarray) -> np.ndarray:
+        """Each token's own term of its comment's decision value for the rule (column) given with
+        it: its unigram, half of each bigram it is in and its character n-grams, each over its norm."""
         a, c = self.analysis, self.compiled
         if self._pair_at is None:
             left, right = np.full(len(a.table), -1), np.full(len(a.table), -1)
             left[a.pair_left] = np.arange(len(a.pair_left))
             right[a.pair_right] = np.arange(len(a.pair_right))
             self._pair_at = (left, right)
-        words = np.zeros((len(tokens), c.word.shape[1]))
+        words = np.zeros(len(tokens))
         uni = a.unigram[tokens]
         has = uni >= 0
-        words[has] = c.word[uni[has]]
+        words[has] = c.word[uni[has], rules[has]]
         for at in self._pair_at:
             pair = at[tokens]
             has = pair >= 0
             has[has] = a.pair_col[pair[has]] >= 0
-            words[has] += c.word[a.pair_col[pair[has]]] / 2
-        chars = np.zeros_like(words)
+            words[has] += c.word[a.pair_col[pair[has]], rules[has]] / 2
+        chars = np.zeros(len(tokens))
         table = a.table[tokens]
         has = table >= 0
-        chars[has] = c.token[table[has]]
-        chars[~has] = self.oov_token[a.ext[tokens[~has]] - len(c.token)]
+        chars[has] = c.token[table[has], rules[has]]
+        chars[~has] = self.oov_token[a.ext[tokens[~has]] - len(c.token), rules[~has]]
         doc = a.scan.doc[tokens]
-        return words / self.word_norm[doc][:, None] + chars / self.char_norm[doc][:, None]
+        return words / self.word_norm[doc] + chars / self.char_norm[doc]
 
     def quiet(self, tokens: np.ndarray, stop: np.ndarray) -> np.ndarray:
         """Which tokens are function words ("the", "because"): never shown as evidence."""
@@ -473,10 +473,10 @@ class Scored:
         return out
 
 
-def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) -> Scored:
-    """The decision values ``rows(...) @ coef`` of the comments and their sentence rows, from the
-    compiled per-token numbers (tests hold them equal to 1e-9): each row's sums are products of a
-    0/1 matrix (which row holds which n-gram) with the compiled numbers."""
+def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str], parts: bool = True) -> Scored:
+    """The decision values ``rows(...) @ coef`` of the comments and (with ``parts``) of their
+    sentence rows, from the compiled per-token numbers (tests hold them equal to 1e-9): each row's
+    sums are products of a 0/1 matrix (which row holds which n-gram) with the compiled numbers."""
     a = features.analyse(texts)
     s = a.scan
     n_tok, n_word = len(compiled.token), len(compiled.word)
@@ -504,7 +504,7 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str]) ->
 
     z, wn, cn = decisions(s.doc, s.doc[a.pair_left], a.n, links_doc)
     parts_z = np.zeros((0, rules))
-    if len(a.part_doc):
+    if parts and len(a.part_doc):
         part_pair = np.where(a.part_of[a.pair_left] == a.part_of[a.pair_right], a.part_of[a.pair_left], -1)
         parts_z = decisions(a.part_of, part_pair, len(a.part_doc), links_part)[0]
     return Scored(analysis=a, compiled=compiled, z=z, parts_z=parts_z, oov_token=oov_token, word_norm=wn,

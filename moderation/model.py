@@ -144,7 +144,7 @@ class CommentModel(BaseEstimator):
 
     def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scored]:
         """Calibrated pooled scores, shape (n_comments, n_rules), and what evidence needs."""
-        scored = score_batch(self.features_, self.compiled_, list(texts))
+        scored = score_batch(self.features_, self.compiled_, list(texts), parts=bool(self.pooled_.any()))
         z = scored.z + self.intercept_
         if self.pooled_.any() and len(scored.parts_z):
             pooled = z.copy()
@@ -202,7 +202,7 @@ class CommentModel(BaseEstimator):
         owner = np.repeat(np.arange(len(flags)), sizes)
         offsets = np.cumsum(sizes) - sizes
         tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
-        weights = scored.token_weights(tokens)[np.arange(len(tokens)), rules[owner]]
+        weights = scored.token_weights(tokens, rules[owner])
         starts, ends = a.scan.start[tokens], a.scan.end[tokens]
         quiet = scored.quiet(tokens, self.features_.stop_)
         linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
@@ -253,7 +253,7 @@ class CommentModel(BaseEstimator):
         a = scored.analysis
         span = a.tokens_of(i)
         tokens = np.arange(span.start, span.stop)
-        weights = scored.token_weights(tokens)[:, j]
+        weights = scored.token_weights(tokens, np.full(len(tokens), j))
         quiet_tokens = scored.quiet(tokens, self.features_.stop_)
         links = a.links.get(i, ())
         weight: dict[tuple[int, int], float] = defaultdict(float)

@@ -1,7 +1,9 @@
 """Turns comments into verdicts: the rulebook, the learned model and the measured signals together."""
 from __future__ import annotations
 
+import gc
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -63,6 +65,7 @@ class Moderator:
         self.volume = VolumeMeter(self.acronyms)
         self._column = {rule: j for j, rule in enumerate(RULE_IDS)}
         self._learned_columns = [self._column[rule] for rule in self.learned]
+        self._rule_text = [rulebook[rule].text for rule in RULE_IDS]
         # A rule with no review threshold never flags: +inf is never reached.
         self._review = np.asarray([np.inf if self.thresholds[r].review is None else self.thresholds[r].review
                                    for r in RULE_IDS])
@@ -92,6 +95,10 @@ class Moderator:
         return self.check_batch([comment])[0]
 
     def check_batch(self, comments: Iterable[Comment | str | Mapping]) -> list[Verdict]:
+        with _gc_paused():
+            return self._check_batch(comments)
+
+    def _check_batch(self, comments: Iterable[Comment | str | Mapping]) -> list[Verdict]:
         items = [_as_comment(c, i) for i, c in enumerate(comments)]
         if not items:
             return []
@@ -141,49 +148,51 @@ class Moderator:
         R = _rounded(S)
         rows = R.tolist()
         over = R >= self._review
-        flagged = over.any(axis=1)
         listed = self.banned or self.suspect
+        flagged_docs, flagged_columns = np.nonzero(over)
+        candidates: dict[int, list[int]] = {}
+        for d, j in zip(flagged_docs.tolist(), flagged_columns.tolist()):
+            candidates.setdefault(d, []).append(j)
         # The evidence of every learned-rule flag of the chunk, chosen at once.
-        docs, columns = np.nonzero(over[:, self._learned_columns])
-        wanted = [(i, self.learned[j]) for i, j in zip(docs.tolist(), columns.tolist())]
+        learned = set(self._learned_columns)
+        wanted = [(d, RULE_IDS[j]) for d, j in zip(flagged_docs.tolist(), flagged_columns.tolist()) if j in learned]
         evidence = dict(zip(wanted, self.model.evidence_batch(scored, wanted, self.evidence_per_flag)))
         out = []
+        version = self.version
         for i, comment in enumerate(chunk):
-            if flagged[i] or (listed and (self.banned.find(comment.text) or self.suspect.find(comment.text))):
-                out.append(self._verdict(comment, i, rows[i], scored, evidence, repeats[i], volumes.get(i),
-                                         links.get(i, []), unavailable))
+            if i in candidates or (listed and (self.banned.find(comment.text) or self.suspect.find(comment.text))):
+                out.append(self._verdict(comment, i, rows[i], candidates.get(i, []), scored, evidence, repeats[i],
+                                         volumes.get(i), links.get(i, []), unavailable))
             else:
-                out.append(Verdict(id=comment.id, verdict=PUBLISH, flags=(), scores=dict(zip(RULE_IDS, rows[i])),
-                                   model_version=self.version, unavailable=unavailable))
+                out.append(Verdict(comment.id, PUBLISH, (), dict(zip(RULE_IDS, rows[i])), version, unavailable))
         return out
 
-    def _verdict(self, comment: Comment, i: int, row: list[float], scored: Scored,
+    def _verdict(self, comment: Comment, i: int, row: list[float], columns: list[int], scored: Scored,
                  learned_evidence: dict[tuple[int, str], list], repeat: RepeatResult,
                  volume: Volume | None, links: list, unavailable: tuple[str, ...]) -> Verdict:
+        """The verdict of a comment with flags: ``columns`` are the rules whose score reached its
+        review threshold (recomputed here when a listed word changes the foul-language score)."""
         text = comment.text
         scores = dict(zip(RULE_IDS, row))
-        evidence: dict[str, list[Evidence]] = {
-            "links": [Evidence(l.text, l.start, l.end) for l in links],
-            "repeated": list(repeat.evidence),
-            "volume": [Evidence(s.text, s.start, s.end) for s in volume.spans] if volume else [],
-        }
         forced_reject = False
-        banned = self.banned.find(text) if self.banned else []
-        suspect = self.suspect.find(text) if self.suspect else []
-        if banned:
-            scores["foul_language"], forced_reject = 1.0, True
-        elif suspect:
-            review = self.thresholds["foul_language"].review
-            scores["foul_language"] = max(scores["foul_language"], review if review is not None else 1.0)
-        word_hits = [Evidence(s.text, s.start, s.end) for s in (*banned, *suspect)]
+        word_hits: list[Evidence] = []
+        if self.banned or self.suspect:
+            banned = self.banned.find(text) if self.banned else []
+            suspect = self.suspect.find(text) if self.suspect else []
+            if banned:
+                scores["foul_language"], forced_reject = 1.0, True
+            elif suspect:
+                review = self.thresholds["foul_language"].review
+                scores["foul_language"] = max(scores["foul_language"], review if review is not None else 1.0)
+            word_hits = [Evidence(s.text, s.start, s.end) for s in (*banned, *suspect)]
+            columns = [j for j, rule in enumerate(RULE_IDS) if scores[rule] >= self._review[j]]
 
         flags: list[Flag] = []
         verdict = PUBLISH
-        for rule_id in RULE_IDS:
+        for j in columns:
+            rule_id = RULE_IDS[j]
             limits = self.thresholds[rule_id]
             score = scores[rule_id]
-            if limits.review is None or score < limits.review:
-                continue
             if rule_id in self.learned:
                 spans = learned_evidence.get((i, rule_id))
                 if spans is None:   # raised to its threshold by a listed word
@@ -192,18 +201,38 @@ class Moderator:
                 if rule_id == "foul_language":
                     seen = {(e.start, e.end) for e in word_hits}
                     found = word_hits + [e for e in found if (e.start, e.end) not in seen]
+            elif rule_id == "links":
+                found = [Evidence(l.text, l.start, l.end) for l in links]
+            elif rule_id == "volume":
+                found = [Evidence(s.text, s.start, s.end) for s in volume.spans] if volume else []
             else:
-                found = evidence.get(rule_id, [])
-            flags.append(Flag(rule=rule_id, rule_text=self.rulebook[rule_id].text, score=score,
-                              threshold=limits.review, evidence=tuple(found)))
-            verdict = REVIEW if verdict == PUBLISH else verdict
+                found = list(repeat.evidence)
+            flags.append(Flag(rule_id, self._rule_text[j], score, limits.review, tuple(found)))
+            if verdict == PUBLISH:
+                verdict = REVIEW
             if limits.reject is not None and score >= limits.reject:
                 verdict = REJECT
         if forced_reject:
             verdict = REJECT
         flags.sort(key=lambda f: (-f.score, self._column[f.rule]))
-        return Verdict(id=comment.id, verdict=verdict, flags=tuple(flags), scores=scores,
-                       model_version=self.version, unavailable=unavailable)
+        return Verdict(comment.id, verdict, tuple(flags), scores, self.version, unavailable)
+
+
+@contextmanager
+def _gc_paused():
+    """Run without the cyclic garbage collector. A batch allocates tens of thousands of objects
+    (verdicts, flags, score dicts), none of them in reference cycles, and each allocation burst
+    set off full collections that walk every object in the process (the model's vocabularies
+    among them): a third of a 10,000-comment batch (benchmarks/speed.py). Reference counting still
+    frees everything; the collector resumes afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _rounded(scores: np.ndarray) -> np.ndarray:

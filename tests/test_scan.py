@@ -17,6 +17,11 @@ TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$
           "¹²³ ½ Ⅷ 中文字 ０１２ A\u0301B", "\x00 \ud7ff \U0001F600 emoji 😀😀😀"]
 
 letters = st.text(alphabet=st.sampled_from(list("aAbBsS xX1!$@*'’.?\n\u2026éÉ0-/[]()dotwWcmDOT")), max_size=80)
+# Pieces of links, plain and disguised, shuffled together.
+link_pieces = st.lists(st.sampled_from(["example", "shop", ".", " ", "  ", "com", "co", "uk", "io", "be", "at", "dot", "DOT",
+                                        "Dot", "[", "]", "(", ")", "{", "}", "www", "WWW", "http", "hxxp", "://", "/",
+                                        "x", "@", "-", "_", "9", "...", "\n", "bit", "ly", "it", "me"]),
+                       max_size=14).map("".join)
 
 
 @compiled
@@ -52,8 +57,8 @@ def test_screens_only_skip_comments_with_nothing_to_find():
     assert result.may_link[TRICKY.index(TRICKY[5])] and result.may_shout[6]
     assert not result.may_link[0] and not result.may_shout[0]
 
-    @settings(max_examples=400, deadline=None)
-    @given(st.lists(st.one_of(st.text(max_size=60), letters), min_size=1, max_size=4))
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(st.one_of(st.text(max_size=60), letters, link_pieces), min_size=1, max_size=4))
     def screened(texts):
         result = scan.scan(texts)
         for text, link, shout in zip(texts, result.may_link, result.may_shout):

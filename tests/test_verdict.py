@@ -121,3 +121,17 @@ def test_any_string_gets_a_valid_verdict(moderator, text):
     for flag in data["flags"]:
         for item in flag["evidence"]:
             assert text[item["start"]:item["end"]] == item["text"]
+
+
+def test_a_batch_leaves_the_garbage_collector_as_it_found_it(moderator):
+    import gc
+
+    assert gc.isenabled()
+    moderator.check_batch(["one", "two"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        moderator.check_batch(["one"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
