@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,7 @@ def main() -> int:
     parser.add_argument("--corpora", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--comments", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=2_000, help="comments timed one at a time")
+    parser.add_argument("--repeat", type=int, default=5, help="batch runs of each, taking turns")
     parser.add_argument("--train", action="store_true", help="(re)train the full model first and time it")
     args = parser.parse_args()
     corpora, model = Path(args.corpora), Path(args.model)
@@ -92,19 +94,29 @@ def main() -> int:
     from moderation.artifact import load
     from moderation.moderator import Moderator
     from moderation.rulebook import load_rulebook
+    from moderation.signals import _detect_links
 
     texts = comments(corpora, args.comments)
     moderator = Moderator(load(model), load_rulebook())
     moderator.check_batch(texts[:200])
     predict_prob(texts[:200])
 
-    t0 = time.perf_counter()
-    moderator.check_batch(texts)
-    ours = len(texts) / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    predict_prob(texts)
-    peer = len(texts) / (time.perf_counter() - t0)
+    # The two take turns, --repeat times; each one's best run counts (timeit's convention: the
+    # other runs measure the machine, not the code). Link detection keeps a small cache of texts;
+    # it is emptied before every run so no run is helped by the one before.
+    ours_s, peer_s = [], []
+    for _ in range(args.repeat):
+        _detect_links.cache_clear()
+        t0 = time.perf_counter()
+        moderator.check_batch(texts)
+        ours_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        predict_prob(texts)
+        peer_s.append(time.perf_counter() - t0)
+    ours, peer = len(texts) / min(ours_s), len(texts) / min(peer_s)
     rows.append(("batch throughput, comments/s", f"{ours:,.0f}", f"{peer:,.0f}", f"{ours / peer:.2f}x"))
+    ours_m, peer_m = len(texts) / statistics.median(ours_s), len(texts) / statistics.median(peer_s)
+    rows.append((f"  (median of {args.repeat} runs)", f"{ours_m:,.0f}", f"{peer_m:,.0f}", f"{ours_m / peer_m:.2f}x"))
 
     single = texts[: args.single]
     mine = latency(moderator.check, single)

@@ -81,13 +81,14 @@ static inline Py_UCS4 unleet_cp(Py_UCS4 c)
     }
     return c;
 }
-/* Python's re: \w is str.isalnum() or "_", \d is a decimal digit. */
-static inline int is_alnum(Py_UCS4 c)
-{
-    if (c < 128)
-        return is_az(c) || is_09(c) || (c >= 'A' && c <= 'Z');
-    return Py_UNICODE_ISALNUM(c);
-}
+/* Python's re: \w is str.isalnum() or "_", \d is a decimal digit, \s is str.isspace(). ASCII
+ * answers come from a table filled from the same Unicode database at import. */
+#define ASCII_ALNUM 1
+#define ASCII_SPACE 2
+static uint8_t ascii_class[128];
+
+static inline int is_alnum(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_ALNUM) : Py_UNICODE_ISALNUM(c); }
+static inline int is_space(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_SPACE) : Py_UNICODE_ISSPACE(c); }
 static inline int is_joiner(Py_UCS4 c) { return c == '*' || c == '\'' || c == 0x2019; }
 /* ASCII fast paths: the Unicode database calls cost more than the rest of a scan. */
 static inline int is_decimal(Py_UCS4 c) { return c < 128 ? is_09(c) : Py_UNICODE_ISDECIMAL(c); }
@@ -201,7 +202,7 @@ static inline int is_ascii_alnum(Py_UCS4 c) { return is_az(c) || is_09(c) || (c 
 
 static inline Py_ssize_t skip_space(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j)
 {
-    while (j < n && Py_UNICODE_ISSPACE(raw[j]))
+    while (j < n && is_space(raw[j]))
         j++;
     return j;
 }
@@ -235,7 +236,7 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
             j = skip_space(raw, n, j);
             if (j < n && AT(j) == close)
                 found = tld_at(raw, n, skip_space(raw, n, j + 1), text, tlds);
-        } else if (Py_UNICODE_ISSPACE(c) && i + 2 < n) {
+        } else if (i + 2 < n && (AT(i + 1) == '.' || AT(i + 1) == 'd' || AT(i + 1) == 'D') && is_space(c)) {
             Py_ssize_t j = i + 1;
             if (AT(j) == '.')
                 j += 1;
@@ -244,7 +245,7 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
                 j += 3;
             else
                 continue;
-            if (j < n && Py_UNICODE_ISSPACE(AT(j)))
+            if (j < n && is_space(AT(j)))
                 found = tld_at(raw, n, skip_space(raw, n, j), text, tlds);
         }
         if (found)
@@ -833,7 +834,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
                     Py_UCS4 c = a[k];
                     if (c == '\n')
                         b = 1;
-                    else if ((c == '.' || c == '!' || c == '?' || c == 0x2026) && k + 1 < s && Py_UNICODE_ISSPACE(a[k + 1]))
+                    else if ((c == '.' || c == '!' || c == '?' || c == 0x2026) && k + 1 < s && is_space(a[k + 1]))
                         b = 1;
                 }
             }
@@ -877,4 +878,9 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__scan(void)
+{
+    for (Py_UCS4 c = 0; c < 128; c++)
+        ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0));
+    return PyModule_Create(&module);
+}

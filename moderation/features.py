@@ -33,6 +33,8 @@ from .scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_hash
 from .text import TOKEN_RE, normalize as normalize_reference
 
 N_LINK_FEATURES = 3
+#: Function words, by the hash the scanner gives their tokens.
+STOP_HASHES = np.sort(np.asarray([token_hash(w) for w in ENGLISH_STOP_WORDS], dtype=np.uint64))
 MIN_SENTENCE_TOKENS = 3
 
 
@@ -389,23 +391,31 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def compile(self, coef: np.ndarray) -> "Compiled":
         """Per-token and per-n-gram numbers that score a batch without building its rows."""
-        word = self.word_idf_[:, None] * coef[:self.n_word_]
-        char = self.char_idf_[:, None] * coef[self.n_word_:self.n_word_ + self.n_char_]
-        T = self.table_matrix
-        return Compiled(word=word, word_q=self.word_idf_ ** 2, char=char, char_q=self.char_idf_ ** 2,
-                        token=np.asarray(T @ char), token_q=np.asarray(T @ (self.char_idf_ ** 2)).ravel(),
+        # Each row: idf x coefficient for every rule, then idf^2 (what the row adds to its norm).
+        word = np.column_stack([self.word_idf_[:, None] * coef[:self.n_word_], self.word_idf_ ** 2])
+        char = np.column_stack([self.char_idf_[:, None] * coef[self.n_word_:self.n_word_ + self.n_char_],
+                                self.char_idf_ ** 2])
+        return Compiled(word_ext=word, char_ext=char, token_ext=np.asarray(self.table_matrix @ char),
                         links=coef[self.n_word_ + self.n_char_:])
 
 
 @dataclass
 class Compiled:
-    word: np.ndarray      # (n_word, rules): idf x coefficient of each word column
-    word_q: np.ndarray    # idf^2 of each word column
-    char: np.ndarray      # (n_char, rules)
-    char_q: np.ndarray
-    token: np.ndarray     # (n_table_tokens, rules): summed character contributions of each table token
-    token_q: np.ndarray
-    links: np.ndarray     # (3, rules)
+    """Per-column numbers: (idf x coefficient of each rule, idf^2), so that one product gives a
+    row's sums and its squared norm together."""
+
+    word_ext: np.ndarray   # (n_word, rules + 1) per word column
+    char_ext: np.ndarray   # (n_char, rules + 1) per character column
+    token_ext: np.ndarray  # (n_table_tokens, rules + 1): each table token's character n-grams summed
+    links: np.ndarray      # (3, rules)
+
+    @property
+    def word(self) -> np.ndarray:
+        return self.word_ext[:, :-1]
+
+    @property
+    def token(self) -> np.ndarray:
+        return self.token_ext[:, :-1]
 
 
 def _counts(group: np.ndarray, columns: np.ndarray, keep: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
@@ -430,7 +440,6 @@ class Scored:
     char_norm: np.ndarray
     link_rows: np.ndarray   # (n, 3)
     _pair_at: tuple | None = None
-    _oov_stop: dict = field(default_factory=dict)
 
     def token_weights(self, tokens: np.ndarray, rules: np.ndarray) -> np.ndarray:
         """Each token's own term of its comment's decision value for the rule (column) given with
@@ -458,19 +467,11 @@ class Scored:
         doc = a.scan.doc[tokens]
         return words / self.word_norm[doc] + chars / self.char_norm[doc]
 
-    def quiet(self, tokens: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    def quiet(self, tokens: np.ndarray) -> np.ndarray:
         """Which tokens are function words ("the", "because"): never shown as evidence."""
-        a = self.analysis
-        table = a.table[tokens]
-        out = np.zeros(len(tokens), dtype=bool)
-        known = table >= 0
-        out[known] = stop[table[known]]
-        for i in np.flatnonzero(~known).tolist():
-            t = int(tokens[i])
-            if t not in self._oov_stop:
-                self._oov_stop[t] = a.term(t) in ENGLISH_STOP_WORDS
-            out[i] = self._oov_stop[t]
-        return out
+        hashes = self.analysis.scan.hash[tokens]
+        at = np.minimum(np.searchsorted(STOP_HASHES, hashes), len(STOP_HASHES) - 1)
+        return STOP_HASHES[at] == hashes
 
 
 def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str], parts: bool = True) -> Scored:
@@ -479,33 +480,41 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str], pa
     sums are products of a 0/1 matrix (which row holds which n-gram) with the compiled numbers."""
     a = features.analyse(texts)
     s = a.scan
-    n_tok, n_word = len(compiled.token), len(compiled.word)
-    rules = compiled.word.shape[1]
-    oov_token, oov_q = np.zeros((0, rules)), np.zeros(0)
+    n_tok, n_word = len(compiled.token_ext), len(compiled.word_ext)
+    rules = compiled.links.shape[1]
+    m = len(s.doc)
+    oov_ext = np.zeros((0, rules + 1))
     if len(a.oov):
-        T = features.oov_matrix(a)
-        oov_token, oov_q = np.asarray(T @ compiled.char), np.asarray(T @ compiled.char_q).ravel()
-    uni, pb, known = a.unigram >= 0, a.pair_col >= 0, a.table >= 0
+        oov_ext = np.asarray(features.oov_matrix(a) @ compiled.char_ext)
+    known = a.table >= 0
     oov_index = a.ext - n_tok
     links_doc, links_part = features.link_rows(a)
+    # A token's word items: its unigram, then the bigram it starts; in token order, so the rows
+    # (comments, or sentences) stay ascending.
+    starts_pair = np.full(m, -1, dtype=np.int64)
+    starts_pair[a.pair_left] = a.pair_col
 
-    def decisions(group, pair_group, n_rows, link_block):
-        inside, pairs_inside = group >= 0, pair_group >= 0
-        W = _counts(group, a.unigram, inside & uni, n_rows, n_word)
-        P = _counts(pair_group, a.pair_col, pairs_inside & pb, n_rows, n_word)
+    def decisions(group, pair_starts, n_rows, link_block):
+        inside = group >= 0
+        columns = np.column_stack([a.unigram, pair_starts]).ravel()
+        doubled = np.repeat(group, 2)
+        W = _counts(doubled, columns, (columns >= 0) & (doubled >= 0), n_rows, n_word)
         C = _counts(group, a.table, inside & known, n_rows, n_tok)
-        O = _counts(group, oov_index, inside & ~known, n_rows, len(oov_q))
-        wn = np.sqrt(W @ compiled.word_q + P @ compiled.word_q)
+        O = _counts(group, oov_index, inside & ~known, n_rows, len(oov_ext))
+        words = W @ compiled.word_ext
+        chars = C @ compiled.token_ext + O @ oov_ext
+        wn, cn = np.sqrt(words[:, -1]), np.sqrt(chars[:, -1])
         wn[wn == 0] = 1.0
-        cn = np.sqrt(C @ compiled.token_q + O @ oov_q)
         cn[cn == 0] = 1.0
-        z = (W @ compiled.word + P @ compiled.word) / wn[:, None] + (C @ compiled.token + O @ oov_token) / cn[:, None]
+        z = words[:, :-1] / wn[:, None] + chars[:, :-1] / cn[:, None]
         return z + link_block @ compiled.links, wn, cn
 
-    z, wn, cn = decisions(s.doc, s.doc[a.pair_left], a.n, links_doc)
+    z, wn, cn = decisions(s.doc, starts_pair, a.n, links_doc)
     parts_z = np.zeros((0, rules))
     if parts and len(a.part_doc):
-        part_pair = np.where(a.part_of[a.pair_left] == a.part_of[a.pair_right], a.part_of[a.pair_left], -1)
-        parts_z = decisions(a.part_of, part_pair, len(a.part_doc), links_part)[0]
-    return Scored(analysis=a, compiled=compiled, z=z, parts_z=parts_z, oov_token=oov_token, word_norm=wn,
+        same = a.part_of[a.pair_left] == a.part_of[a.pair_right]
+        part_pairs = np.full(m, -1, dtype=np.int64)
+        part_pairs[a.pair_left[same]] = a.pair_col[same]
+        parts_z = decisions(a.part_of, part_pairs, len(a.part_doc), links_part)[0]
+    return Scored(analysis=a, compiled=compiled, z=z, parts_z=parts_z, oov_token=oov_ext[:, :-1], word_norm=wn,
                   char_norm=cn, link_rows=links_doc)

@@ -204,7 +204,7 @@ class CommentModel(BaseEstimator):
         tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
         weights = scored.token_weights(tokens, rules[owner])
         starts, ends = a.scan.start[tokens], a.scan.end[tokens]
-        quiet = scored.quiet(tokens, self.features_.stop_)
+        quiet = scored.quiet(tokens)
         linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
         if linked:
             # Words inside a link are shown as the link, which also gets the link signals' share.
@@ -222,29 +222,45 @@ class CommentModel(BaseEstimator):
                     extra_weight.append(share)
                     extra_start.append(link.start)
                     extra_end.append(link.end)
-            owner = np.concatenate([owner, extra_owner]).astype(np.int64)
-            weights = np.concatenate([weights, extra_weight])
-            starts = np.concatenate([starts, extra_start]).astype(np.int64)
-            ends = np.concatenate([ends, extra_end]).astype(np.int64)
-            quiet = np.concatenate([quiet, np.zeros(len(extra_owner), dtype=bool)])
-            order = np.lexsort((starts, owner))
-            owner, weights, starts, ends, quiet = owner[order], weights[order], starts[order], ends[order], quiet[order]
-            unit_start = np.ones(len(owner), dtype=bool)
-            unit_start[1:] = (owner[1:] != owner[:-1]) | (starts[1:] != starts[:-1])
+            # Only the linked flags' entries are merged into units; the rest stay one per word.
+            mine = np.isin(owner, linked)
+            lo_owner = np.concatenate([owner[mine], extra_owner]).astype(np.int64)
+            lo_weights = np.concatenate([weights[mine], extra_weight])
+            lo_starts = np.concatenate([starts[mine], extra_start]).astype(np.int64)
+            lo_ends = np.concatenate([ends[mine], extra_end]).astype(np.int64)
+            lo_quiet = np.concatenate([quiet[mine], np.zeros(len(extra_owner), dtype=bool)])
+            order = np.lexsort((lo_starts, lo_owner))
+            lo_owner, lo_weights, lo_starts, lo_ends, lo_quiet = (x[order] for x in (lo_owner, lo_weights, lo_starts,
+                                                                                     lo_ends, lo_quiet))
+            unit_start = np.ones(len(lo_owner), dtype=bool)
+            unit_start[1:] = (lo_owner[1:] != lo_owner[:-1]) | (lo_starts[1:] != lo_starts[:-1])
             at = np.flatnonzero(unit_start)
-            weights = np.add.reduceat(weights, at) if len(at) else weights
-            owner, starts, ends, quiet = owner[at], starts[at], ends[at], quiet[at]
+            lo_weights = np.add.reduceat(lo_weights, at) if len(at) else lo_weights
+            rest = ~mine
+            groups = [(owner[rest], weights[rest], starts[rest], ends[rest], quiet[rest]),
+                      (lo_owner[at], lo_weights, lo_starts[at], lo_ends[at], lo_quiet[at])]
+        else:
+            groups = [(owner, weights, starts, ends, quiet)]
+        out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
+        for owner, weights, starts, ends, quiet in groups:
+            self._top(out, owner, weights, starts, ends, quiet, k)
+        return out
+
+    @staticmethod
+    def _top(out, owner, weights, starts, ends, quiet, k):
+        """Append to ``out[flag]`` the flag's top ``k`` positive, not quiet units, heaviest first
+        (ties in text order), down to 5% of the heaviest. Entries come in (flag, text) order."""
         keep = (weights > 0) & ~quiet
         owner, weights, starts, ends = owner[keep], weights[keep], starts[keep], ends[keep]
-        order = np.lexsort((starts, -weights, owner))
+        # Stable sorts: by weight, then by flag, keeps text order among equal weights.
+        order = np.argsort(-weights, kind="stable")
+        order = order[np.argsort(owner[order], kind="stable")]
         owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
         group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
         chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start])
-        out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
         for o, st, en, w in zip(owner[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist(),
                                 weights[chosen].tolist()):
             out[o].append((st, en, w))
-        return out
 
     def _evidence_one(self, scored: Scored, i: int, rule: str, k: int) -> list[tuple[int, int, float]]:
         """One flag's evidence, word by word (the plain form of ``evidence_batch``; comments with
@@ -254,7 +270,7 @@ class CommentModel(BaseEstimator):
         span = a.tokens_of(i)
         tokens = np.arange(span.start, span.stop)
         weights = scored.token_weights(tokens, np.full(len(tokens), j))
-        quiet_tokens = scored.quiet(tokens, self.features_.stop_)
+        quiet_tokens = scored.quiet(tokens)
         links = a.links.get(i, ())
         weight: dict[tuple[int, int], float] = defaultdict(float)
         quiet = set()

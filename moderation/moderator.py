@@ -66,6 +66,7 @@ class Moderator:
         self._column = {rule: j for j, rule in enumerate(RULE_IDS)}
         self._learned_columns = [self._column[rule] for rule in self.learned]
         self._rule_text = [rulebook[rule].text for rule in RULE_IDS]
+        self._listed = bool(self.banned or self.suspect)
         # A rule with no review threshold never flags: +inf is never reached.
         self._review = np.asarray([np.inf if self.thresholds[r].review is None else self.thresholds[r].review
                                    for r in RULE_IDS])
@@ -148,7 +149,7 @@ class Moderator:
         R = _rounded(S)
         rows = R.tolist()
         over = R >= self._review
-        listed = self.banned or self.suspect
+        listed = self._listed
         flagged_docs, flagged_columns = np.nonzero(over)
         candidates: dict[int, list[int]] = {}
         for d, j in zip(flagged_docs.tolist(), flagged_columns.tolist()):
@@ -176,7 +177,7 @@ class Moderator:
         scores = dict(zip(RULE_IDS, row))
         forced_reject = False
         word_hits: list[Evidence] = []
-        if self.banned or self.suspect:
+        if self._listed:
             banned = self.banned.find(text) if self.banned else []
             suspect = self.suspect.find(text) if self.suspect else []
             if banned:

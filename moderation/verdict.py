@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 PUBLISH, REVIEW, REJECT = "publish", "review", "reject"
 # Verdicts are plain slotted dataclasses, not frozen ones: a frozen dataclass's __init__ sets each
@@ -21,10 +21,13 @@ class Evidence:
     text: str
     start: int
     end: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, **self.extra}
+        out = {"text": self.text, "start": self.start, "end": self.end}
+        if self.extra:
+            out.update(self.extra)
+        return out
 
 
 @dataclass(slots=True)
