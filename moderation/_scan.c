@@ -85,6 +85,7 @@ static inline Py_UCS4 unleet_cp(Py_UCS4 c)
  * answers come from a table filled from the same Unicode database at import. */
 #define ASCII_ALNUM 1
 #define ASCII_SPACE 2
+#define ASCII_LINK 4 /* can start something may_link looks for */
 static uint8_t ascii_class[128];
 
 static inline int is_alnum(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_ALNUM) : Py_UNICODE_ISALNUM(c); }
@@ -217,6 +218,8 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
         int found = 0;
+        if (c < 128 && !(ascii_class[c] & ASCII_LINK))
+            continue;
         if (c == '/' && i + 1 < n && AT(i + 1) == '/')
             return 1;
         if ((c == 'w' || c == 'W') && i + 2 < n && LOW(AT(i + 1)) == 'w' && LOW(AT(i + 2)) == 'w')
@@ -260,7 +263,8 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
 static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
 {
 #define AT(i) raw[(i)]
-    int run = 0;
+    int run = 0, ascii = 1;
+    Py_ssize_t capital_pairs = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
         if (c == '!' || c == '?' || c == 0x203c || (c >= 0x2047 && c <= 0x2049)) {
@@ -269,9 +273,18 @@ static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
         } else {
             run = 0;
         }
+        if (c >= 128)
+            ascii = 0;
+        else if (c >= 'A' && c <= 'Z' && i + 1 < n && ((AT(i + 1) >= 'A' && AT(i + 1) <= 'Z') || AT(i + 1) == '\''))
+            capital_pairs++;
         if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !is_decimal(c))
             return 1;
     }
+    /* In ASCII text a word that can count as shouting has 3+ capitals with at most apostrophes
+     * between them: two such words need at least two capitals followed by a capital or an
+     * apostrophe. */
+    if (ascii && capital_pairs < 2)
+        return 0;
     /* Words as measure_volume's _WORD finds them, skipping @mentions and #tags. */
     int prev_caps = 0, prev_candidate = 0, candidates = 0;
     Py_ssize_t i = 0;
@@ -881,6 +894,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, me
 PyMODINIT_FUNC PyInit__scan(void)
 {
     for (Py_UCS4 c = 0; c < 128; c++)
-        ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0));
+        ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0) |
+                                   ((Py_UNICODE_ISSPACE(c) || c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' ||
+                                     c == '(' || c == '{') ? ASCII_LINK : 0));
     return PyModule_Create(&module);
 }

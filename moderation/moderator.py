@@ -15,7 +15,7 @@ from .repeats import RepeatDetector, RepeatResult
 from .rulebook import RULE_IDS, Rulebook
 from .features import Scored
 from .scan import VolumeMeter
-from .signals import Volume, WordList, find_links, link_score
+from .signals import Volume, WordList, allowed_links, link_score
 from .store import StoreUnavailable
 from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Evidence, Flag, Verdict, rounded
 
@@ -139,8 +139,8 @@ class Moderator:
         S = np.zeros((n, len(RULE_IDS)))
         S[:, self._learned_columns] = probabilities
         links: dict[int, list] = {}
-        for d in a.links:
-            links[d] = find_links(a.texts[d], self.allow_domains)
+        for d, found in a.links.items():
+            links[d] = allowed_links(found, self.allow_domains)
             S[d, self._column["links"]] = link_score(len(links[d]), self.link_limit)
         volumes = {int(d): self.volume(a.texts[d]) for d in np.flatnonzero(a.scan.may_shout)}
         for d, volume in volumes.items():

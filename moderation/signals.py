@@ -97,14 +97,19 @@ def find_links(text: str, allow_domains: Iterable[str] = ()) -> list[Link]:
     E-mail addresses are not links. Links whose domain is in ``allow_domains`` (or a subdomain of
     one) are left out.
     """
+    return allowed_links(_detect_links(text), allow_domains)
+
+
+def allowed_links(links: Iterable[Link], allow_domains: Iterable[str]) -> list[Link]:
+    """``links`` without those to ``allow_domains`` (or their subdomains)."""
     allow_domains = tuple(allow_domains)
-    return [link for link in _detect_links(text) if not _allowed(link.domain, allow_domains)]
+    return [link for link in links if not _allowed(link.domain, allow_domains)]
 
 
 @lru_cache(maxsize=1024)
 def _detect_links(text: str) -> tuple[Link, ...]:
     # Cached: one check asks twice for the same text (the model's link signals, then the rule).
-    taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)]
+    taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
     links: list[Link] = []
 
     def free(start: int, end: int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from array import array
 from contextlib import contextmanager
@@ -108,15 +109,30 @@ class SqliteStore(HistoryStore):
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == key:
             return conn
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
+        # Two workers opening a new file at once race to switch it to WAL; SQLite answers the loser
+        # "database is locked" at once, without waiting for its busy timeout. So opening retries,
+        # within the same timeout.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            conn = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
+                time.sleep(0.01)
+            except (sqlite3.Error, OSError) as exc:
+                if conn is not None:
+                    conn.close()
+                raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
         self._local.conn, self._local.pid = conn, key
         return conn
 
