@@ -173,6 +173,26 @@ static int buf_put(Buf *b, const void *item, Py_ssize_t size)
     return 0;
 }
 
+/* Room for `size` more bytes, so the appends that follow need no check. */
+static int buf_reserve(Buf *b, Py_ssize_t size)
+{
+    if (b->size + size <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->size + size)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+#define BUF_APPEND(b, type, value) (*(type *)((b)->data + (b)->size) = (value), (b)->size += sizeof(type))
+
 static PyObject *buf_bytes(Buf *b)
 {
     return PyBytes_FromStringAndSize(b->data ? b->data : "", b->size);
@@ -273,16 +293,18 @@ static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
         } else {
             run = 0;
         }
-        if (c >= 128)
-            ascii = 0;
-        else if (c >= 'A' && c <= 'Z' && i + 1 < n && ((AT(i + 1) >= 'A' && AT(i + 1) <= 'Z') || AT(i + 1) == '\''))
+        if (c >= 128) {
+            if (ascii && is_alnum(c))
+                ascii = 0;
+        } else if (c >= 'A' && c <= 'Z' && i + 1 < n &&
+                   ((AT(i + 1) >= 'A' && AT(i + 1) <= 'Z') || AT(i + 1) == '\'' || AT(i + 1) == 0x2019))
             capital_pairs++;
         if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !is_decimal(c))
             return 1;
     }
-    /* In ASCII text a word that can count as shouting has 3+ capitals with at most apostrophes
-     * between them: two such words need at least two capitals followed by a capital or an
-     * apostrophe. */
+    /* In text whose letters and digits are all ASCII, a word that can count as shouting has 3+
+     * capitals with at most apostrophes between them: two such words need at least two capitals
+     * followed by a capital or an apostrophe. */
     if (ascii && capital_pairs < 2)
         return 0;
     /* Words as measure_volume's _WORD finds them, skipping @mentions and #tags. */
@@ -615,35 +637,34 @@ done:
     return result;
 }
 
-/* probe(keys, values, shift, queries) -> positions (int64 bytes): HashIndex.lookup. keys (uint64)
- * and values (int64, -1: empty) are the open-addressing table; a query's first slot is
- * (query * 0x9E3779B97F4A7C15) >> shift, then the next slots in turn. */
+/* probe(slots, shift, queries) -> positions (int64 bytes): HashIndex.lookup. slots is the
+ * open-addressing table, (key, position + 1) per slot, 0 marking an empty slot; a query's first
+ * slot is (query * 0x9E3779B97F4A7C15) >> shift, then the next slots in turn. */
 static PyObject *py_probe(PyObject *self, PyObject *args)
 {
-    Py_buffer keys, values, queries;
+    Py_buffer slots, queries;
     unsigned int shift;
-    if (!PyArg_ParseTuple(args, "y*y*Iy*", &keys, &values, &shift, &queries))
+    if (!PyArg_ParseTuple(args, "y*Iy*", &slots, &shift, &queries))
         return NULL;
     PyObject *out = NULL;
-    Py_ssize_t size = keys.len / 8, count = queries.len / 8;
-    if (size == 0 || (size & (size - 1)) != 0 || values.len != keys.len || shift < 1 || shift > 63) {
-        PyErr_SetString(PyExc_ValueError, "probe: the table must have a power-of-two number of slots");
+    Py_ssize_t size = slots.len / 16, count = queries.len / 8;
+    if (size == 0 || (size & (size - 1)) != 0 || shift < 1 || shift > 63 || ((uint64_t)1 << (64 - shift)) != (uint64_t)size) {
+        PyErr_SetString(PyExc_ValueError, "probe: the table must have 2 ** (64 - shift) slots");
         goto done;
     }
     out = PyBytes_FromStringAndSize(NULL, count * 8);
     if (out == NULL)
         goto done;
     {
-        const uint64_t *k = keys.buf, *q = queries.buf;
-        const int64_t *v = values.buf;
+        const uint64_t *t = slots.buf, *q = queries.buf;
         int64_t *r = (int64_t *)PyBytes_AS_STRING(out);
         uint64_t mask = (uint64_t)size - 1;
         for (Py_ssize_t i = 0; i < count; i++) {
             uint64_t slot = (q[i] * 0x9E3779B97F4A7C15ULL) >> shift;
             int64_t found = -1;
-            while (v[slot] >= 0) {
-                if (k[slot] == q[i]) {
-                    found = v[slot];
+            while (t[2 * slot + 1]) {
+                if (t[2 * slot] == q[i]) {
+                    found = (int64_t)t[2 * slot + 1] - 1;
                     break;
                 }
                 slot = (slot + 1) & mask;
@@ -652,8 +673,7 @@ static PyObject *py_probe(PyObject *self, PyObject *args)
         }
     }
 done:
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&values);
+    PyBuffer_Release(&slots);
     PyBuffer_Release(&queries);
     return out;
 }
@@ -813,6 +833,11 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             goto done;
         int32_t d32 = (int32_t)d;
         Py_ssize_t i = 0, prev_end = -1;
+        /* A text of n characters has at most (n + 1) / 2 tokens. */
+        Py_ssize_t most = (n + 1) / 2 + 1;
+        if (buf_reserve(&doc, 4 * most) < 0 || buf_reserve(&start, 4 * most) < 0 || buf_reserve(&end, 4 * most) < 0 ||
+            buf_reserve(&hash, 8 * most) < 0 || buf_reserve(&brk, most) < 0)
+            goto done;
         while (i < n) {
             if (!is_alnum(a[i])) {
                 i++;
@@ -851,10 +876,11 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
                         b = 1;
                 }
             }
-            int32_t s32 = (int32_t)s, e32 = (int32_t)i;
-            if (buf_put(&doc, &d32, 4) < 0 || buf_put(&start, &s32, 4) < 0 || buf_put(&end, &e32, 4) < 0 ||
-                buf_put(&hash, &h, 8) < 0 || buf_put(&brk, &b, 1) < 0)
-                goto done;
+            BUF_APPEND(&doc, int32_t, d32);
+            BUF_APPEND(&start, int32_t, (int32_t)s);
+            BUF_APPEND(&end, int32_t, (int32_t)i);
+            BUF_APPEND(&hash, uint64_t, h);
+            BUF_APPEND(&brk, uint8_t, b);
             prev_end = i;
         }
         int link = may_link(raw, n, text, tlds);

@@ -197,6 +197,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self._tokens = HashIndex(self.hashes_)
         self._grams = HashIndex(self.gram_hashes_)
         self._bigrams = HashIndex(self.bigram_keys_.astype(np.uint64))
+        # Which tokens begin or end some bigram: most neighbouring pairs need no lookup at all.
+        n_tok = len(self.hashes_)
+        self._bigram_first = np.zeros(n_tok, dtype=bool)
+        self._bigram_second = np.zeros(n_tok, dtype=bool)
+        if n_tok:
+            self._bigram_first[self.bigram_keys_ // n_tok] = True
+            self._bigram_second[self.bigram_keys_ % n_tok] = True
 
     def token_matrix(self, terms) -> sp.csr_matrix:
         """Counts of each character column in each of ``terms`` (tokens), found by the hashes of
@@ -210,11 +217,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return self._gram_matrix(owner, hashes, len(a.oov))
 
     def _gram_matrix(self, owner: np.ndarray, hashes: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        # owner ascends, so the rows are built directly; repeated grams stay unsummed (a product sums them)
         at = self._grams.lookup(hashes)
         hit = at >= 0
-        T = sp.csr_matrix((np.ones(int(hit.sum())), (owner[hit], self.gram_cols_[at[hit]])), shape=(n_rows, self.n_char_))
-        T.sum_duplicates()
-        return T
+        return _counts(owner, self.gram_cols_[np.where(hit, at, 0)], hit, n_rows, self.n_char_)
 
     @property
     def table_matrix(self) -> sp.csr_matrix:
@@ -226,7 +232,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     # stored as one string each; unpickling a dict or list of that size is most of a load.
     def __getstate__(self):
         state = dict(super().__getstate__())
-        for name in ("_T", "stop_", "_tokens", "_bigrams", "_grams"):
+        for name in ("_T", "stop_", "_tokens", "_bigrams", "_grams", "_bigram_first", "_bigram_second"):
             state.pop(name, None)
         if "terms_" in state:
             state["terms_"] = "\x00".join(state["terms_"])
@@ -254,7 +260,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         same = doc[words[:-1]] == doc[words[1:]] if len(words) > 1 else np.zeros(0, dtype=bool)
         return words[:-1][same], words[1:][same]
 
-    def analyse(self, texts: list[str]) -> Analysis:
+    def analyse(self, texts: list[str], parts: bool = True) -> Analysis:
+        """Tokens, table rows, bigrams and (with ``parts``) sentence rows of a batch."""
         texts = list(texts)
         s = scan(texts)
         n_tok = len(self.hashes_)
@@ -269,10 +276,11 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         left, right = self._pairs(s.doc, long_)
         pair_col = np.full(len(left), -1, dtype=np.int64)
         if self.word_ngram_range[1] == 2 and len(left) and len(self.bigram_keys_):
-            both = (table[left] >= 0) & (table[right] >= 0)
-            at = self._bigrams.lookup(np.where(both, table[left] * n_tok + table[right], -1).astype(np.uint64))
-            hit = both & (at >= 0)
-            pair_col[hit] = self.bigram_cols_[at[hit]]
+            tl, tr = table[left], table[right]
+            both = np.flatnonzero((tl >= 0) & (tr >= 0))
+            both = both[self._bigram_first[tl[both]] & self._bigram_second[tr[both]]]
+            at = self._bigrams.lookup((tl[both] * n_tok + tr[both]).astype(np.uint64))
+            pair_col[both[at >= 0]] = self.bigram_cols_[at[at >= 0]]
         else:
             left, right = left[:0], right[:0]
             pair_col = pair_col[:0]
@@ -284,7 +292,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         part_of = np.full(m, -1, dtype=np.int64)
         part_doc = np.zeros(0, dtype=np.int64)
         part_span = np.zeros((0, 2), dtype=np.int64)
-        if m:
+        if m and parts:
             seg_len = np.bincount(seg)
             seg_first = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
             seg_doc = s.doc[seg_first]
@@ -418,13 +426,25 @@ class Compiled:
         return self.token_ext[:, :-1]
 
 
+_ONES = np.ones(0)
+
+
+def _ones(n: int) -> np.ndarray:
+    """n ones, as a view of one array kept between batches."""
+    global _ONES
+    if len(_ONES) < n:
+        _ONES = np.ones(max(n, 2 * len(_ONES)))
+        _ONES.flags.writeable = False
+    return _ONES[:n]
+
+
 def _counts(group: np.ndarray, columns: np.ndarray, keep: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
     """(n_rows x n_columns) CSR with a 1 at (group, column) for every kept item, ``group``
     ascending among them. Repeated columns in a row are left unsummed: a product sums them."""
     g = group[keep]
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(g, minlength=n_rows), out=indptr[1:])
-    return sp.csr_matrix((np.ones(len(g)), columns[keep], indptr), shape=(n_rows, n_columns))
+    return sp.csr_matrix((_ones(len(g)), columns[keep], indptr), shape=(n_rows, n_columns), copy=False)
 
 
 @dataclass
@@ -478,7 +498,7 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str], pa
     """The decision values ``rows(...) @ coef`` of the comments and (with ``parts``) of their
     sentence rows, from the compiled per-token numbers (tests hold them equal to 1e-9): each row's
     sums are products of a 0/1 matrix (which row holds which n-gram) with the compiled numbers."""
-    a = features.analyse(texts)
+    a = features.analyse(texts, parts=parts)
     s = a.scan
     n_tok, n_word = len(compiled.token_ext), len(compiled.word_ext)
     rules = compiled.links.shape[1]

@@ -1,7 +1,8 @@
 """A read-only hash table from 64-bit keys to their positions, looked up a whole array at a time.
 
 Looking up a batch's 300,000 token hashes by binary search (``np.searchsorted``) costs about 25 ms:
-some 17 dependent reads each. Open addressing at a load factor of at most one half needs one or two.
+some 17 dependent reads each. Open addressing at a load factor of at most one half needs one or two,
+and each slot holds its key and value side by side, so a probe touches one cache line.
 """
 from __future__ import annotations
 
@@ -15,21 +16,21 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing spreads keys such as 
 class HashIndex:
     def __init__(self, keys: np.ndarray):
         keys = np.asarray(keys, dtype=np.uint64)
-        bits = max(4, int(2 * max(len(keys), 1) - 1).bit_length())
         # At least one slot stays empty (load <= 1/2), so every probe ends.
+        bits = max(4, int(2 * max(len(keys), 1) - 1).bit_length())
         self._shift = np.uint64(64 - bits)
         self._mask = (1 << bits) - 1
-        self._keys = np.zeros(1 << bits, dtype=np.uint64)
-        self._values = np.full(1 << bits, -1, dtype=np.int64)
+        # slots[:, 0] is the key, slots[:, 1] its position + 1 (0: empty).
+        self._slots = np.zeros((1 << bits, 2), dtype=np.uint64)
         slot = self._slot(keys)
         remaining = np.arange(len(keys))
         while remaining.size:
             at = slot[remaining]
-            free = self._values[at] < 0
+            free = self._slots[at, 1] == 0
             claim, where = remaining[free], at[free]
             won, first = np.unique(where, return_index=True)
-            self._keys[won] = keys[claim[first]]
-            self._values[won] = claim[first]
+            self._slots[won, 0] = keys[claim[first]]
+            self._slots[won, 1] = (claim[first] + 1).astype(np.uint64)
             placed = np.zeros(len(keys), dtype=bool)
             placed[claim[first]] = True
             remaining = remaining[~placed[remaining]]
@@ -43,7 +44,7 @@ class HashIndex:
         """Position of each query among the keys, or -1."""
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
         if _scan is not None:
-            return np.frombuffer(_scan.probe(self._keys, self._values, int(self._shift), queries), dtype=np.int64)
+            return np.frombuffer(_scan.probe(self._slots, int(self._shift), queries), dtype=np.int64)
         return self.lookup_reference(queries)
 
     def lookup_reference(self, queries: np.ndarray) -> np.ndarray:
@@ -52,9 +53,9 @@ class HashIndex:
         slot = self._slot(queries)
         pending = np.arange(len(queries))
         while pending.size:
-            values = self._values[slot]
-            hit = (values >= 0) & (self._keys[slot] == queries[pending])
-            out[pending[hit]] = values[hit]
-            occupied = (values >= 0) & ~hit
+            keys, values = self._slots[slot, 0], self._slots[slot, 1]
+            hit = (values > 0) & (keys == queries[pending])
+            out[pending[hit]] = values[hit].astype(np.int64) - 1
+            occupied = (values > 0) & ~hit
             pending, slot = pending[occupied], (slot[occupied] + 1) & self._mask
         return out

@@ -11,7 +11,7 @@ import numpy as np
 
 from .artifact import ModelArtifact
 from .errors import InputError
-from .repeats import RepeatDetector, RepeatResult
+from .repeats import NO_REPEAT, RepeatDetector, RepeatResult
 from .rulebook import RULE_IDS, Rulebook
 from .features import Scored
 from .scan import VolumeMeter
@@ -115,13 +115,13 @@ class Moderator:
 
     def _repeats(self, items: list[Comment]) -> tuple[list[RepeatResult], tuple[str, ...]]:
         if self.history is None:
-            return [RepeatResult() for _ in items], ()
+            return [NO_REPEAT] * len(items), ()
         try:
             return self.history.check_batch(items), ()
         except StoreUnavailable as exc:
             # The verdict still comes back; the moderator is told repeats were not checked.
             logging.getLogger("moderation").warning("repeat check skipped: %s", exc)
-            return [RepeatResult() for _ in items], ("repeated",)
+            return [NO_REPEAT] * len(items), ("repeated",)
 
     def ready(self) -> None:
         """Raise if a comment cannot be fully checked (model or history store)."""

@@ -66,6 +66,10 @@ class RepeatResult:
     evidence: list[Evidence] = field(default_factory=list)
 
 
+#: The result for a comment that repeats nothing; shared, so treat it as read-only.
+NO_REPEAT = RepeatResult()
+
+
 class RepeatDetector:
     """Checks comments against the history and remembers them (unless told not to)."""
 

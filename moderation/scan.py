@@ -31,8 +31,8 @@ _TLD_SET = set(TLDS)
 class Scan:
     """One entry per token (in comment order) and one per comment."""
 
-    doc: np.ndarray        # int64, the comment the token is in
-    start: np.ndarray      # int64 offsets into the comment (normalising keeps offsets)
+    doc: np.ndarray        # int32 (or int64), the comment the token is in
+    start: np.ndarray      # offsets into the comment (normalising keeps offsets)
     end: np.ndarray
     hash: np.ndarray       # uint64 FNV-1a of the normalised token's code points
     brk: np.ndarray        # bool: a sentence ends between this token and the comment's previous one
@@ -57,10 +57,11 @@ def scan(texts: list[str]) -> Scan:
         return scan_reference(texts)
     doc, start, end, hashes, brk, flags = _scan.scan(list(texts), _TLD_SET)
     flags_ = np.frombuffer(flags, dtype=np.uint8)
-    return Scan(doc=np.frombuffer(doc, dtype=np.int32).astype(np.int64),
-                start=np.frombuffer(start, dtype=np.int32).astype(np.int64),
-                end=np.frombuffer(end, dtype=np.int32).astype(np.int64),
-                hash=np.frombuffer(hashes, dtype=np.uint64), brk=np.frombuffer(brk, dtype=np.uint8).astype(bool),
+    # Read-only views of the scanner's buffers, int32 as it wrote them: a batch's arrays are
+    # allocated once (fresh memory costs page faults, a visible share of a batch).
+    return Scan(doc=np.frombuffer(doc, dtype=np.int32), start=np.frombuffer(start, dtype=np.int32),
+                end=np.frombuffer(end, dtype=np.int32), hash=np.frombuffer(hashes, dtype=np.uint64),
+                brk=np.frombuffer(brk, dtype=np.bool_),
                 may_link=(flags_ & 1).astype(bool), may_shout=(flags_ & 2).astype(bool))
 
 

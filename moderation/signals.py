@@ -63,7 +63,12 @@ _SCHEME_URL = re.compile(
     rf"(?<![A-Za-z0-9])(?:https?|hxxps?|h\*\*ps?|ftps?)\s?(?::|\[:\])\s?//\s?{_LABEL}(?:{_SEP}{_LABEL})*{_PORT}{_PATH}",
     re.IGNORECASE)
 _WWW_URL = re.compile(rf"(?<![\w@.\-/])www{_SEP}{_LABEL}(?:{_SEP}{_LABEL})+{_PORT}{_PATH}", re.IGNORECASE)
+# Labels are atomic groups: a separator never starts with a label character, so giving back part
+# of a label can never let a match succeed, and without the backtracking the pattern is several
+# times faster on ordinary prose (tests compare it with the backtracking form on the corpora).
 _BARE_URL = re.compile(
+    rf"(?<![\w@.\-/])(?>{_LABEL})(?:{_SEP}(?>{_LABEL}))*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
+_BARE_URL_BACKTRACKING = re.compile(
     rf"(?<![\w@.\-/]){_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
 _EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _OBF_SEP_RE = re.compile(_OBF_SEP)

@@ -142,3 +142,20 @@ def test_segments_are_sentences_of_three_or_more_words(text, pieces):
     from moderation.text import segments
 
     assert [text[s:e] for s, e in segments(text)] == pieces
+
+
+def test_atomic_bare_url_pattern_finds_what_the_backtracking_one_finds():
+    from hypothesis import given, settings, strategies as st
+    from moderation import signals
+
+    pieces = st.lists(st.sampled_from(["example", "shop-x", "a", ".", " ", "com", "co", "uk", "dot", "DOT", "[", "]",
+                                       "(", ")", "{", "}", "/", "-", "9", "x" * 70, "\n", "be", "path?q=1", "@", "net"]),
+                      max_size=16).map("".join)
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.one_of(pieces, st.text(max_size=60)))
+    def same(text):
+        def found(pattern):
+            return [(m.span(), m.groupdict()) for m in pattern.finditer(text)]
+        assert found(signals._BARE_URL) == found(signals._BARE_URL_BACKTRACKING)
+    same()
