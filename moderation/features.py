@@ -192,7 +192,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def _derive(self):
         """State recomputed after fitting and after unpickling, never stored."""
-        self.stop_ = np.asarray([t in ENGLISH_STOP_WORDS for t in self.terms_], dtype=bool)
         self._T = None
         self._tokens = HashIndex(self.hashes_)
         self._grams = HashIndex(self.gram_hashes_)
@@ -232,7 +231,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     # stored as one string each; unpickling a dict or list of that size is most of a load.
     def __getstate__(self):
         state = dict(super().__getstate__())
-        for name in ("_T", "stop_", "_tokens", "_bigrams", "_grams", "_bigram_first", "_bigram_second"):
+        for name in ("_T", "_tokens", "_bigrams", "_grams", "_bigram_first", "_bigram_second"):
             state.pop(name, None)
         if "terms_" in state:
             state["terms_"] = "\x00".join(state["terms_"])

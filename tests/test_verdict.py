@@ -135,3 +135,17 @@ def test_a_batch_leaves_the_garbage_collector_as_it_found_it(moderator):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_without_the_compiled_scanner_the_verdicts_are_the_same(moderator, monkeypatch):
+    from moderation import hashindex, scan
+
+    texts = ["You are a complete idiot!!! STOP LYING", "Buy now at shop.example.com/deal and bit.ly/x",
+             "Thanks for the update, naïve café owner.", "The mayor pocketed the grant money. Sh1t.", ""]
+    compiled = [v.to_dict() for v in moderator.check_batch(texts)]
+    monkeypatch.setattr(scan, "_scan", None)
+    monkeypatch.setattr(hashindex, "_scan", None)
+    fresh = type(moderator)(moderator.artifact, moderator.rulebook)
+    plain = [v.to_dict() for v in fresh.check_batch(texts)]
+    assert plain == compiled
+    assert any(v["flags"] for v in plain)
