@@ -103,10 +103,32 @@ static inline Py_UCS4 to_lower(Py_UCS4 c) { return c < 128 ? ((c >= 'A' && c <= 
  * regular expressions, each applied to the previous step's output. */
 static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a)
 {
+    /* Most comments have no disguise character and no "$": their later passes are skipped. */
+    int leet = 0, dollar = 0, digit = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (fold_cp(raw[i], &a[i]) < 0)
+        Py_UCS4 c = raw[i];
+        if (c < 128) {
+            a[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+            if (is_leet(c)) {
+                leet = 1;
+                dollar |= c == '$';
+                digit |= is_09(c);
+            } else if (is_09(c)) {
+                digit = 1;
+            }
+        } else if (fold_cp(c, &a[i]) < 0) {
             return -1;
+        } else if (a[i] < 128) {
+            /* a character that folds to ASCII ("Ｓ" to "s", say) may be a digit or disguise */
+            leet = 1;
+            dollar = 1;
+            digit = 1;
+        }
     }
+    if (!leet && !digit)
+        return 0;
+    if (!leet)
+        goto digits;
     /* (?<=[a-z])[013457@$!]+(?=[a-z]): whole runs with a letter on each side. */
     for (Py_ssize_t i = 0; i < n;) {
         if (!is_leet(a[i])) {
@@ -121,6 +143,8 @@ static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a)
                 a[k] = unleet_cp(a[k]);
         i = j;
     }
+    if (!dollar)
+        goto digits;
     /* (?<=[a-z])\$+(?![a-z0-9]): greedy, so a run before a letter or digit loses its last "$". */
     for (Py_ssize_t i = 0; i < n;) {
         if (a[i] != '$') {
@@ -143,9 +167,11 @@ static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a)
             is_az(a[i + 2]))
             a[i] = 's';
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (is_09(a[i]))
-            a[i] = '0';
+digits:
+    if (digit)
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (is_09(a[i]))
+                a[i] = '0';
     return 0;
 }
 

@@ -120,7 +120,10 @@ def _detect_links(text: str) -> tuple[Link, ...]:
     def free(start: int, end: int) -> bool:
         return all(end <= a or start >= b for a, b in taken)
 
-    for pattern in (_SCHEME_URL, _WWW_URL, _BARE_URL):
+    # A scheme URL needs "//" and a www. address "www": without them those patterns cannot match.
+    patterns = [p for p, needs in ((_SCHEME_URL, "//" in text), (_WWW_URL, "www" in text.lower()), (_BARE_URL, True))
+                if needs]
+    for pattern in patterns:
         for match in pattern.finditer(text):
             start, end = match.start(), _trim(text, match.start(), match.end())
             if not free(start, end):
