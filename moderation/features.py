@@ -266,10 +266,18 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         n_tok = len(self.hashes_)
         table = self._tokens.lookup(s.hash)
         found = table >= 0
-        # Tokens not in the table are looked up by their character n-grams, one row each.
-        oov = np.flatnonzero(~found)
+        # Tokens not in the table are looked up by their character n-grams: one row per distinct
+        # token, in order of first appearance.
+        missing = np.flatnonzero(~found)
         ext = table.copy()
-        ext[oov] = n_tok + np.arange(len(oov))
+        oov = missing
+        if len(missing):
+            _, first, inverse = np.unique(s.hash[missing], return_index=True, return_inverse=True)
+            order = np.argsort(first)
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            oov = missing[first[order]]
+            ext[missing] = n_tok + rank[inverse.ravel()]
         unigram = np.where(found, self.unigram_col_[table], -1) if n_tok else np.full(len(s.hash), -1)
         long_ = (s.end - s.start) > 1
         left, right = self._pairs(s.doc, long_)

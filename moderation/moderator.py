@@ -100,17 +100,24 @@ class Moderator:
             return self._check_batch(comments)
 
     def _check_batch(self, comments: Iterable[Comment | str | Mapping]) -> list[Verdict]:
-        items = [_as_comment(c, i) for i, c in enumerate(comments)]
-        if not items:
+        raw = comments if isinstance(comments, list) else list(comments)
+        if not raw:
             return []
-        repeats, unavailable = self._repeats(items)
+        if self.history is None and all(type(c) is str for c in raw):
+            # Plain texts with no history to check: nothing to read from a Comment but the text.
+            texts, ids = raw, [None] * len(raw)
+            repeats, unavailable = [NO_REPEAT] * len(raw), ()
+        else:
+            items = [_as_comment(c, i) for i, c in enumerate(raw)]
+            texts, ids = [c.text for c in items], [c.id for c in items]
+            repeats, unavailable = self._repeats(items)
         verdicts = []
         # Scored in chunks so a very large batch does not set the process's peak memory; the
         # verdicts are the same either way.
-        for start in range(0, len(items), CHUNK):
-            chunk = items[start:start + CHUNK]
-            probabilities, scored = self.model.score([c.text for c in chunk])
-            verdicts += self._verdicts(chunk, probabilities, scored, repeats[start:start + CHUNK], unavailable)
+        for start in range(0, len(texts), CHUNK):
+            end = start + CHUNK
+            probabilities, scored = self.model.score(texts[start:end])
+            verdicts += self._verdicts(ids[start:end], probabilities, scored, repeats[start:end], unavailable)
         return verdicts
 
     def _repeats(self, items: list[Comment]) -> tuple[list[RepeatResult], tuple[str, ...]]:
@@ -129,13 +136,13 @@ class Moderator:
         if self.history is not None:
             self.history.store.ping()
 
-    def _verdicts(self, chunk: list[Comment], probabilities: np.ndarray, scored: Scored,
+    def _verdicts(self, ids: list[str | None], probabilities: np.ndarray, scored: Scored,
                   repeats: list[RepeatResult], unavailable: tuple[str, ...]) -> list[Verdict]:
         """Verdicts of a chunk. Scores are gathered for the whole chunk at once; only comments with
         a flag (or a listed word) go through the per-comment path that builds evidence. The scan
         marks which comments can hold a link or shouting at all, and only those are measured."""
         a = scored.analysis
-        n = len(chunk)
+        n = len(ids)
         S = np.zeros((n, len(RULE_IDS)))
         S[:, self._learned_columns] = probabilities
         links: dict[int, list] = {}
@@ -160,20 +167,20 @@ class Moderator:
         evidence = dict(zip(wanted, self.model.evidence_batch(scored, wanted, self.evidence_per_flag)))
         out = []
         version = self.version
-        for i, comment in enumerate(chunk):
-            if i in candidates or (listed and (self.banned.find(comment.text) or self.suspect.find(comment.text))):
-                out.append(self._verdict(comment, i, rows[i], candidates.get(i, []), scored, evidence, repeats[i],
+        texts = a.texts
+        for i, id_ in enumerate(ids):
+            if i in candidates or (listed and (self.banned.find(texts[i]) or self.suspect.find(texts[i]))):
+                out.append(self._verdict(id_, texts[i], i, rows[i], candidates.get(i, []), scored, evidence, repeats[i],
                                          volumes.get(i), links.get(i, []), unavailable))
             else:
-                out.append(Verdict(comment.id, PUBLISH, (), dict(zip(RULE_IDS, rows[i])), version, unavailable))
+                out.append(Verdict(id_, PUBLISH, (), dict(zip(RULE_IDS, rows[i])), version, unavailable))
         return out
 
-    def _verdict(self, comment: Comment, i: int, row: list[float], columns: list[int], scored: Scored,
+    def _verdict(self, id_: str | None, text: str, i: int, row: list[float], columns: list[int], scored: Scored,
                  learned_evidence: dict[tuple[int, str], list], repeat: RepeatResult,
                  volume: Volume | None, links: list, unavailable: tuple[str, ...]) -> Verdict:
         """The verdict of a comment with flags: ``columns`` are the rules whose score reached its
         review threshold (recomputed here when a listed word changes the foul-language score)."""
-        text = comment.text
         scores = dict(zip(RULE_IDS, row))
         forced_reject = False
         word_hits: list[Evidence] = []
@@ -216,7 +223,7 @@ class Moderator:
         if forced_reject:
             verdict = REJECT
         flags.sort(key=lambda f: (-f.score, self._column[f.rule]))
-        return Verdict(comment.id, verdict, tuple(flags), scores, self.version, unavailable)
+        return Verdict(id_, verdict, tuple(flags), scores, self.version, unavailable)
 
 
 @contextmanager
