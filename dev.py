@@ -5,7 +5,8 @@
     python3 dev.py test     # the whole test suite; extra arguments go to pytest
 
 Each command creates the project's virtual environment in .venv on first use (or reuses it), and
-reinstalls the project into it only when pyproject.toml has changed since the last install.
+reinstalls the project into it only when pyproject.toml (or the C scanner, moderation/_scan.c) has
+changed since the last install.
 Standard library only: this file runs before anything is installed.
 """
 from __future__ import annotations
@@ -36,8 +37,10 @@ def ensure_venv() -> Path:
     if not python.exists():
         print(f"dev.py: creating the virtual environment in {VENV}", file=sys.stderr)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    # The stamp holds the hash of what was installed, so editing pyproject.toml triggers a reinstall.
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    # The stamp holds the hash of what was installed, so editing pyproject.toml, or the C scanner the
+    # install compiles, triggers a reinstall.
+    want = hashlib.sha256(b"".join((ROOT / name).read_bytes()
+                                   for name in ("pyproject.toml", "moderation/_scan.c"))).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != want:
         print("dev.py: installing the project and its dependencies into the virtual environment", file=sys.stderr)
         cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", f"{ROOT}[test,eval]"]
