@@ -50,13 +50,6 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
     return np.log((1.0 + n) / (1.0 + df)) + 1.0
 
 
-def _aggregate(groups: np.ndarray, n: int) -> sp.csr_matrix:
-    """(n x len(groups)) 0/1 matrix summing the items of each group; ``groups`` ascend, -1 is left out."""
-    keep = np.flatnonzero(groups >= 0)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(groups[keep], minlength=n))]).astype(np.int64)
-    return sp.csr_matrix((np.ones(len(keep)), keep.astype(np.int64), indptr), shape=(n, len(groups)))
-
-
 @dataclass
 class Analysis:
     """One batch of comments, tokenised and looked up once; shared by scoring and evidence."""

@@ -20,14 +20,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, clone
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import DataError
 from .features import Scored, TextFeatures, score_batch
-from .scan import normalize
 from .rulebook import LEARNED_RULES
 from .thresholds import choose_rule_thresholds
 

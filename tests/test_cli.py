@@ -171,6 +171,15 @@ def test_per_rule_threshold_goals(tmp_path):
     assert "thresholds.rules.politeness must be one of" in one_line_error(run("train", "--config", bad))
 
 
+@pytest.mark.parametrize("features, message", [
+    ("word_ngram_range = [1, 3]", "features.word_ngram_range must be [1, 1] or [1, 2]"),
+    ("char_ngram_range = [5, 2]", "features.char_ngram_range must be [low, high] with 1 <= low <= high"),
+])
+def test_feature_ranges_outside_what_the_model_supports_are_a_one_line_error(tmp_path, features, message):
+    bad = _write(tmp_path / "b.toml", f"[features]\n{features}\n")
+    assert message in one_line_error(run("train", "--config", bad))
+
+
 def test_evaluate_on_a_labelled_file_writes_a_report(tiny_model_path, tmp_path):
     out = tmp_path / "report"
     result = run("evaluate", "--model", tiny_model_path, "--data", TINY, "--out", out, "--no-peer")

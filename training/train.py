@@ -84,11 +84,13 @@ def _validate(config: dict, path: Path) -> None:
         bad("mixed_share", "a number from 0 to 2", config["mixed_share"])
     if not isinstance(config["cv_folds"], int) or not 2 <= config["cv_folds"] <= 20:
         bad("cv_folds", "a whole number from 2 to 20", config["cv_folds"])
-    for name in ("word_ngram_range", "char_ngram_range"):
-        value = config["features"][name]
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
-                and value[0] <= value[1]):
-            bad(f"features.{name}", "[low, high] with 1 <= low <= high", value)
+    if config["features"]["word_ngram_range"] not in ([1, 1], [1, 2]):
+        bad("features.word_ngram_range", "[1, 1] or [1, 2] (word unigrams, or unigrams and bigrams)",
+            config["features"]["word_ngram_range"])
+    value = config["features"]["char_ngram_range"]
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
+            and value[0] <= value[1]):
+        bad("features.char_ngram_range", "[low, high] with 1 <= low <= high", value)
     if config["classifier"]["class_weight"] not in ("balanced", None, "none"):
         bad("classifier.class_weight", '"balanced" or "none"', config["classifier"]["class_weight"])
     if not isinstance(config["classifier"]["C"], (int, float)) or config["classifier"]["C"] <= 0:
