@@ -180,25 +180,6 @@ typedef struct {
     Py_ssize_t size, cap;
 } Buf;
 
-static int buf_put(Buf *b, const void *item, Py_ssize_t size)
-{
-    if (b->size + size > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->size + size)
-            cap *= 2;
-        char *data = PyMem_Realloc(b->data, cap);
-        if (data == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->size, item, size);
-    b->size += size;
-    return 0;
-}
-
 /* Room for `size` more bytes, so the appends that follow need no check. */
 static int buf_reserve(Buf *b, Py_ssize_t size)
 {
@@ -217,7 +198,62 @@ static int buf_reserve(Buf *b, Py_ssize_t size)
     return 0;
 }
 
+static int buf_put(Buf *b, const void *item, Py_ssize_t size)
+{
+    if (buf_reserve(b, size) < 0)
+        return -1;
+    memcpy(b->data + b->size, item, size);
+    b->size += size;
+    return 0;
+}
+
 #define BUF_APPEND(b, type, value) (*(type *)((b)->data + (b)->size) = (value), (b)->size += sizeof(type))
+
+/* FNV-1a over code points: moderation.scan.token_hash. */
+static inline uint64_t fnv1a(const Py_UCS4 *p, Py_ssize_t n)
+{
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        h ^= (uint64_t)p[k];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+/* Append (owner, hash) for every n-gram, low <= n <= high, of padded[0:size], in
+ * features.char_ngrams order (by size, then by position). */
+static int put_grams(Buf *owner, Buf *hash, const Py_UCS4 *padded, Py_ssize_t size, int low, int high, int32_t o)
+{
+    for (Py_ssize_t g = low; g <= high && g <= size; g++) {
+        for (Py_ssize_t i = 0; i + g <= size; i++) {
+            uint64_t h = fnv1a(padded + i, g);
+            if (buf_put(owner, &o, 4) < 0 || buf_put(hash, &h, 8) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* put_grams of word[0:n] padded with a space each side, in the scratch buffer *pad (grown as needed). */
+static int put_word_grams(Buf *owner, Buf *hash, Py_UCS4 **pad, Py_ssize_t *pad_cap, const Py_UCS4 *word,
+                          Py_ssize_t n, int low, int high, int32_t o)
+{
+    Py_ssize_t size = n + 2;
+    if (size > *pad_cap) {
+        *pad_cap = size * 2;
+        PyMem_Free(*pad);
+        *pad = PyMem_Malloc(sizeof(Py_UCS4) * *pad_cap);
+        if (*pad == NULL) {
+            *pad_cap = 0;
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    (*pad)[0] = ' ';
+    (*pad)[size - 1] = ' ';
+    memcpy(*pad + 1, word, sizeof(Py_UCS4) * n);
+    return put_grams(owner, hash, *pad, size, low, high, o);
+}
 
 static PyObject *buf_bytes(Buf *b)
 {
@@ -626,34 +662,13 @@ static PyObject *py_grams(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_TypeError, "grams needs a list of str");
             goto done;
         }
-        Py_ssize_t n = PyUnicode_GET_LENGTH(word), size = n + 2;
-        if (size > cap) {
-            cap = size * 2;
-            PyMem_Free(a);
-            a = PyMem_Malloc(sizeof(Py_UCS4) * cap);
-            if (a == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-        }
-        a[0] = ' ';
-        a[size - 1] = ' ';
-        int kind = PyUnicode_KIND(word);
-        const void *data = PyUnicode_DATA(word);
-        for (Py_ssize_t i = 0; i < n; i++)
-            a[i + 1] = PyUnicode_READ(kind, data, i);
-        int32_t o = (int32_t)w;
-        for (Py_ssize_t g = low; g <= high && g <= size; g++) {
-            for (Py_ssize_t i = 0; i + g <= size; i++) {
-                uint64_t h = FNV_OFFSET;
-                for (Py_ssize_t k = i; k < i + g; k++) {
-                    h ^= (uint64_t)a[k];
-                    h *= FNV_PRIME;
-                }
-                if (buf_put(&owner, &o, 4) < 0 || buf_put(&hash, &h, 8) < 0)
-                    goto done;
-            }
-        }
+        Py_UCS4 *chars = PyUnicode_AsUCS4Copy(word);
+        if (chars == NULL)
+            goto done;
+        int failed = put_word_grams(&owner, &hash, &a, &cap, chars, PyUnicode_GET_LENGTH(word), low, high, (int32_t)w);
+        PyMem_Free(chars);
+        if (failed)
+            goto done;
     }
     result = Py_BuildValue("(NN)", buf_bytes(&owner), buf_bytes(&hash));
 done:
@@ -704,6 +719,29 @@ done:
     return out;
 }
 
+/* Normalise text into *buf (grown as needed; *cap is its capacity in code points, the raw text
+ * being kept in its second half) and return the raw code points, or NULL with an exception set. */
+static const Py_UCS4 *load_normalized(PyObject *text, Py_UCS4 **buf, Py_ssize_t *cap)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n + 1 > *cap) {
+        *cap = (n + 1) * 2;
+        PyMem_Free(*buf);
+        *buf = PyMem_Malloc(sizeof(Py_UCS4) * *cap * 2);
+        if (*buf == NULL) {
+            *cap = 0;
+            PyErr_NoMemory();
+            return NULL;
+        }
+    }
+    Py_UCS4 *raw = *buf + *cap;
+    if (n && PyUnicode_AsUCS4(text, raw, *cap, 0) == NULL)
+        return NULL;
+    if (normalize_into(raw, n, *buf) < 0)
+        return NULL;
+    return raw;
+}
+
 /* grams_at(texts, doc, start, end, low, high) -> (owner int32, hash uint64) as bytes: grams() of the
  * normalised tokens texts[doc[i]][start[i]:end[i]] (doc ascending), without building the strings. */
 static PyObject *py_grams_at(PyObject *self, PyObject *args)
@@ -735,19 +773,7 @@ static PyObject *py_grams_at(PyObject *self, PyObject *args)
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
         if (d[i] != current) {
-            if (n + 1 > cap) {
-                cap = (n + 1) * 2;
-                PyMem_Free(a);
-                a = PyMem_Malloc(sizeof(Py_UCS4) * cap * 2);
-                if (a == NULL) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-            }
-            Py_UCS4 *raw = a + cap;
-            if (n && PyUnicode_AsUCS4(text, raw, cap, 0) == NULL)
-                goto done;
-            if (normalize_into(raw, n, a) < 0)
+            if (load_normalized(text, &a, &cap) == NULL)
                 goto done;
             current = d[i];
         }
@@ -755,31 +781,8 @@ static PyObject *py_grams_at(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_IndexError, "grams_at: token span out of range");
             goto done;
         }
-        Py_ssize_t size = e0[i] - s0[i] + 2;
-        if (size > wcap) {
-            wcap = size * 2;
-            PyMem_Free(w);
-            w = PyMem_Malloc(sizeof(Py_UCS4) * wcap);
-            if (w == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-        }
-        w[0] = ' ';
-        w[size - 1] = ' ';
-        memcpy(w + 1, a + s0[i], sizeof(Py_UCS4) * (size - 2));
-        int32_t o = (int32_t)i;
-        for (Py_ssize_t g = low; g <= high && g <= size; g++) {
-            for (Py_ssize_t k0 = 0; k0 + g <= size; k0++) {
-                uint64_t h = FNV_OFFSET;
-                for (Py_ssize_t k = k0; k < k0 + g; k++) {
-                    h ^= (uint64_t)w[k];
-                    h *= FNV_PRIME;
-                }
-                if (buf_put(&owner, &o, 4) < 0 || buf_put(&hash, &h, 8) < 0)
-                    goto done;
-            }
-        }
+        if (put_word_grams(&owner, &hash, &w, &wcap, a + s0[i], e0[i] - s0[i], low, high, (int32_t)i) < 0)
+            goto done;
     }
     result = Py_BuildValue("(NN)", buf_bytes(&owner), buf_bytes(&hash));
 done:
@@ -843,19 +846,8 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        if (n + 1 > cap) {
-            cap = (n + 1) * 2;
-            PyMem_Free(a);
-            a = PyMem_Malloc(sizeof(Py_UCS4) * cap * 2);
-            if (a == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-        }
-        Py_UCS4 *raw = a + cap;
-        if (n && PyUnicode_AsUCS4(text, raw, cap, 0) == NULL)
-            goto done;
-        if (normalize_into(raw, n, a) < 0)
+        const Py_UCS4 *raw = load_normalized(text, &a, &cap);
+        if (raw == NULL)
             goto done;
         int32_t d32 = (int32_t)d;
         Py_ssize_t i = 0, prev_end = -1;
@@ -886,11 +878,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             }
             while (i < n && a[i] == '*')
                 i++;
-            uint64_t h = FNV_OFFSET;
-            for (Py_ssize_t k = s; k < i; k++) {
-                h ^= (uint64_t)a[k];
-                h *= FNV_PRIME;
-            }
+            uint64_t h = fnv1a(a + s, i - s);
             /* A sentence ends in the gap: a newline, or . ! ? or an ellipsis followed by space. */
             uint8_t b = 0;
             if (prev_end >= 0) {
