@@ -430,12 +430,15 @@ _ONES = np.ones(0)
 
 
 def _ones(n: int) -> np.ndarray:
-    """n ones, as a view of one array kept between batches."""
+    """n ones, as a read-only view of one array kept between batches (safe across threads: the
+    slice is taken of the array this call checked or made)."""
     global _ONES
-    if len(_ONES) < n:
-        _ONES = np.ones(max(n, 2 * len(_ONES)))
-        _ONES.flags.writeable = False
-    return _ONES[:n]
+    ones = _ONES
+    if len(ones) < n:
+        ones = np.ones(max(n, 2 * len(ones)))
+        ones.flags.writeable = False
+        _ONES = ones
+    return ones[:n]
 
 
 def _counts(group: np.ndarray, columns: np.ndarray, keep: np.ndarray, n_rows: int, n_columns: int) -> sp.csr_matrix:
