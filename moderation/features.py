@@ -78,6 +78,12 @@ class Analysis:
     def n(self) -> int:
         return len(self.texts)
 
+    def pair_parts(self) -> np.ndarray:
+        """The sentence row of each bigram, or -1 when its words are in different sentences (or
+        in none)."""
+        left = self.part_of[self.pair_left]
+        return np.where(left == self.part_of[self.pair_right], left, -1)
+
     def first_tokens(self) -> np.ndarray:
         """Index of each comment's first token, and the token count last (tokens are in comment order)."""
         if self._first is None:
@@ -151,7 +157,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             bkeys, bdf = np.unique(pair_df, return_counts=True)
             sel = bdf >= self.min_df
             candidates += [(1, int(k), int(c)) for k, c in zip(bkeys[sel], bdf[sel])]
-        candidates = [c for c in candidates if c[2] >= self.min_df]
         candidates.sort(key=lambda c: (-c[2], c[0], c[1]))
         candidates = sorted(candidates[:self.max_word_features], key=lambda c: (c[0], c[1]))
         self.unigram_col_ = np.full(n_tok, -1, dtype=np.int64)
@@ -334,16 +339,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         q = T @ (self.char_idf_ ** 2)
         links_doc, links_part = self.link_rows(a)
         out = []
-        n_parts = len(a.part_doc)
-        part_pair = np.full(len(a.pair_left), -1, dtype=np.int64)
-        if len(a.pair_left):
-            same = a.part_of[a.pair_left] == a.part_of[a.pair_right]
-            part_pair[same] = a.part_of[a.pair_left][same]
-        for group, pair_group, n_rows, link_block in ((s.doc, a.pair_left * 0 + s.doc[a.pair_left], a.n, links_doc),
-                                                      (a.part_of, part_pair, n_parts, links_part)):
+        for group, pair_group, n_rows, link_block in ((s.doc, s.doc[a.pair_left], a.n, links_doc),
+                                                      (a.part_of, a.pair_parts(), len(a.part_doc), links_part)):
             words = self._word_block(group, a.unigram, pair_group, a.pair_col, n_rows)
-            D = sp.csr_matrix((np.ones(int((group >= 0).sum())), (group[group >= 0], a.ext[group >= 0])),
-                              shape=(n_rows, T.shape[0]))
+            D = _counts(group, a.ext, group >= 0, n_rows, T.shape[0])
             chars = (D @ T).tocsr()
             chars.data *= self.char_idf_[chars.indices]
             norms = np.sqrt(np.asarray(D @ q).ravel())
@@ -535,7 +534,7 @@ def score_batch(features: TextFeatures, compiled: Compiled, texts: list[str], pa
     z, wn, cn = decisions(s.doc, starts_pair, a.n, links_doc)
     parts_z = np.zeros((0, rules))
     if parts and len(a.part_doc):
-        same = a.part_of[a.pair_left] == a.part_of[a.pair_right]
+        same = a.pair_parts() >= 0
         part_pairs = np.full(m, -1, dtype=np.int64)
         part_pairs[a.pair_left[same]] = a.pair_col[same]
         parts_z = decisions(a.part_of, part_pairs, len(a.part_doc), links_part)[0]

@@ -261,8 +261,8 @@ class CommentModel(BaseEstimator):
             out[o].append((st, en, w))
 
     def _evidence_one(self, scored: Scored, i: int, rule: str, k: int) -> list[tuple[int, int, float]]:
-        """One flag's evidence, word by word (the plain form of ``evidence_batch``; comments with
-        links use it, since a link's words are shown as the link)."""
+        """One flag's evidence, word by word: the plain form of ``evidence_batch``, which tests hold
+        it equal to."""
         j = self.rules_.index(rule)
         a = scored.analysis
         span = a.tokens_of(i)

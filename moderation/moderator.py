@@ -168,25 +168,27 @@ class Moderator:
         out = []
         version = self.version
         texts = a.texts
+        no_words: tuple[list, list] = ([], [])
         for i, id_ in enumerate(ids):
-            if i in candidates or (listed and (self.banned.find(texts[i]) or self.suspect.find(texts[i]))):
-                out.append(self._verdict(id_, texts[i], i, rows[i], candidates.get(i, []), scored, evidence, repeats[i],
-                                         volumes.get(i), links.get(i, []), unavailable))
+            words = (self.banned.find(texts[i]), self.suspect.find(texts[i])) if listed else no_words
+            if i in candidates or words[0] or words[1]:
+                out.append(self._verdict(id_, texts[i], i, rows[i], candidates.get(i, []), words, scored, evidence,
+                                         repeats[i], volumes.get(i), links.get(i, []), unavailable))
             else:
                 out.append(Verdict(id_, PUBLISH, (), dict(zip(RULE_IDS, rows[i])), version, unavailable))
         return out
 
-    def _verdict(self, id_: str | None, text: str, i: int, row: list[float], columns: list[int], scored: Scored,
-                 learned_evidence: dict[tuple[int, str], list], repeat: RepeatResult,
+    def _verdict(self, id_: str | None, text: str, i: int, row: list[float], columns: list[int], words: tuple,
+                 scored: Scored, learned_evidence: dict[tuple[int, str], list], repeat: RepeatResult,
                  volume: Volume | None, links: list, unavailable: tuple[str, ...]) -> Verdict:
         """The verdict of a comment with flags: ``columns`` are the rules whose score reached its
-        review threshold (recomputed here when a listed word changes the foul-language score)."""
+        review threshold (recomputed here when a listed word changes the foul-language score);
+        ``words`` are the banned and the suspect words found in it."""
         scores = dict(zip(RULE_IDS, row))
         forced_reject = False
         word_hits: list[Evidence] = []
         if self._listed:
-            banned = self.banned.find(text) if self.banned else []
-            suspect = self.suspect.find(text) if self.suspect else []
+            banned, suspect = words
             if banned:
                 scores["foul_language"], forced_reject = 1.0, True
             elif suspect:

@@ -126,7 +126,7 @@ class SqliteStore(HistoryStore):
             except sqlite3.OperationalError as exc:
                 if conn is not None:
                     conn.close()
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
                     raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
                 time.sleep(0.01)
             except (sqlite3.Error, OSError) as exc:
