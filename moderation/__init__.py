@@ -1,13 +1,15 @@
 """Reader-comment moderation for news sites.
 
 >>> from moderation.loading import open_moderator
->>> moderator = open_moderator()            # the default model, built on first use
+>>> from training.default import ensure_default_model
+>>> moderator = open_moderator(ensure_default=ensure_default_model)   # the default model, built on first use
 >>> moderator.check("Nice piece, thanks").verdict
 'publish'
 """
 from .errors import ModerationError
 from .moderator import Comment, Moderator
-from .rulebook import LEARNED_RULES, RULE_IDS, load_rulebook
+from .detectors import LEARNED_RULES, RULE_IDS
+from .rulebook import load_rulebook
 from .verdict import Evidence, Flag, Verdict
 
 __all__ = ["Comment", "Evidence", "Flag", "LEARNED_RULES", "Moderator", "ModerationError", "RULE_IDS",

@@ -25,7 +25,6 @@ from .errors import ModelError
 
 # 2: token-table feature space (moderation/features.py); models of format 1 must be retrained.
 FORMAT = "news-moderation-model/2"
-ENV_MODEL = "MODERATION_MODEL"
 
 
 def library_versions() -> dict[str, str]:
@@ -37,16 +36,6 @@ def library_versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "joblib": joblib.__version__,
     }
-
-
-def default_model_path() -> Path:
-    """$MODERATION_MODEL, else ``$XDG_DATA_HOME/news-moderation/model.joblib``
-    (``~/.local/share/news-moderation/model.joblib``)."""
-    env = os.environ.get(ENV_MODEL)
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "news-moderation" / "model.joblib"
 
 
 def metadata_path(path: str | os.PathLike) -> Path:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 
-from .artifact import default_model_path, read_card
+from .artifact import read_card
 from .errors import InputError, ModerationError
-from .moderator import Comment
-from .rulebook import RULE_IDS
+from .comment import Comment
+from .detectors import RULE_IDS
+from .settings import Settings, default_model_path
 
 BATCH_SIZE = 256
 
@@ -43,9 +44,9 @@ model_option = click.option(
     help="Model file. Default: $MODERATION_MODEL, else ~/.local/share/news-moderation/model.joblib, "
          "built from the starter corpus on first use.")
 db_option = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="History store (SQLite) for repeat detection. Default: $MODERATION_DB, else "
-         "~/.local/share/news-moderation/history.sqlite3.")
+    "--db", "db_path", default=None, metavar="PATH|URL",
+    help="History store for repeat detection: a SQLite file path or a store URL (sqlite:///path). "
+         "Default: $MODERATION_DB, else ~/.local/share/news-moderation/history.sqlite3.")
 rules_option = click.option(
     "--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Rulebook (rules.toml). Default: $MODERATION_RULES, else the packaged rulebook.")
@@ -92,12 +93,10 @@ def _argument_text(text: str) -> str:
 @friendly
 def check(text, jsonl, comment_id, batch_size, thread, author, no_store, model_path, rules_path, db_path):
     """Check one comment (TEXT, or - to read it from stdin) and print its verdict as JSON."""
-    from .loading import open_moderator
-
     if jsonl:
         if text is not None:
             raise click.UsageError("give either TEXT or --jsonl (which reads stdin), not both")
-        moderator = open_moderator(model_path, rules_path, _say, db_path=db_path)
+        moderator = _open(model_path, rules_path, db_path)
         _check_jsonl(moderator, batch_size, store=not no_store)
         return
     if text is None:
@@ -105,9 +104,18 @@ def check(text, jsonl, comment_id, batch_size, thread, author, no_store, model_p
     text = _decode(sys.stdin.buffer.read(), "stdin") if text == "-" else _argument_text(text)
     if not text.strip():
         raise InputError("the comment is empty; give the text of the comment to check")
-    moderator = open_moderator(model_path, rules_path, _say, db_path=db_path)
+    moderator = _open(model_path, rules_path, db_path)
     comment = Comment(text=text, id=comment_id, thread=thread, author=author, store=not no_store)
     click.echo(moderator.check(comment).to_json(indent=2))
+
+
+def _open(model_path, rules_path, db_path, history: bool = True):
+    from training.default import ensure_default_model
+
+    from .loading import open_moderator
+
+    return open_moderator(model_path, rules_path, _say, db=db_path, history=history,
+                          ensure_default=ensure_default_model)
 
 
 def _parse_line(raw: bytes, number: int) -> dict:
@@ -219,7 +227,9 @@ def _metrics_table(card: dict) -> str:
 def evaluate(model_path, corpora, data, out, no_peer, rules_path):
     """Per-rule held-out metrics (ROC AUC, PR AUC, precision/recall/F1 at the stored threshold,
     review rate on clean comments), with alt-profanity-check side by side, written as a report."""
+    from training.default import ensure_default_model
     from training.evaluate import evaluate as run_evaluation
+
     from .loading import load_model
 
     started = time.perf_counter()
@@ -227,7 +237,7 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
     def progress(message: str) -> None:
         _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    artifact = load_model(str(model_path) if model_path else None, _say)
+    artifact = load_model(str(model_path) if model_path else None, _say, ensure_default_model)
     out = out or Path("reports") / artifact.version
     run_evaluation(artifact, corpora=corpora, data=data, out=out, rules=rules_path, peer=not no_peer,
                    progress=progress)
@@ -235,34 +245,32 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="MODERATION_HOST",
-              help="Address to listen on ($MODERATION_HOST).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="MODERATION_PORT",
-              help="Port ($MODERATION_PORT).")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="MODERATION_WORKERS",
-              help="Worker processes ($MODERATION_WORKERS).")
-@click.option("--max-body", type=click.IntRange(1024), default=None, envvar="MODERATION_MAX_BODY",
+@click.option("--host", default=None, help="Address to listen on ($MODERATION_HOST). Default: 127.0.0.1.")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port ($MODERATION_PORT). Default: 8000.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Worker processes ($MODERATION_WORKERS). Default: 2.")
+@click.option("--max-body", type=click.IntRange(1024), default=None,
               help="Largest request body in bytes ($MODERATION_MAX_BODY). Default: 1000000.")
-@click.option("--token", default=None, envvar="MODERATION_TOKEN",
+@click.option("--token", default=None,
               help="Require 'Authorization: Bearer TOKEN' on every route but /healthz and /readyz ($MODERATION_TOKEN).")
-@click.option("--log-text", is_flag=True, envvar="MODERATION_LOG_TEXT",
-              help="Also log comment texts in the access log (off by default: they are personal data).")
+@click.option("--log-text", is_flag=True, default=None,
+              help="Also log comment texts in the access log ($MODERATION_LOG_TEXT; off by default: they are "
+                   "personal data).")
 @model_option
 @rules_option
 @db_option
 @friendly
 def serve(host, port, workers, max_body, token, log_text, model_path, rules_path, db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
-    from .server import serve as run_server
+    from service import create_app
 
-    config = {"MODEL_PATH": str(model_path) if model_path else None,
-              "RULES_PATH": str(rules_path) if rules_path else None, "LOG_TEXT": log_text,
-              "DB_PATH": str(db_path) if db_path else None}
-    if max_body is not None:
-        config["MAX_BODY_BYTES"] = max_body
-    if token:
-        config["API_TOKEN"] = token
-    run_server(host, port, workers, config)
+    from .server import configure_logging, serve as run_server
+
+    settings = Settings.from_env().replace(host=host, port=port, workers=workers, max_body=max_body, token=token,
+                                           log_text=log_text or None, model=model_path, rules=rules_path,
+                                           db=db_path)
+    configure_logging()
+    run_server(create_app(settings), settings)
 
 
 @main.command()

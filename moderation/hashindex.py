@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scan import _scan
+from . import _scan_py, accel
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)   # Fibonacci hashing spreads keys such as a * n + b
 
@@ -43,19 +43,9 @@ class HashIndex:
     def lookup(self, queries: np.ndarray) -> np.ndarray:
         """Position of each query among the keys, or -1."""
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
-        if _scan is not None:
-            return np.frombuffer(_scan.probe(self._slots, int(self._shift), queries), dtype=np.int64)
-        return self.lookup_reference(queries)
+        return np.frombuffer(accel.probe(self._slots, int(self._shift), queries), dtype=np.int64)
 
     def lookup_reference(self, queries: np.ndarray) -> np.ndarray:
-        queries = np.asarray(queries, dtype=np.uint64)
-        out = np.full(len(queries), -1, dtype=np.int64)
-        slot = self._slot(queries)
-        pending = np.arange(len(queries))
-        while pending.size:
-            keys, values = self._slots[slot, 0], self._slots[slot, 1]
-            hit = (values > 0) & (keys == queries[pending])
-            out[pending[hit]] = values[hit].astype(np.int64) - 1
-            occupied = (values > 0) & ~hit
-            pending, slot = pending[occupied], (slot[occupied] + 1) & self._mask
-        return out
+        """``lookup`` by the pure-Python twin, whichever implementation is in use."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint64)
+        return _scan_py.probe(self._slots, int(self._shift), queries)

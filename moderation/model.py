@@ -13,7 +13,6 @@ chosen on those out-of-fold scores by the goals given, never hard-coded.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -25,8 +24,9 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import DataError
+from . import evidence
 from .features import Scored, TextFeatures, score_batch
-from .rulebook import LEARNED_RULES
+from .detectors import LEARNED_RULES
 from .thresholds import choose_rule_thresholds
 
 Progress = Callable[[str], None]
@@ -140,9 +140,12 @@ class CommentModel(BaseEstimator):
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features_.transform(list(texts))
 
-    def score(self, texts: Sequence[str]) -> tuple[np.ndarray, Scored]:
-        """Calibrated pooled scores, shape (n_comments, n_rules), and what evidence needs."""
-        scored = score_batch(self.features_, self.compiled_, list(texts), parts=bool(self.pooled_.any()))
+    def score(self, texts: Sequence[str], scanned=None, links=None) -> tuple[np.ndarray, Scored]:
+        """Calibrated pooled scores, shape (n_comments, n_rules), and what evidence needs.
+        ``scanned`` and ``links`` are the batch's scan and links when the caller made them already."""
+        parts = bool(self.pooled_.any())
+        analysis = self.features_.analyse(list(texts), parts=parts, scanned=scanned, links=links)
+        scored = score_batch(self.features_, self.compiled_, analysis, parts=parts)
         z = scored.z + self.intercept_
         if self.pooled_.any() and len(scored.parts_z):
             pooled = z.copy()
@@ -174,116 +177,9 @@ class CommentModel(BaseEstimator):
         return self.score(texts)[0]
 
     def explain(self, text: str, rule: str, k: int = 5) -> list[tuple[int, int, float]]:
-        return self.evidence(self.score([text])[1], 0, rule, k)
-
-    def evidence(self, scored: Scored, i: int, rule: str, k: int = 5) -> list[tuple[int, int, float]]:
-        """The words (or links) of comment ``i`` that raised ``rule``'s score most, as (start, end, weight).
-
-        With this feature space a comment's decision value is exactly a sum over its tokens (a
-        word's unigram, half of each bigram it is in, its character n-grams) plus its links' share,
-        so each word's weight is its own term of that sum. Words inside a link count as the link.
-        """
-        return self.evidence_batch(scored, [(i, rule)], k)[0]
+        """The words of ``text`` that raised ``rule``'s score most, as (start, end, weight)."""
+        return self.evidence_batch(self.score([text])[1], [(0, rule)], k)[0]
 
     def evidence_batch(self, scored: Scored, flags: list[tuple[int, str]], k: int = 5) -> list[list[tuple[int, int, float]]]:
-        """``evidence`` of many (comment, rule) flags at once: one weight per shown unit (a word, or
-        a link with the words inside it), every flag's top units chosen by one sort. Tests hold it
-        equal to ``_evidence_one``, the same choice made word by word."""
-        if not flags:
-            return []
-        a = scored.analysis
-        docs = np.asarray([i for i, _ in flags], dtype=np.int64)
-        rules = np.asarray([self.rules_.index(rule) for _, rule in flags], dtype=np.int64)
-        first = a.first_tokens()
-        lo, hi = first[docs], first[docs + 1]
-        sizes = hi - lo
-        owner = np.repeat(np.arange(len(flags)), sizes)
-        offsets = np.cumsum(sizes) - sizes
-        tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
-        weights = scored.token_weights(tokens, rules[owner])
-        starts, ends = a.scan.start[tokens], a.scan.end[tokens]
-        quiet = scored.quiet(tokens)
-        linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
-        if linked:
-            # Words inside a link are shown as the link, which also gets the link signals' share.
-            extra_owner, extra_weight, extra_start, extra_end = [], [], [], []
-            for f in linked:
-                i, j = int(docs[f]), int(rules[f])
-                links = a.links[i]
-                part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
-                for link in links:
-                    inside = (starts[part] >= link.start) & (ends[part] <= link.end)
-                    starts[part][inside], ends[part][inside], quiet[part][inside] = link.start, link.end, False
-                share = float(scored.link_rows[i] @ self.compiled_.links[:, j]) / len(links)
-                for link in links:
-                    extra_owner.append(f)
-                    extra_weight.append(share)
-                    extra_start.append(link.start)
-                    extra_end.append(link.end)
-            # Only the linked flags' entries are merged into units; the rest stay one per word.
-            mine = np.isin(owner, linked)
-            lo_owner = np.concatenate([owner[mine], extra_owner]).astype(np.int64)
-            lo_weights = np.concatenate([weights[mine], extra_weight])
-            lo_starts = np.concatenate([starts[mine], extra_start]).astype(np.int64)
-            lo_ends = np.concatenate([ends[mine], extra_end]).astype(np.int64)
-            lo_quiet = np.concatenate([quiet[mine], np.zeros(len(extra_owner), dtype=bool)])
-            order = np.lexsort((lo_starts, lo_owner))
-            lo_owner, lo_weights, lo_starts, lo_ends, lo_quiet = (x[order] for x in (lo_owner, lo_weights, lo_starts,
-                                                                                     lo_ends, lo_quiet))
-            unit_start = np.ones(len(lo_owner), dtype=bool)
-            unit_start[1:] = (lo_owner[1:] != lo_owner[:-1]) | (lo_starts[1:] != lo_starts[:-1])
-            at = np.flatnonzero(unit_start)
-            lo_weights = np.add.reduceat(lo_weights, at) if len(at) else lo_weights
-            rest = ~mine
-            groups = [(owner[rest], weights[rest], starts[rest], ends[rest], quiet[rest]),
-                      (lo_owner[at], lo_weights, lo_starts[at], lo_ends[at], lo_quiet[at])]
-        else:
-            groups = [(owner, weights, starts, ends, quiet)]
-        out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
-        for owner, weights, starts, ends, quiet in groups:
-            self._top(out, owner, weights, starts, ends, quiet, k)
-        return out
-
-    @staticmethod
-    def _top(out, owner, weights, starts, ends, quiet, k):
-        """Append to ``out[flag]`` the flag's top ``k`` positive, not quiet units, heaviest first
-        (ties in text order), down to 5% of the heaviest. Entries come in (flag, text) order."""
-        keep = (weights > 0) & ~quiet
-        owner, weights, starts, ends = owner[keep], weights[keep], starts[keep], ends[keep]
-        # Stable sorts: by weight, then by flag, keeps text order among equal weights.
-        order = np.argsort(-weights, kind="stable")
-        order = order[np.argsort(owner[order], kind="stable")]
-        owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
-        group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
-        chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start])
-        for o, st, en, w in zip(owner[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist(),
-                                weights[chosen].tolist()):
-            out[o].append((st, en, w))
-
-    def _evidence_one(self, scored: Scored, i: int, rule: str, k: int) -> list[tuple[int, int, float]]:
-        """One flag's evidence, word by word: the plain form of ``evidence_batch``, which tests hold
-        it equal to."""
-        j = self.rules_.index(rule)
-        a = scored.analysis
-        span = a.tokens_of(i)
-        tokens = np.arange(span.start, span.stop)
-        weights = scored.token_weights(tokens, np.full(len(tokens), j))
-        quiet_tokens = scored.quiet(tokens)
-        links = a.links.get(i, ())
-        weight: dict[tuple[int, int], float] = defaultdict(float)
-        quiet = set()
-        for start, end, w, q in zip(a.scan.start[tokens].tolist(), a.scan.end[tokens].tolist(), weights.tolist(),
-                                    quiet_tokens.tolist()):
-            unit = next(((l.start, l.end) for l in links if l.start <= start and end <= l.end), (start, end))
-            weight[unit] += w
-            if q and unit == (start, end):
-                quiet.add(unit)
-        share = float(scored.link_rows[i] @ self.compiled_.links[:, j]) / len(links) if links else 0.0
-        for link in links:
-            weight[(link.start, link.end)] += share
-        ranked = sorted(((span_, w) for span_, w in weight.items() if w > 0 and span_ not in quiet),
-                        key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return []
-        floor = 0.05 * ranked[0][1]
-        return [(s_, e, w) for (s_, e), w in ranked[:k] if w >= floor]
+        """``moderation.evidence.choose`` for (comment, rule id) flags."""
+        return evidence.choose(scored, [(i, self.rules_.index(rule)) for i, rule in flags], k)

@@ -70,27 +70,36 @@ class RepeatResult:
 NO_REPEAT = RepeatResult()
 
 
-class RepeatDetector:
+#: The share of a comment posted before at which it is a repeat, when the rulebook sets no threshold.
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class RepeatSettings:
+    """The ``repeated`` rule's own settings (``rules.toml``)."""
+
+    #: Comments shorter than this many words ("Thank you!") are never repeats, and a repeated run
+    #: must be at least this long.
+    min_words: int = field(default=8, metadata={"min": 0})
+    #: Repeats by other authors in other threads (copy-paste campaigns) need this many repeated words.
+    campaign_min_words: int = field(default=25, metadata={"min": 0})
+    #: Comments are remembered (as fingerprints, never their text) for this many days.
+    retention_days: int = field(default=30, metadata={"min": 1})
+
+
+class RepeatChecker:
     """Checks comments against the history and remembers them (unless told not to)."""
 
-    def __init__(self, store: HistoryStore, threshold: float = 0.5, min_words: int = 8, campaign_min_words: int = 25,
-                 retention_days: float = 30, max_earlier: int = 3, clock: Callable[[], float] = time.time):
+    def __init__(self, store: HistoryStore, settings: RepeatSettings = RepeatSettings(),
+                 threshold: float = DEFAULT_THRESHOLD, max_earlier: int = 3, clock: Callable[[], float] = time.time):
         self.store = store
         self.threshold = threshold
-        self.min_words = max(min_words, K)
-        self.campaign_min_words = campaign_min_words
-        self.retention_days = retention_days
+        self.min_words = max(settings.min_words, K)
+        self.campaign_min_words = settings.campaign_min_words
+        self.retention_days = settings.retention_days
         self.max_earlier = max_earlier
         self.clock = clock
         self._last_prune = 0.0
-
-    @classmethod
-    def from_rulebook(cls, store: HistoryStore, rulebook, clock: Callable[[], float] = time.time) -> "RepeatDetector":
-        rule = rulebook["repeated"]
-        settings = rule.settings
-        return cls(store, threshold=rule.threshold if rule.threshold is not None else 0.5,
-                   min_words=settings["min_words"], campaign_min_words=settings["campaign_min_words"],
-                   retention_days=settings["retention_days"], clock=clock)
 
     def check_batch(self, comments: Sequence) -> list[RepeatResult]:
         """Check each comment in order and remember those with ``store`` set, atomically: a later

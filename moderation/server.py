@@ -28,14 +28,17 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
-def serve(host: str, port: int, workers: int, config: dict) -> None:
+def configure_logging() -> None:
+    """Log lines on stderr, before the app is created (building a default model reports progress)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    from service import create_app
 
-    app = create_app(config)
+
+def serve(app, settings) -> None:
+    """Serve ``app`` (created, with its model loaded, in this master process) on the settings' host,
+    port and number of workers."""
     options = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
         "accesslog": None,          # the app logs one line per request itself (no comment text)
         "errorlog": "-",
         "timeout": 60,

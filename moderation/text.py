@@ -64,6 +64,14 @@ def normalize(text: str, fold_digits: bool = True) -> str:
     return out
 
 
+def char_ngrams(word: str, n_min: int, n_max: int) -> list[str]:
+    """Character n-grams of one word padded with spaces (``" f*ck "``): what the learned rules see
+    inside words, so a disguised spelling shares most of its n-grams with the word it hides."""
+    padded = f" {word} "
+    size = len(padded)
+    return [padded[i:i + n] for n in range(n_min, min(n_max, size) + 1) for i in range(size - n + 1)]
+
+
 def tokens(normalized: str) -> list[tuple[str, int, int]]:
     """Words of a normalised text with their (start, end) offsets."""
     return [(m.group(0), m.start(), m.end()) for m in TOKEN_RE.finditer(normalized)]

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from moderation import accel
 from moderation.artifact import load
 from moderation.moderator import Moderator
 from moderation.rulebook import load_rulebook
@@ -46,3 +47,10 @@ def tiny_artifact(tiny_model_path):
 @pytest.fixture
 def moderator(tiny_artifact) -> Moderator:
     return Moderator(tiny_artifact, load_rulebook())
+
+
+@pytest.fixture(params=accel.available())
+def implementation(request):
+    """Run the test once with each scanner implementation (the compiled one and its Python twin)."""
+    with accel.use(request.param):
+        yield request.param

@@ -161,12 +161,16 @@ def test_check_remembers_comments_in_the_db_unless_no_store(tiny_model_path, tmp
 
 
 def test_per_rule_threshold_goals(tmp_path):
-    from training.train import goals_for, load_config
+    from training.config import load_config
 
-    config = _write(tmp_path / "c.toml", '[thresholds.rules.accusations]\nreview = "maximum f1 @ fpr <= 0.05"\n')
+    config = _write(tmp_path / "c.toml", '[thresholds.rules.respect]\nreview = "maximum f1 @ fpr <= 0.03"\n')
     cfg = load_config(config)
-    assert goals_for(cfg, "accusations")[0] == "maximum f1 @ fpr <= 0.05"
-    assert goals_for(cfg, "respect")[0] == cfg["thresholds"]["review"]
+    assert cfg.goals_for("respect")[0] == "maximum f1 @ fpr <= 0.03"
+    assert cfg.goals_for("foul_language")[0] == cfg.thresholds.review
+    # A file's per-rule goals replace the packaged ones; a file without any keeps them.
+    assert cfg.goals_for("accusations")[0] == cfg.thresholds.review != load_config().goals_for("accusations")[0]
+    kept = load_config(_write(tmp_path / "k.toml", "seed = 3\n"))
+    assert kept.goals_for("accusations") == load_config().goals_for("accusations") and kept.seed == 3
     bad = _write(tmp_path / "b.toml", '[thresholds.rules.politeness]\nreview = "maximum f1"\n')
     assert "thresholds.rules.politeness must be one of" in one_line_error(run("train", "--config", bad))
 
@@ -189,3 +193,24 @@ def test_evaluate_on_a_labelled_file_writes_a_report(tiny_model_path, tmp_path):
     assert (out / "report.md").exists() and (out / "pr-respect.png").stat().st_size > 1000
     assert "exactly one of --corpora DIR or --data FILE" in one_line_error(
         run("evaluate", "--model", tiny_model_path, "--out", out))
+
+
+@pytest.mark.parametrize("variable,value,words", [
+    ("MODERATION_PORT", "eighty", "MODERATION_PORT must be a whole number from 1 to 65535, got 'eighty'"),
+    ("MODERATION_WORKERS", "0", "MODERATION_WORKERS must be a whole number from 1 to 64, got '0'"),
+    ("MODERATION_MAX_BODY", "12", "MODERATION_MAX_BODY must be a whole number >= 1024"),
+    ("MODERATION_LOG_TEXT", "maybe", "MODERATION_LOG_TEXT must be one of 1, true"),
+])
+def test_serve_with_a_bad_environment_value_is_one_line(monkeypatch, variable, value, words):
+    monkeypatch.setenv(variable, value)
+    assert words in one_line_error(run("serve"))
+
+
+def test_service_settings_come_from_the_environment_then_the_options(monkeypatch):
+    from moderation.settings import Settings
+
+    monkeypatch.setenv("MODERATION_PORT", "9001")
+    monkeypatch.setenv("MODERATION_LOG_TEXT", "yes")
+    settings = Settings.from_env()
+    assert (settings.port, settings.log_text, settings.workers) == (9001, True, 2)
+    assert settings.replace(port=9002, workers=None).port == 9002

@@ -4,7 +4,7 @@ import joblib
 import numpy as np
 import pytest
 
-from moderation import artifact as artifact_module
+from moderation import artifact as artifact_module, evidence
 from moderation.artifact import load, metadata_path, read_card, save
 from moderation.errors import DataError, ModelError
 from moderation.rulebook import LEARNED_RULES
@@ -179,7 +179,8 @@ def test_token_weights_add_up_to_the_decision_value(tiny_artifact):
     for i in range(len(TRICKY)):
         span = a.tokens_of(i)
         tokens = np.arange(span.start, span.stop)
-        weights = np.array([scored.token_weights(tokens, np.full(len(tokens), j)).sum() for j in range(len(model.rules_))])
+        weights = np.array([evidence.token_weights(scored, tokens, np.full(len(tokens), j)).sum()
+                            for j in range(len(model.rules_))])
         links = scored.link_rows[i] @ model.compiled_.links
         np.testing.assert_allclose(weights + links, scored.z[i], rtol=0, atol=1e-9)
 
@@ -194,7 +195,7 @@ def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact):
     batch = model.evidence_batch(scored, flags, k=3)
     assert sum(map(len, batch)) > 10
     for (i, rule), found in zip(flags, batch):
-        plain = model._evidence_one(scored, i, rule, 3)
+        plain = evidence.choose_one(scored, i, model.rules_.index(rule), 3)
         assert [(s, e) for s, e, _ in found] == [(s, e) for s, e, _ in plain], (texts[i], rule)
         np.testing.assert_allclose([w for *_, w in found], [w for *_, w in plain], rtol=1e-12)
 

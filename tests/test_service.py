@@ -21,7 +21,7 @@ from service import MAX_BATCH, MAX_TEXT_CHARS, create_app
 
 @pytest.fixture
 def app(moderator):
-    return create_app({"MAX_BODY_BYTES": 64_000}, moderator=moderator)
+    return create_app({"max_body": 64_000}, moderator=moderator)
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_unknown_routes_and_methods_are_json_too(client, method, path, status, c
 
 
 def test_bearer_token_guards_everything_but_health_checks(moderator):
-    client = create_app({"API_TOKEN": "s3cret"}, moderator=moderator).test_client()
+    client = create_app({"token": "s3cret"}, moderator=moderator).test_client()
     assert post(client, {"text": "hi"}).status_code == 401
     wrong = post(client, {"text": "hi"}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "unauthorized"
@@ -137,7 +137,7 @@ def test_access_log_has_one_line_per_request_and_no_text_unless_configured(moder
     assert lines[1].startswith("GET /nope 404 ")
     assert "secret" not in " ".join(lines)
     caplog.clear()
-    client = create_app({"LOG_TEXT": True}, moderator=moderator).test_client()
+    client = create_app({"log_text": True}, moderator=moderator).test_client()
     post(client, {"text": "a secret comment"})
     assert "a secret comment" in caplog.records[-1].getMessage()
 
@@ -226,13 +226,11 @@ LONG = ("Residents of Harlow Bay deserve better than this. The new bus schedule 
 
 @pytest.fixture
 def history_client(tiny_artifact, tmp_path):
-    from moderation.repeats import RepeatDetector
     from moderation.rulebook import load_rulebook
     from moderation.store import SqliteStore
 
     book = load_rulebook()
-    detector = RepeatDetector.from_rulebook(SqliteStore(tmp_path / "h.sqlite3"), book)
-    return create_app(moderator=Moderator(tiny_artifact, book, history=detector)).test_client()
+    return create_app(moderator=Moderator(tiny_artifact, book, history=SqliteStore(tmp_path / "h.sqlite3"))).test_client()
 
 
 def test_service_flags_repeats_and_honours_store_false(history_client):
@@ -247,14 +245,12 @@ def test_service_flags_repeats_and_honours_store_false(history_client):
 
 
 def test_service_without_a_store_still_answers_and_is_not_ready(tiny_artifact, tmp_path):
-    from moderation.repeats import RepeatDetector
     from moderation.rulebook import load_rulebook
     from moderation.store import SqliteStore
 
     (tmp_path / "file").write_text("x")
     book = load_rulebook()
-    detector = RepeatDetector.from_rulebook(SqliteStore(tmp_path / "file" / "h.sqlite3"), book)
-    client = create_app(moderator=Moderator(tiny_artifact, book, history=detector)).test_client()
+    client = create_app(moderator=Moderator(tiny_artifact, book, history=SqliteStore(tmp_path / "file" / "h.sqlite3"))).test_client()
     response = post(client, {"text": LONG})
     assert response.status_code == 200 and response.get_json()["unavailable"] == ["repeated"]
     assert client.get("/readyz").status_code == 503

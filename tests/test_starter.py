@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.artifact import default_model_path, read_card
+from moderation.artifact import read_card
+from moderation.settings import default_model_path
 from moderation.rulebook import LEARNED_RULES
 from training.data import read_labelled, starter_path
 

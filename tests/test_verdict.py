@@ -8,6 +8,9 @@ from moderation.moderator import Comment, Moderator
 from moderation.rulebook import RULE_IDS, load_rulebook, parse_rulebook
 from moderation.verdict import PUBLISH, REJECT, REVIEW
 
+# Every verdict test runs on both scanner implementations (moderation.accel).
+pytestmark = pytest.mark.usefixtures("implementation")
+
 
 def rulebook_with(**changes):
     book = load_rulebook()
@@ -137,15 +140,14 @@ def test_a_batch_leaves_the_garbage_collector_as_it_found_it(moderator):
         gc.enable()
 
 
-def test_without_the_compiled_scanner_the_verdicts_are_the_same(moderator, monkeypatch):
-    from moderation import hashindex, scan
+def test_the_python_twin_gives_the_same_verdicts_as_the_compiled_scanner(moderator, implementation):
+    from moderation import accel
 
     texts = ["You are a complete idiot!!! STOP LYING", "Buy now at shop.example.com/deal and bit.ly/x",
-             "Thanks for the update, naïve café owner.", "The mayor pocketed the grant money. Sh1t.", ""]
-    compiled = [v.to_dict() for v in moderator.check_batch(texts)]
-    monkeypatch.setattr(scan, "_scan", None)
-    monkeypatch.setattr(hashindex, "_scan", None)
-    fresh = type(moderator)(moderator.artifact, moderator.rulebook)
-    plain = [v.to_dict() for v in fresh.check_batch(texts)]
-    assert plain == compiled
+             "Thanks for the update, naïve café owner.", "The mayor pocketed the grant money. Sh1t.", "",
+             "See www.example-news.com/a and example dot com, THIS IS A DISGRACE. Reed stole it. Reed stole it!"]
+    here = [v.to_dict() for v in moderator.check_batch(texts)]
+    with accel.use("python"):
+        plain = [v.to_dict() for v in type(moderator)(moderator.artifact, moderator.rulebook).check_batch(texts)]
+    assert plain == here
     assert any(v["flags"] for v in plain)

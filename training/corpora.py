@@ -254,7 +254,7 @@ def load_corpus(adapter: Adapter, folder: Path, extra: dict, holdout_groups=()):
     """One corpus as LabelledData: rows, partial labels, source groups and forced held-out rows."""
     import numpy as np
 
-    from moderation.rulebook import RULE_IDS
+    from moderation.detectors import RULE_IDS
 
     from .data import LabelledData, _text_key
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.rulebook import RULE_IDS
+from moderation.detectors import RULE_IDS
 
 META_COLUMNS = ("text", "id", "thread", "author", "source", "group", "topic", "created", "note")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

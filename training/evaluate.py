@@ -19,6 +19,7 @@ from moderation.errors import DataError
 from moderation.moderator import Moderator
 from moderation.rulebook import Rulebook, load_rulebook
 
+from .config import TrainingConfig
 from .corpora import ADAPTERS
 from .data import LabelledData, group_split, read_labelled
 from .metrics import curve_metrics, review_rate, rule_metrics
@@ -41,12 +42,12 @@ def held_out_rows(artifact: ModelArtifact, corpora: Path | None, data: Path | No
     if data is not None:
         return read_labelled(data)
     card = artifact.card
-    config = card.get("config", {})
+    config = TrainingConfig.from_dict(card.get("config", {}), f"the config in model {artifact.version}'s card")
     trained = {s["name"] for s in card.get("data", {}).get("sources", [])}
     everything = build_dataset((), with_starter=True, corpora=corpora, config=config, say=say, training_only=False)
     trained_view = build_dataset((), with_starter="starter.jsonl" in trained, corpora=corpora, config=config,
                                  only=trained)
-    held = group_split(trained_view.groups, config.get("test_size", 0.2), config.get("seed", 0),
+    held = group_split(trained_view.groups, config.test_size, config.seed,
                        trained_view.forced_test, trained_view.source_names())
     held_origins = {o for o, h in zip(trained_view.origins, held) if h}
     source_of = [o.split(":", 1)[0] for o in everything.origins]

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from moderation.rulebook import LEARNED_RULES
+from moderation.detectors import LABELLED_RULES, LEARNED_RULES
 
 from .data import LabelledData
 
@@ -49,7 +49,7 @@ def review_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list]
     corpus says nothing of insults, so its "clean" rows may rightly be flagged for one. ``strict``
     counts any flag at all, on the clean rows labelled for every learned rule.
     """
-    labelled_rules = [r for r in rows.labels if r in LEARNED_RULES or r == "volume"]
+    labelled_rules = [r for r in rows.labels if r in LABELLED_RULES]
     if not labelled_rules or not len(rows):
         return None
     stacked = np.vstack([rows.labels[r] for r in labelled_rules])

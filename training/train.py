@@ -4,131 +4,38 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import tomllib
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from moderation.artifact import ModelArtifact, library_versions, save
-from moderation.errors import ConfigError, DataError
+from moderation.detectors import LEARNED_RULES, MEASURED_FROM_LABELS, RULES
+from moderation.errors import DataError
 from moderation.features import TextFeatures
 from moderation.model import CommentModel
 from moderation.moderator import Moderator
-from moderation.rulebook import LEARNED_RULES, Rulebook, load_rulebook
-from moderation.signals import measure_volume
-from moderation.thresholds import choose_rule_thresholds, parse_goal
+from moderation.rulebook import Rulebook, load_rulebook
+from moderation.thresholds import choose_rule_thresholds
 
-from .metrics import review_rate, rule_metrics
+from .config import TrainingConfig, load_config
 from .data import LabelledData, combine, deduplicate, group_split, read_labelled, starter_path
+from .metrics import review_rate, rule_metrics
 
 Progress = Callable[[str], None]
 
-DEFAULT_CONFIG: dict[str, Any] = {
-    "seed": 20261123, "test_size": 0.2, "cv_folds": 5, "mixed_share": 0.3,
-    "holdout_groups": ["youtube-spam:Youtube04-Eminem"],
-    "features": {"word_ngram_range": [1, 2], "char_ngram_range": [2, 5], "min_df": 2,
-                 "max_word_features": 100_000, "max_char_features": 200_000},
-    "classifier": {"C": 4.0, "class_weight": "balanced", "max_iter": 2000},
-    "thresholds": {"review": "maximum recall @ precision >= 0.9 and fpr <= 0.01", "reject": "maximum recall @ precision >= 0.98 and fpr <= 0.002",
-                   "fallback": "maximum recall @ fpr <= 0.01", "rules": {}},
-}
-#: Measured rules whose threshold is chosen from labelled data, and how they are measured.
-MEASURED_FROM_DATA = ("volume",)
-
-
-def default_config_path() -> Path:
-    return Path(str(resources.files("training") / "config.toml"))
-
-
-def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """The training config: the packaged one, or ``path`` merged over the defaults, validated."""
-    path = Path(path) if path is not None else default_config_path()
-    try:
-        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}; give the path of a .toml file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config {path} is not valid TOML ({exc}); fix it or leave --config out") from None
-    config = json.loads(json.dumps(DEFAULT_CONFIG))
-    for key, value in loaded.items():
-        if key not in config:
-            raise ConfigError(f"config {path}: unknown key {key!r}; allowed keys are {', '.join(config)}")
-        if isinstance(config[key], dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"config {path}: [{key}] must be a table")
-            unknown = set(value) - set(config[key])
-            if unknown:
-                raise ConfigError(f"config {path}: unknown key {sorted(unknown)[0]!r} in [{key}]; "
-                                  f"allowed keys are {', '.join(config[key])}")
-            config[key].update(value)
-        else:
-            config[key] = value
-    _validate(config, path)
-    return config
-
-
-def _validate(config: dict, path: Path) -> None:
-    def bad(name, allowed, value):
-        raise ConfigError(f"config {path}: {name} must be {allowed}, got {value!r}")
-
-    if not isinstance(config["holdout_groups"], list) or not all(isinstance(g, str) for g in config["holdout_groups"]):
-        bad("holdout_groups", "a list of \"corpus:group\" strings", config["holdout_groups"])
-    if not isinstance(config["seed"], int):
-        bad("seed", "a whole number", config["seed"])
-    if not isinstance(config["test_size"], (int, float)) or not 0.05 <= config["test_size"] <= 0.5:
-        bad("test_size", "a number from 0.05 to 0.5", config["test_size"])
-    if not isinstance(config["mixed_share"], (int, float)) or not 0.0 <= config["mixed_share"] <= 2.0:
-        bad("mixed_share", "a number from 0 to 2", config["mixed_share"])
-    if not isinstance(config["cv_folds"], int) or not 2 <= config["cv_folds"] <= 20:
-        bad("cv_folds", "a whole number from 2 to 20", config["cv_folds"])
-    if config["features"]["word_ngram_range"] not in ([1, 1], [1, 2]):
-        bad("features.word_ngram_range", "[1, 1] or [1, 2] (word unigrams, or unigrams and bigrams)",
-            config["features"]["word_ngram_range"])
-    value = config["features"]["char_ngram_range"]
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
-            and value[0] <= value[1]):
-        bad("features.char_ngram_range", "[low, high] with 1 <= low <= high", value)
-    if config["classifier"]["class_weight"] not in ("balanced", None, "none"):
-        bad("classifier.class_weight", '"balanced" or "none"', config["classifier"]["class_weight"])
-    if not isinstance(config["classifier"]["C"], (int, float)) or config["classifier"]["C"] <= 0:
-        bad("classifier.C", "a number > 0", config["classifier"]["C"])
-    for name, goal in config["thresholds"].items():
-        if name != "rules":
-            parse_goal(goal, f"config {path}: thresholds.{name}")
-    rules = config["thresholds"]["rules"]
-    if not isinstance(rules, dict):
-        bad("thresholds.rules", "a table of [thresholds.rules.<rule id>] tables", rules)
-    for rule, goals in rules.items():
-        if rule not in LEARNED_RULES + MEASURED_FROM_DATA:
-            bad(f"thresholds.rules.{rule}", f"one of {', '.join(LEARNED_RULES + MEASURED_FROM_DATA)}", rule)
-        if not isinstance(goals, dict) or set(goals) - {"review", "reject", "fallback"}:
-            bad(f"thresholds.rules.{rule}", "a table with review, reject and/or fallback goals", goals)
-        for name, goal in goals.items():
-            parse_goal(goal, f"config {path}: thresholds.rules.{rule}.{name}")
-
-
-def goals_for(config: dict, rule: str) -> tuple[str, str, str]:
-    """A rule's (review, reject, fallback) goals: its own where the config gives them, else the defaults."""
-    t = config["thresholds"]
-    own = t.get("rules", {}).get(rule, {})
-    return own.get("review", t["review"]), own.get("reject", t["reject"]), own.get("fallback", t["fallback"])
-
-
-def _model(config: dict) -> CommentModel:
-    f, c = config["features"], config["classifier"]
-    features = TextFeatures(word_ngram_range=tuple(f["word_ngram_range"]), char_ngram_range=tuple(f["char_ngram_range"]),
-                            min_df=f["min_df"], max_word_features=f["max_word_features"],
-                            max_char_features=f["max_char_features"])
-    weight = None if c["class_weight"] in (None, "none") else c["class_weight"]
-    goals = {rule: goals_for(config, rule) for rule in LEARNED_RULES}
-    return CommentModel(rules=LEARNED_RULES, features=features, C=float(c["C"]), class_weight=weight,
-                        max_iter=c["max_iter"], cv=config["cv_folds"],
+def _model(config: TrainingConfig) -> CommentModel:
+    f, c = config.features, config.classifier
+    features = TextFeatures(word_ngram_range=tuple(f.word_ngram_range), char_ngram_range=tuple(f.char_ngram_range),
+                            min_df=f.min_df, max_word_features=f.max_word_features,
+                            max_char_features=f.max_char_features)
+    goals = {rule: config.goals_for(rule) for rule in LEARNED_RULES}
+    return CommentModel(rules=LEARNED_RULES, features=features, C=float(c.C), class_weight=c.class_weight,
+                        max_iter=c.max_iter, cv=config.cv_folds,
                         review_goal={r: g[0] for r, g in goals.items()},
                         reject_goal={r: g[1] for r, g in goals.items()},
-                        fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config["seed"])
+                        fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config.seed)
 
 
 def with_mixed_rows(data: LabelledData, share: float, seed: int):
@@ -170,7 +77,7 @@ def _check_labels(data: LabelledData, names: str) -> None:
 
 
 def build_dataset(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora: str | Path | None = None,
-                  config: dict | None = None, say: Progress = lambda m: None, training_only: bool = True,
+                  config: TrainingConfig | None = None, say: Progress = lambda m: None, training_only: bool = True,
                   only: set[str] | None = None) -> LabelledData:
     """Every labelled row a training run uses, de-duplicated, in a fixed order (so the held-out
     split of a given seed is the same at training and at evaluation time).
@@ -183,7 +90,7 @@ def build_dataset(data: Sequence[str | Path] = (), *, with_starter: bool = True,
     if corpora is not None:
         from .corpora import load_corpora
 
-        parts += [p for p in load_corpora(Path(corpora), holdout_groups=set(cfg.get("holdout_groups", [])), say=say,
+        parts += [p for p in load_corpora(Path(corpora), holdout_groups=set(cfg.holdout_groups), say=say,
                                           training_only=training_only)
                   if only is None or p.sources[0]["name"] in only]
     if not parts:
@@ -212,30 +119,29 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     names = ", ".join(s["name"] for s in corpus.sources)
     _check_labels(corpus, names)
 
-    held_out = group_split(corpus.groups, cfg["test_size"], cfg["seed"], corpus.forced_test, corpus.source_names())
+    held_out = group_split(corpus.groups, cfg.test_size, cfg.seed, corpus.forced_test, corpus.source_names())
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
-    texts, labels, groups = with_mixed_rows(train_part, cfg["mixed_share"], cfg["seed"])
+    texts, labels, groups = with_mixed_rows(train_part, cfg.mixed_share, cfg.seed)
     if len(texts) > len(train_part):
         say(f"added {len(texts) - len(train_part)} mixed rows (a clean comment joined to a labelled one)")
     model = _model(cfg).fit(texts, labels, progress=say, groups=groups)
 
     thresholds = dict(model.thresholds_)
-    acronyms = rulebook["volume"].settings.get("acronyms", [])
-    for rule in MEASURED_FROM_DATA:
+    for rule in MEASURED_FROM_LABELS:
         y = train_part.labels.get(rule)
         if y is None or np.sum(~np.isnan(y)) == 0 or np.nansum(y) == 0:
             say(f"{rule}: no labelled rows; its threshold must be set in the rulebook")
             continue
         mask = ~np.isnan(y)
-        scores = np.array([measure_volume(t, acronyms).score for t, m in zip(train_part.texts, mask) if m])
-        thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), *goals_for(cfg, rule))
+        scores = _measured(rule, rulebook, [t for t, m in zip(train_part.texts, mask) if m])
+        thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), *cfg.goals_for(rule))
 
     say(f"measuring on {len(test_part)} held-out rows")
-    metrics = _evaluate(model, thresholds, test_part, acronyms)
+    metrics = _evaluate(model, thresholds, test_part, rulebook)
     data_hash = hashlib.sha256("".join(s["sha256"] for s in corpus.sources).encode()).hexdigest()
     created = datetime.now(timezone.utc)
-    version = f"{created:%Y%m%d%H%M%S}-{hashlib.sha256((data_hash + json.dumps(cfg, sort_keys=True)).encode()).hexdigest()[:8]}"
+    version = f"{created:%Y%m%d%H%M%S}-{hashlib.sha256((data_hash + json.dumps(cfg.to_dict(), sort_keys=True)).encode()).hexdigest()[:8]}"
     card = {
         "version": version,
         "created": created.isoformat(timespec="seconds"),
@@ -244,7 +150,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
                  "rows": len(corpus), "train_rows": len(train_part), "held_out_rows": len(test_part),
                  "mixed_rows_added": len(texts) - len(train_part),
                  "sha256": data_hash},
-        "config": cfg,
+        "config": cfg.to_dict(),
         "thresholds": thresholds,
         "metrics": metrics,
         "training_seconds": round(time.perf_counter() - started, 1),
@@ -262,7 +168,11 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     return artifact
 
 
-def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, acronyms) -> dict[str, Any]:
+def _measured(rule: str, rulebook: Rulebook, texts: list[str]) -> np.ndarray:
+    return RULES[rule].detector.measure(texts, rulebook[rule].settings)
+
+
+def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, rulebook: Rulebook) -> dict[str, Any]:
     metrics: dict[str, Any] = {"held_out_rows": len(test)}
     if not len(test):
         return metrics
@@ -274,12 +184,12 @@ def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, acronym
             continue
         mask = ~np.isnan(y)
         per_rule[rule] = rule_metrics(probabilities[mask, j], y[mask], thresholds[rule]["review"])
-    for rule in MEASURED_FROM_DATA:
+    for rule in MEASURED_FROM_LABELS:
         y = test.labels.get(rule)
         if y is None or rule not in thresholds or not np.any(~np.isnan(y)):
             continue
         mask = ~np.isnan(y)
-        scores = np.array([measure_volume(t, acronyms).score for t, m in zip(test.texts, mask) if m])
+        scores = _measured(rule, rulebook, [t for t, m in zip(test.texts, mask) if m])
         per_rule[rule] = rule_metrics(scores, y[mask], thresholds[rule]["review"])
     metrics["rules"] = per_rule
     return metrics

@@ -1,75 +1,16 @@
-"""The comment history behind repeat detection: a small interface and its SQLite implementation.
-
-Only fingerprints are kept, with the comment's id, thread, author and time — never its text: the
-evidence a repeat needs is in the *new* comment, and a history of texts would be a second copy of
-readers' words to secure, disclose and delete. The interface is narrow (candidates, add, prune,
-ping) so a PostgreSQL store for several hosts can implement the same five methods.
-"""
+"""The embedded history store: SQLite in WAL mode, one file for one machine's workers."""
 from __future__ import annotations
 
 import os
 import sqlite3
 import threading
 import time
-from abc import ABC, abstractmethod
 from array import array
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
-ENV_DB = "MODERATION_DB"
-
-
-class StoreUnavailable(Exception):
-    """The history cannot be read or written (missing, locked, corrupt); the verdict goes on without it."""
-
-
-@dataclass(frozen=True)
-class StoredComment:
-    key: int
-    comment_id: str | None
-    thread: str | None
-    author: str | None
-    created: float
-    hashes: tuple[int, ...]        # every word k-gram hash, to measure coverage exactly
-
-
-def default_db_path() -> Path:
-    """$MODERATION_DB, else ``$XDG_DATA_HOME/news-moderation/history.sqlite3``."""
-    env = os.environ.get(ENV_DB)
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "news-moderation" / "history.sqlite3"
-
-
-class HistoryStore(ABC):
-    @abstractmethod
-    def transaction(self):
-        """A context in which lookups and additions are atomic with respect to other writers."""
-
-    @abstractmethod
-    def candidates(self, fingerprints: Sequence[int], since: float, per_fingerprint: int = 32) -> list[tuple[StoredComment, int]]:
-        """Stored comments newer than ``since`` sharing fingerprints, with how many they share."""
-
-    @abstractmethod
-    def key_of(self, comment_id: str) -> int | None:
-        """The key of the stored comment with this id, if any (keys grow with time)."""
-
-    @abstractmethod
-    def add(self, comment_id, thread, author, created: float, hashes: Sequence[int], fingerprints: Sequence[int]) -> None:
-        """Remember a comment. A comment whose id is stored already is an edit or a retry: it
-        replaces the stored one in place, keeping its key and time."""
-
-    @abstractmethod
-    def prune(self, before: float) -> int:
-        """Forget comments older than ``before``; returns how many."""
-
-    @abstractmethod
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless the store can be read."""
-
+from .base import HistoryStore, StoreUnavailable, StoredComment
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS comments (

@@ -1,0 +1,105 @@
+"""The pure-Python twin of the compiled scanner ``moderation._scan``: the same functions, the same
+arguments, results of the same types and bytes.
+
+This is the plain definition the C code must equal (tests hold the two equal, function by function
+and as whole verdicts), and what runs where the extension could not be built. Nothing imports it
+but ``moderation.accel``, which chooses one of the two once; the rest of the library never asks
+which one it got.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from .signals import measure_volume as _measure_volume
+from .text import TOKEN_RE, char_ngrams, normalize as _normalize
+
+FNV_OFFSET, FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
+_BREAK = re.compile(r"\n|[.!?\u2026]\s")
+_MIX = 0x9E3779B97F4A7C15
+
+
+def fnv1a(text: str) -> int:
+    """64-bit FNV-1a of the code points of ``text``: the hash of a token or an n-gram."""
+    h = FNV_OFFSET
+    for char in text:
+        h = ((h ^ ord(char)) * FNV_PRIME) & _MASK
+    return h
+
+
+def set_fold(fn: Callable[[str], str]) -> None:
+    """The compiled module needs the character folding function handed to it; this twin calls
+    ``moderation.text`` directly."""
+
+
+def normalize(text: str) -> str:
+    return _normalize(text)
+
+
+def scan(texts: list[str], tlds) -> tuple:
+    """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8).
+    It screens nothing out: every text is flagged as one that may hold a link (1) and shout (2)."""
+    doc, start, end, hashes, brk = [], [], [], [], []
+    for d, text in enumerate(texts):
+        norm = _normalize(text)
+        previous = None
+        for match in TOKEN_RE.finditer(norm):
+            doc.append(d)
+            start.append(match.start())
+            end.append(match.end())
+            hashes.append(fnv1a(match.group(0)))
+            brk.append(previous is not None and bool(_BREAK.search(norm, previous, match.start())))
+            previous = match.end()
+    return (np.asarray(doc, dtype=np.int32), np.asarray(start, dtype=np.int32), np.asarray(end, dtype=np.int32),
+            np.asarray(hashes, dtype=np.uint64), np.asarray(brk, dtype=np.bool_),
+            np.full(len(texts), 3, dtype=np.uint8))
+
+
+def measure_volume(text: str, acronyms: set, acronyms_cased: bool) -> tuple:
+    """(score, caps share, punctuation runs, stretched words, [(start, end, 0), ...])."""
+    volume = _measure_volume(text, acronyms)
+    return (volume.score, volume.caps_share, volume.punctuation_runs, volume.stretched_words,
+            [(span.start, span.end, 0) for span in volume.spans])
+
+
+def grams(words: list[str], low: int, high: int) -> tuple:
+    """(word index int32, FNV-1a hash uint64) of every padded character n-gram of ``words``."""
+    owner, hashes = [], []
+    for i, word in enumerate(words):
+        for gram in char_ngrams(word, low, high):
+            owner.append(i)
+            hashes.append(fnv1a(gram))
+    return np.asarray(owner, dtype=np.int32), np.asarray(hashes, dtype=np.uint64)
+
+
+def grams_at(texts: list[str], doc, start, end, low: int, high: int) -> tuple:
+    """``grams`` of the normalised token spans ``normalize(texts[doc[i]])[start[i]:end[i]]``."""
+    normalized: dict[int, str] = {}
+    words = []
+    for d, a, b in zip(np.frombuffer(doc, dtype=np.int64).tolist(), np.frombuffer(start, dtype=np.int64).tolist(),
+                       np.frombuffer(end, dtype=np.int64).tolist()):
+        if d not in normalized:
+            normalized[d] = _normalize(texts[d])
+        words.append(normalized[d][a:b])
+    return grams(words, low, high)
+
+
+def probe(slots, shift: int, queries) -> np.ndarray:
+    """Positions (int64) of ``queries`` in an open-addressing table of (key, position + 1) slots;
+    a query's first slot is (query * 0x9E3779B97F4A7C15) >> shift, then the next ones in turn."""
+    table = np.frombuffer(slots, dtype=np.uint64).reshape(-1, 2)
+    queries = np.frombuffer(queries, dtype=np.uint64)
+    mask = len(table) - 1
+    out = np.full(len(queries), -1, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        slot = ((queries * np.uint64(_MIX)) >> np.uint64(shift)).astype(np.int64)
+    pending = np.arange(len(queries))
+    while pending.size:
+        keys, values = table[slot, 0], table[slot, 1]
+        hit = (values > 0) & (keys == queries[pending])
+        out[pending[hit]] = values[hit].astype(np.int64) - 1
+        occupied = (values > 0) & ~hit
+        pending, slot = pending[occupied], (slot[occupied] + 1) & mask
+    return out

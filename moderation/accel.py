@@ -1,0 +1,70 @@
+"""The one boundary between the library and its compiled speed-up (markupsafe's pattern).
+
+``moderation._scan`` (C, built by ``pip install`` when a compiler is there) and
+``moderation._scan_py`` (its pure-Python twin) expose the same functions; this module chooses one
+of them once, at import, and every caller goes through it. No other module asks whether the C code
+was built. ``use`` switches implementation, for the tests that run every verdict on both.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Iterator
+
+from . import _scan_py
+from .text import _fold_char
+
+IMPLEMENTATIONS: dict[str, ModuleType] = {"python": _scan_py}
+try:
+    from . import _scan as _compiled
+except ImportError:  # not built: the twin computes the same, more slowly
+    _compiled = None
+else:
+    _compiled.set_fold(_fold_char)
+    IMPLEMENTATIONS["compiled"] = _compiled
+
+#: The implementation in use: the compiled one when it was built.
+name = "compiled" if _compiled is not None else "python"
+_impl: ModuleType = IMPLEMENTATIONS[name]
+
+
+def available() -> tuple[str, ...]:
+    return tuple(IMPLEMENTATIONS)
+
+
+@contextmanager
+def use(implementation: str) -> Iterator[None]:
+    """Run the block with ``implementation`` ("compiled" or "python")."""
+    global _impl, name
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}, got {implementation!r}")
+    before = name
+    name, _impl = implementation, IMPLEMENTATIONS[implementation]
+    try:
+        yield
+    finally:
+        name, _impl = before, IMPLEMENTATIONS[before]
+
+
+def normalize(text: str) -> str:
+    return _impl.normalize(text)
+
+
+def scan(texts: list[str], tlds: set) -> tuple:
+    return _impl.scan(texts, tlds)
+
+
+def measure_volume(text: str, acronyms: set, acronyms_cased: bool) -> tuple:
+    return _impl.measure_volume(text, acronyms, acronyms_cased)
+
+
+def grams(words: list[str], low: int, high: int) -> tuple:
+    return _impl.grams(words, low, high)
+
+
+def grams_at(texts: list[str], doc, start, end, low: int, high: int) -> tuple:
+    return _impl.grams_at(texts, doc, start, end, low, high)
+
+
+def probe(slots, shift: int, queries):
+    return _impl.probe(slots, shift, queries)

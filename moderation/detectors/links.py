@@ -1,0 +1,46 @@
+"""Links, measured: every URL of a comment (see ``moderation.signals.find_links``) but those to the
+outlet's own allow-listed domains, against the outlet's limit.
+
+The score is ``links / (limit + 1)`` capped at 1, so it reaches its fixed threshold of 1.0 exactly
+when the limit is passed: the outlet's limit is the policy, nothing is chosen from data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import evidence
+from ..signals import allowed_links, link_score
+from .base import Batch, Detector, RuleScores
+
+POLICY_THRESHOLD = 1.0
+
+
+def _domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip().lower().removeprefix("www.") for v in values)
+
+
+@dataclass(frozen=True)
+class LinksSettings:
+    #: More than this many links flags a comment.
+    limit: int = field(default=1, metadata={"min": 0})
+    #: Links to these domains (and their subdomains) are not counted: the outlet's own site, say.
+    allow_domains: tuple[str, ...] = field(default=(), metadata={"kind": "words", "clean": _domains})
+
+
+class LinksDetector(Detector):
+    kind = "measured"
+    Settings = LinksSettings
+
+    @classmethod
+    def chosen_thresholds(cls, rule_id, artifact) -> dict:
+        return {"review": POLICY_THRESHOLD, "reject": POLICY_THRESHOLD}
+
+    def score_batch(self, batch: Batch) -> RuleScores:
+        scores = np.zeros(len(batch))
+        counted = {}
+        for d, found in batch.links.items():
+            counted[d] = allowed_links(found, self.settings.allow_domains)
+            scores[d] = link_score(len(counted[d]), self.settings.limit)
+        return RuleScores(scores, lambda docs: [evidence.spans(counted.get(d, ())) for d in docs])

@@ -1,0 +1,177 @@
+"""Evidence: the spans of a comment that show a moderator why a rule flagged it.
+
+Everything that chooses or shapes evidence lives here:
+
+- for a learned rule, each word's own term of the comment's decision value (``token_weights``: with
+  this feature space the decision value is exactly a sum over the comment's tokens, plus its links'
+  share), and the heaviest few words per flag (``choose``, a whole batch of flags in one sort;
+  ``choose_one`` is the same choice made word by word, which tests hold it equal to). Words inside
+  a link count as the link, and function words ("the", "because") are never shown;
+- for measured rules, their spans (links counted, shouted words) as ``Evidence``;
+- ``merge``: one rule's evidence from several sources (word-list hits first), without repeats.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from .features.compiled import Scored
+from .scan import token_hash
+from .signals import Span
+from .verdict import Evidence
+
+#: Function words, by the hash the scanner gives their tokens.
+STOP_HASHES = np.sort(np.asarray([token_hash(w) for w in ENGLISH_STOP_WORDS], dtype=np.uint64))
+
+
+def spans(found: Iterable[Span]) -> tuple[Evidence, ...]:
+    """Measured spans (links, shouted words, listed words) as evidence, as they are."""
+    return tuple(Evidence(s.text, s.start, s.end) for s in found)
+
+
+def merge(first: Iterable[Evidence], then: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    """``first``, then those of ``then`` that cover other spans."""
+    first = list(first)
+    seen = {(e.start, e.end) for e in first}
+    return tuple(first + [e for e in then if (e.start, e.end) not in seen])
+
+
+def token_weights(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Each token's own term of its comment's decision value for the rule (column) given with
+    it: its unigram, half of each bigram it is in and its character n-grams, each over its norm."""
+    a, c = scored.analysis, scored.compiled
+    if scored._pair_at is None:
+        left, right = np.full(len(a.table), -1), np.full(len(a.table), -1)
+        left[a.pair_left] = np.arange(len(a.pair_left))
+        right[a.pair_right] = np.arange(len(a.pair_right))
+        scored._pair_at = (left, right)
+    words = np.zeros(len(tokens))
+    uni = a.unigram[tokens]
+    has = uni >= 0
+    words[has] = c.word[uni[has], rules[has]]
+    for at in scored._pair_at:
+        pair = at[tokens]
+        has = pair >= 0
+        has[has] = a.pair_col[pair[has]] >= 0
+        words[has] += c.word[a.pair_col[pair[has]], rules[has]] / 2
+    chars = np.zeros(len(tokens))
+    table = a.table[tokens]
+    has = table >= 0
+    chars[has] = c.token[table[has], rules[has]]
+    chars[~has] = scored.oov_token[a.ext[tokens[~has]] - len(c.token), rules[~has]]
+    doc = a.scan.doc[tokens]
+    return words / scored.word_norm[doc] + chars / scored.char_norm[doc]
+
+
+def function_words(scored: Scored, tokens: np.ndarray) -> np.ndarray:
+    """Which tokens are function words ("the", "because"): never shown as evidence."""
+    hashes = scored.analysis.scan.hash[tokens]
+    at = np.minimum(np.searchsorted(STOP_HASHES, hashes), len(STOP_HASHES) - 1)
+    return STOP_HASHES[at] == hashes
+
+
+def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[list[tuple[int, int, float]]]:
+    """The evidence of many learned-rule flags at once: for each (comment, rule column), its top
+    ``k`` units (a word, or a link with the words inside it) as (start, end, weight), heaviest first,
+    down to 5% of the heaviest. One weight per unit; every flag's units chosen by one sort."""
+    if not flags:
+        return []
+    a = scored.analysis
+    docs = np.asarray([i for i, _ in flags], dtype=np.int64)
+    rules = np.asarray([j for _, j in flags], dtype=np.int64)
+    first = a.first_tokens()
+    lo, hi = first[docs], first[docs + 1]
+    sizes = hi - lo
+    owner = np.repeat(np.arange(len(flags)), sizes)
+    offsets = np.cumsum(sizes) - sizes
+    tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
+    weights = token_weights(scored, tokens, rules[owner])
+    starts, ends = a.scan.start[tokens], a.scan.end[tokens]
+    quiet = function_words(scored, tokens)
+    linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
+    if linked:
+        # Words inside a link are shown as the link, which also gets the link signals' share.
+        extra_owner, extra_weight, extra_start, extra_end = [], [], [], []
+        for f in linked:
+            i, j = int(docs[f]), int(rules[f])
+            links = a.links[i]
+            part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
+            for link in links:
+                inside = (starts[part] >= link.start) & (ends[part] <= link.end)
+                starts[part][inside], ends[part][inside], quiet[part][inside] = link.start, link.end, False
+            share = float(scored.link_rows[i] @ scored.compiled.links[:, j]) / len(links)
+            for link in links:
+                extra_owner.append(f)
+                extra_weight.append(share)
+                extra_start.append(link.start)
+                extra_end.append(link.end)
+        # Only the linked flags' entries are merged into units; the rest stay one per word.
+        mine = np.isin(owner, linked)
+        lo_owner = np.concatenate([owner[mine], extra_owner]).astype(np.int64)
+        lo_weights = np.concatenate([weights[mine], extra_weight])
+        lo_starts = np.concatenate([starts[mine], extra_start]).astype(np.int64)
+        lo_ends = np.concatenate([ends[mine], extra_end]).astype(np.int64)
+        lo_quiet = np.concatenate([quiet[mine], np.zeros(len(extra_owner), dtype=bool)])
+        order = np.lexsort((lo_starts, lo_owner))
+        lo_owner, lo_weights, lo_starts, lo_ends, lo_quiet = (x[order] for x in (lo_owner, lo_weights, lo_starts,
+                                                                                 lo_ends, lo_quiet))
+        unit_start = np.ones(len(lo_owner), dtype=bool)
+        unit_start[1:] = (lo_owner[1:] != lo_owner[:-1]) | (lo_starts[1:] != lo_starts[:-1])
+        at = np.flatnonzero(unit_start)
+        lo_weights = np.add.reduceat(lo_weights, at) if len(at) else lo_weights
+        rest = ~mine
+        groups = [(owner[rest], weights[rest], starts[rest], ends[rest], quiet[rest]),
+                  (lo_owner[at], lo_weights, lo_starts[at], lo_ends[at], lo_quiet[at])]
+    else:
+        groups = [(owner, weights, starts, ends, quiet)]
+    out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
+    for owner, weights, starts, ends, quiet in groups:
+        _top(out, owner, weights, starts, ends, quiet, k)
+    return out
+
+
+
+def _top(out, owner, weights, starts, ends, quiet, k):
+    """Append to ``out[flag]`` the flag's top ``k`` positive, not quiet units, heaviest first
+    (ties in text order), down to 5% of the heaviest. Entries come in (flag, text) order."""
+    keep = (weights > 0) & ~quiet
+    owner, weights, starts, ends = owner[keep], weights[keep], starts[keep], ends[keep]
+    # Stable sorts: by weight, then by flag, keeps text order among equal weights.
+    order = np.argsort(-weights, kind="stable")
+    order = order[np.argsort(owner[order], kind="stable")]
+    owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
+    group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
+    chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start])
+    for o, st, en, w in zip(owner[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist(),
+                            weights[chosen].tolist()):
+        out[o].append((st, en, w))
+
+
+def choose_one(scored: Scored, i: int, j: int, k: int) -> list[tuple[int, int, float]]:
+    """One flag's evidence, word by word: the plain form of ``choose``, which tests hold it equal to."""
+    a = scored.analysis
+    span = a.tokens_of(i)
+    tokens = np.arange(span.start, span.stop)
+    weights = token_weights(scored, tokens, np.full(len(tokens), j))
+    quiet_tokens = function_words(scored, tokens)
+    links = a.links.get(i, ())
+    weight: dict[tuple[int, int], float] = defaultdict(float)
+    quiet = set()
+    for start, end, w, q in zip(a.scan.start[tokens].tolist(), a.scan.end[tokens].tolist(), weights.tolist(),
+                                quiet_tokens.tolist()):
+        unit = next(((l.start, l.end) for l in links if l.start <= start and end <= l.end), (start, end))
+        weight[unit] += w
+        if q and unit == (start, end):
+            quiet.add(unit)
+    share = float(scored.link_rows[i] @ scored.compiled.links[:, j]) / len(links) if links else 0.0
+    for link in links:
+        weight[(link.start, link.end)] += share
+    ranked = sorted(((span_, w) for span_, w in weight.items() if w > 0 and span_ not in quiet),
+                    key=lambda item: (-item[1], item[0]))
+    if not ranked:
+        return []
+    floor = 0.05 * ranked[0][1]
+    return [(s_, e, w) for (s_, e), w in ranked[:k] if w >= floor]

@@ -1,0 +1,154 @@
+"""One batch of comments tokenised and looked up once: what scoring, training rows and evidence share.
+
+``analyse`` runs the scanner over the batch (or takes the scan the moderator already made), looks
+every token up in the fitted token table, finds the word bigrams the vocabulary knows, and splits
+comments of several sentences into sentence rows (runs of at least ``MIN_SENTENCE_TOKENS`` tokens
+between sentence ends), so a rule can score a comment by its worst sentence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..scan import Scan, normalize, scan as scan_texts
+from ..signals import Link, detect_links, link_features
+
+if TYPE_CHECKING:
+    from .vocabulary import TextFeatures
+
+N_LINK_FEATURES = 3
+MIN_SENTENCE_TOKENS = 3
+
+
+@dataclass
+class Analysis:
+    """One batch of comments, tokenised and looked up once; shared by scoring and evidence."""
+
+    texts: list[str]
+    scan: Scan
+    table: np.ndarray          # token-table row of each token, or -1 (not in the table)
+    ext: np.ndarray            # row of each token in the table extended by this batch's other tokens
+    oov: np.ndarray            # those other tokens (token indices), in extended-row order after the table
+    unigram: np.ndarray        # word column of each token as a unigram, or -1
+    pair_left: np.ndarray      # token index of each word bigram's first word
+    pair_right: np.ndarray     # and of its second
+    pair_col: np.ndarray       # and its word column (-1: not in the vocabulary)
+    part_of: np.ndarray        # sentence row of each token, or -1
+    part_doc: np.ndarray       # comment of each sentence row
+    part_span: np.ndarray      # (start, end) character span of each sentence row
+    links: dict[int, tuple[Link, ...]] = field(default_factory=dict)   # comments with links only
+    _first: np.ndarray | None = None
+
+    def term(self, token: int) -> str:
+        """The normalised text of one token."""
+        s = self.scan
+        return normalize(self.texts[int(s.doc[token])])[int(s.start[token]):int(s.end[token])]
+
+    @property
+    def n(self) -> int:
+        return len(self.texts)
+
+    def pair_parts(self) -> np.ndarray:
+        """The sentence row of each bigram, or -1 when its words are in different sentences (or
+        in none)."""
+        left = self.part_of[self.pair_left]
+        return np.where(left == self.part_of[self.pair_right], left, -1)
+
+    def first_tokens(self) -> np.ndarray:
+        """Index of each comment's first token, and the token count last (tokens are in comment order)."""
+        if self._first is None:
+            self._first = np.searchsorted(self.scan.doc, np.arange(self.n + 1))
+        return self._first
+
+    def tokens_of(self, i: int) -> slice:
+        first = self.first_tokens()
+        return slice(int(first[i]), int(first[i + 1]))
+
+
+
+def pairs(doc: np.ndarray, long_: np.ndarray):
+    """Token indices of neighbouring words (one-character tokens skipped) in one comment."""
+    words = np.flatnonzero(long_)
+    same = doc[words[:-1]] == doc[words[1:]] if len(words) > 1 else np.zeros(0, dtype=bool)
+    return words[:-1][same], words[1:][same]
+
+
+def find_batch_links(texts: list[str], s: Scan) -> dict[int, tuple[Link, ...]]:
+    """The links of the comments the scan says may hold one (before any allow-list)."""
+    return {int(d): found for d in np.flatnonzero(s.may_link) if (found := detect_links(texts[d]))}
+
+
+def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scanned: Scan | None = None,
+            links: dict[int, tuple[Link, ...]] | None = None) -> Analysis:
+    """Tokens, table rows, bigrams and (with ``parts``) sentence rows of a batch. ``scanned`` and
+    ``links`` are the batch's scan and links when the caller has them already."""
+    texts = list(texts)
+    s = scanned if scanned is not None else scan_texts(texts)
+    n_tok = len(features.hashes_)
+    table = features._tokens.lookup(s.hash)
+    found = table >= 0
+    # Tokens not in the table are looked up by their character n-grams: one row per distinct
+    # token, in order of first appearance.
+    missing = np.flatnonzero(~found)
+    ext = table.copy()
+    oov = missing
+    if len(missing):
+        _, first, inverse = np.unique(s.hash[missing], return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        oov = missing[first[order]]
+        ext[missing] = n_tok + rank[inverse.ravel()]
+    unigram = np.where(found, features.unigram_col_[table], -1) if n_tok else np.full(len(s.hash), -1)
+    long_ = (s.end - s.start) > 1
+    left, right = pairs(s.doc, long_)
+    pair_col = np.full(len(left), -1, dtype=np.int64)
+    if features.word_ngram_range[1] == 2 and len(left) and len(features.bigram_keys_):
+        tl, tr = table[left], table[right]
+        both = np.flatnonzero((tl >= 0) & (tr >= 0))
+        both = both[features._bigram_first[tl[both]] & features._bigram_second[tr[both]]]
+        at = features._bigrams.lookup((tl[both] * n_tok + tr[both]).astype(np.uint64))
+        pair_col[both[at >= 0]] = features.bigram_cols_[at[at >= 0]]
+    else:
+        left, right = left[:0], right[:0]
+        pair_col = pair_col[:0]
+    # Sentence rows: runs of tokens between sentence ends, in comments with more than one run.
+    m = len(s.doc)
+    new_doc = np.ones(m, dtype=bool)
+    new_doc[1:] = s.doc[1:] != s.doc[:-1]
+    seg = np.cumsum(new_doc | s.brk) - 1
+    part_of = np.full(m, -1, dtype=np.int64)
+    part_doc = np.zeros(0, dtype=np.int64)
+    part_span = np.zeros((0, 2), dtype=np.int64)
+    if m and parts:
+        seg_len = np.bincount(seg)
+        seg_first = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
+        seg_doc = s.doc[seg_first]
+        segs_in_doc = np.bincount(seg_doc, minlength=len(texts))
+        kept = (seg_len >= MIN_SENTENCE_TOKENS) & (segs_in_doc[seg_doc] >= 2)
+        index = np.full(len(seg_len), -1, dtype=np.int64)
+        index[kept] = np.arange(int(kept.sum()))
+        part_of = index[seg]
+        part_doc = seg_doc[kept]
+        part_span = np.stack([s.start[seg_first[kept]], s.end[seg_first[kept] + seg_len[kept] - 1]], axis=1)
+    if links is None:
+        links = find_batch_links(texts, s)
+    return Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
+                    pair_right=right, pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span,
+                    links=links)
+
+
+def link_rows(a: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """Link signals of each comment and of each sentence row (the links starting inside it)."""
+    docs = np.zeros((a.n, N_LINK_FEATURES))
+    parts = np.zeros((len(a.part_doc), N_LINK_FEATURES))
+    for d, found in a.links.items():
+        docs[d] = link_features(list(found))
+    if a.links:
+        for p in np.flatnonzero(np.isin(a.part_doc, list(a.links))):
+            start, end = a.part_span[p]
+            inside = [link for link in a.links[int(a.part_doc[p])] if start <= link.start < end]
+            parts[p] = link_features(inside)
+    return docs, parts

@@ -1,0 +1,90 @@
+"""``POST /v1/moderate``: one comment, or a batch, in; verdicts out."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+
+from ..comment import Comment
+from .errors import ApiError
+from .state import state
+
+MAX_TEXT_CHARS = 20_000
+MAX_BATCH = 1_000
+COMMENT_FIELDS = {"text": str, "id": str, "thread": str, "author": str, "store": bool}
+
+blueprint = Blueprint("moderation", __name__)
+
+
+@blueprint.post("/v1/moderate")
+def moderate():
+    moderator = state().moderator
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_body", "the body must be a JSON object: {\"text\": \"...\"} for one "
+                                            "comment or {\"comments\": [...]} for a batch")
+    if "comments" in body:
+        extra = sorted(set(body) - {"comments"})
+        if extra:
+            raise ApiError(422, "unknown_field", f"field '{extra[0]}' is not allowed beside 'comments'; "
+                                                 "put each comment's fields inside its object")
+        items = body["comments"]
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+            size = len(items) if isinstance(items, list) else type(items).__name__
+            raise ApiError(422, "invalid_field", f"field 'comments' must be a list of 1 to {MAX_BATCH} comment "
+                                                 f"objects, got {size}; split larger batches")
+        comments = [parse_comment(item, f"comments[{i}]") for i, item in enumerate(items)]
+        g.texts = [c.text for c in comments]
+        verdicts = moderator.check_batch(comments)
+        return jsonify({"results": [v.to_dict() for v in verdicts]})
+    comment = parse_comment(body, "")
+    g.texts = [comment.text]
+    return jsonify(moderator.check(comment).to_dict())
+
+
+def json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       f"the body must be JSON with 'Content-Type: application/json', got {request.mimetype or 'none'!r}")
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_json", "the body is not UTF-8; send JSON encoded as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON ({exc.msg} at line {exc.lineno} "
+                                              f"column {exc.colno}); fix the JSON") from None
+
+
+def parse_comment(item: Any, where: str) -> Comment:
+    prefix = f"{where}." if where else ""
+    if not isinstance(item, dict):
+        raise ApiError(422, "invalid_field", f"'{where or 'body'}' must be an object with a 'text' field, "
+                                             f"got {type(item).__name__}")
+    unknown = sorted(set(item) - set(COMMENT_FIELDS))
+    if unknown:
+        raise ApiError(422, "unknown_field", f"field '{prefix}{unknown[0]}' is not allowed; a comment has "
+                                             f"{', '.join(COMMENT_FIELDS)}")
+    if "text" not in item:
+        raise ApiError(422, "missing_field", f"field '{prefix}text' is required: the comment's text")
+    for name, kind in COMMENT_FIELDS.items():
+        value = item.get(name)
+        if value is None and name != "text":
+            continue
+        if not isinstance(value, kind):
+            need = "true or false" if kind is bool else "a string"
+            raise ApiError(422, "invalid_field", f"field '{prefix}{name}' must be {need}, got {_kind(value)}")
+    text = item["text"]
+    if not text.strip():
+        raise ApiError(422, "invalid_field", f"field '{prefix}text' is empty; send the comment's text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ApiError(422, "invalid_field", f"field '{prefix}text' has {len(text)} characters, more than the "
+                                             f"limit of {MAX_TEXT_CHARS}; shorten it")
+    return Comment(text=text, id=item.get("id"), thread=item.get("thread"), author=item.get("author"),
+                   store=item.get("store", True))
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+                                         list: "a list", dict: "an object"}.get(type(value), type(value).__name__)

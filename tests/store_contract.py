@@ -1,0 +1,102 @@
+"""The contract every history store keeps, as tests any implementation runs.
+
+A store's test module subclasses ``StoreContract`` and gives the fixture ``make_store``: a function
+returning a new store object on one shared history (as two service workers, or two hosts, have).
+"""
+import threading
+
+import pytest
+
+from moderation.moderator import Comment
+from moderation.repeats import RepeatChecker, kgram_hashes, winnow, words
+
+T0 = 1_800_000_000.0
+TEXT = ("Residents of Harlow Bay deserve better than this. The new bus schedule cuts the evening routes that "
+        "shift workers depend on, and the transit board approved it without a single public meeting.")
+
+
+def _add(store, comment_id, text=TEXT, created=T0, thread="t1", author="ann"):
+    hashes = kgram_hashes(words(text))
+    with store.transaction():
+        store.add(comment_id, thread, author, created, hashes, winnow(hashes))
+    return hashes
+
+
+class StoreContract:
+    @pytest.fixture
+    def store(self, make_store):
+        return make_store()
+
+    def test_a_stored_comment_is_a_candidate_with_its_hashes_and_details(self, store):
+        hashes = _add(store, "c1")
+        with store.transaction():
+            found = store.candidates(winnow(hashes), since=T0 - 1)
+        assert len(found) == 1
+        stored, shared = found[0]
+        assert (stored.comment_id, stored.thread, stored.author, stored.created) == ("c1", "t1", "ann", T0)
+        assert list(stored.hashes) == hashes and shared == len(set(winnow(hashes)))
+
+    def test_keys_grow_with_time_and_an_unknown_id_has_none(self, store):
+        _add(store, "c1")
+        _add(store, "c2", created=T0 + 1)
+        assert store.key_of("c2") > store.key_of("c1")
+        assert store.key_of("never") is None
+
+    def test_the_same_id_again_replaces_the_comment_in_place(self, store):
+        _add(store, "c1")
+        key = store.key_of("c1")
+        other = _add(store, "c1", text="An entirely different comment about the library opening hours downtown.",
+                     created=T0 + 50, thread="t2")
+        assert store.key_of("c1") == key
+        with store.transaction():
+            found = store.candidates(winnow(other), since=T0 - 1)
+            old = store.candidates(winnow(kgram_hashes(words(TEXT))), since=T0 - 1)
+        assert [(s.key, s.thread, s.created, list(s.hashes)) for s, _ in found] == [(key, "t2", T0, other)]
+        assert old == []
+
+    def test_comments_older_than_since_are_not_candidates_and_prune_forgets_them(self, store):
+        hashes = _add(store, "old", created=T0)
+        _add(store, "new", created=T0 + 100)
+        with store.transaction():
+            assert [s.comment_id for s, _ in store.candidates(winnow(hashes), since=T0 + 50)] == ["new"]
+            assert store.prune(T0 + 50) == 1
+        assert store.key_of("old") is None and store.key_of("new") is not None
+
+    def test_a_failed_transaction_keeps_nothing(self, store):
+        hashes = kgram_hashes(words(TEXT))
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.add("c1", "t1", "ann", T0, hashes, winnow(hashes))
+                raise RuntimeError("the check failed half-way")
+        assert store.key_of("c1") is None
+
+    def test_another_store_on_the_same_history_sees_what_one_added(self, make_store):
+        first, second = make_store(), make_store()
+        hashes = _add(first, "c1")
+        with second.transaction():
+            assert [s.comment_id for s, _ in second.candidates(winnow(hashes), since=T0 - 1)] == ["c1"]
+
+    def test_a_fresh_store_answers_ping_and_reopens_after_close(self, store):
+        store.ping()
+        _add(store, "c1")
+        store.close()
+        assert store.key_of("c1") is not None
+
+    def test_of_two_identical_comments_at_the_same_moment_the_second_is_flagged(self, make_store):
+        barrier = threading.Barrier(2)
+        results, errors = {}, []
+
+        def post(name):
+            try:
+                checker = RepeatChecker(make_store())
+                barrier.wait()
+                results[name] = checker.check_batch([Comment(TEXT, id=name, thread="t1", author=name)])[0].score
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=post, args=(n,)) for n in ("w1", "w2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors and sorted(results.values()) == [0.0, 1.0]
