@@ -30,6 +30,8 @@ from .detectors import LEARNED_RULES
 from .thresholds import choose_rule_thresholds
 
 Progress = Callable[[str], None]
+#: Selected rows (news comments) needed of each class to choose a rule's thresholds on them alone.
+MIN_SELECTED = 20
 
 
 class CommentModel(BaseEstimator):
@@ -68,9 +70,14 @@ class CommentModel(BaseEstimator):
                                   solver="liblinear", random_state=self.random_state)
 
     def fit(self, texts: Sequence[str], labels: Mapping[str, Sequence[float]], progress: Progress | None = None,
-            groups: Sequence | None = None):
+            groups: Sequence | None = None, select: Sequence[bool] | None = None):
         """``labels[rule][i]`` is 1, 0 or NaN (row ``i`` does not label ``rule``). Rows sharing a
-        ``groups`` value are kept in the same fold, so near-copies never score each other."""
+        ``groups`` value are kept in the same fold, so near-copies never score each other.
+
+        ``select`` marks the rows like those the model will judge (real news-site comments): a
+        rule's pooling, calibration and thresholds are chosen on their out-of-fold scores, when they
+        hold at least ``MIN_SELECTED`` positive and negative rows for it (else on all its rows; the
+        thresholds say which)."""
         say = progress or (lambda message: None)
         texts = list(texts)
         self.rules_ = tuple(self.rules)
@@ -108,16 +115,23 @@ class CommentModel(BaseEstimator):
                 clf = self._classifier().fit(Xr[fit_idx], yr[fit_idx])
                 oof_whole[held_idx] = Xr[held_idx] @ clf.coef_[0] + clf.intercept_[0]
                 oof_pooled[held_idx] = self._pooled(clf.coef_[0], clf.intercept_[0], X, pieces, rows[held_idx])
-            ap_whole, ap_pooled = average_precision_score(yr, oof_whole), average_precision_score(yr, oof_pooled)
+            on, chosen_on = np.ones(len(rows), dtype=bool), "all"
+            if select is not None:
+                picked = np.asarray(select, dtype=bool)[rows]
+                if min(int(yr[picked].sum()), int((1 - yr[picked]).sum())) >= MIN_SELECTED:
+                    on, chosen_on = picked, "selected"
+            ys = yr[on]
+            ap_whole, ap_pooled = average_precision_score(ys, oof_whole[on]), average_precision_score(ys, oof_pooled[on])
             self.pooled_[j] = ap_pooled > ap_whole
             self.pooling_ap_[rule] = {"whole": round(float(ap_whole), 4), "pooled": round(float(ap_pooled), 4)}
-            oof = oof_pooled if self.pooled_[j] else oof_whole
-            platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), yr)
+            oof = (oof_pooled if self.pooled_[j] else oof_whole)[on]
+            platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof.reshape(-1, 1), ys)
             a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
             self.calibration_[j] = (a, b)
             self.thresholds_[rule] = choose_rule_thresholds(
-                expit(a * oof + b), yr, *(g if isinstance(g, str) else g[rule]
+                expit(a * oof + b), ys, *(g if isinstance(g, str) else g[rule]
                                           for g in (self.review_goal, self.reject_goal, self.fallback_goal)))
+            self.thresholds_[rule]["chosen_on"] = chosen_on
             final = self._classifier().fit(Xr, yr)
             self.coef_[:, j] = final.coef_[0]
             self.intercept_[j] = final.intercept_[0]

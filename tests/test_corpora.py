@@ -26,7 +26,7 @@ def rows_of(name, folder, extra=None, holdout=()):
     return data, {rule: [None if np.isnan(v) else int(v) for v in values] for rule, values in data.labels.items()}
 
 
-def test_civil_comments_majority_span_types_and_our_labels(tmp_path):
+def test_civil_comments_span_types_and_our_labels(tmp_path):
     write(tmp_path, "acl2022/comments.csv", 'comment_id,comment_text\n1,"You absolute clown, what a crap idea"\n'
                                             '2,"The mayor took bribes, plain and simple"\n3,"Nobody annotated me"\n')
     write(tmp_path, "acl2022/annotations.csv", "annotation,comment_id,worker,country,all toxic,not toxic\n"
@@ -38,9 +38,36 @@ def test_civil_comments_majority_span_types_and_our_labels(tmp_path):
                            {"civil-comments-toxic-spans": {"2": {"accusations": 1}}})
     assert data.texts == ["You absolute clown, what a crap idea", "The mayor took bribes, plain and simple"]
     assert labels["respect"] == [1, 0]          # 2 of 3 annotators vs 1 of 2
-    assert labels["foul_language"] == [0, 0]    # 1 of 3 is not a majority
+    assert labels["foul_language"] == [1, 0]    # any annotator's Profane/Obscene span (1 of 3 here)
     assert labels["accusations"] == [None, 1]
     assert data.origins == ["civil-comments-toxic-spans:1", "civil-comments-toxic-spans:2"]
+
+
+def test_civil_comments_sample_our_labels_first_then_the_raters_shares(tmp_path):
+    write(tmp_path, "care-civilcomments.csv",
+          "label,text,toxicity,severe_toxicity,obscene,threat,insult,identity_attack,sexual_explicit\n"
+          '1,"You are a fool and a liar, Senator",0.8,0.1,0.0,0.0,0.7,0.0,0.0\n'
+          '1,"What a clown show, truly",0.6,0.0,0.0,0.0,0.6,0.0,0.0\n'
+          '0,"Thanks for the clear story",0.0,0.0,0.0,0.0,0.0,0.0,0.0\n'
+          '0,"Not sure that is fair to them",0.3,0.0,0.0,0.0,0.3,0.0,0.0\n'
+          '0,"The damn bus was late again",0.4,0.0,0.6,0.0,0.1,0.0,0.0\n')
+    write(tmp_path, "sociosim-civilcomments.jsonl", json.dumps({"text": "Good point about the levy", "label": 0}) + "\n"
+          + json.dumps({"text": "Toxic but who knows what", "label": 1}) + "\n"
+          + json.dumps({"text": "The mayor lied to us all", "label": 1}) + "\n")
+    ours = {"civil-comments-sample": {"care:0": {"respect": 1, "accusations": 1, "foul_language": 0, "foul_tier": 0},
+                                      "sociosim:2": {"respect": 0, "accusations": 1, "foul_language": 0}}}
+    data, labels = rows_of("civil-comments-sample", tmp_path, ours)
+    assert data.origins[0] == "civil-comments-sample:care:0" and data.origins[-1] == "civil-comments-sample:sociosim:2"
+    assert labels["respect"] == [1, 1, 0, None, 0, 0, None, 0]   # ours; share >= 0.5; < 0.2; between; ...
+    assert labels["accusations"] == [1, None, None, None, None, None, None, 1]
+    assert labels["foul_language"] == [0, None, None, None, None, None, None, 0]   # CARE's obscene share unused
+    assert data.sources[0]["domain"] == "news"
+
+
+def test_reddit_incivility_codes(tmp_path):
+    write(tmp_path, "incivility_coded_0302.csv", 'comment,correction\n"you utter muppet",1\n"fair point",0\n"",1\n')
+    data, labels = rows_of("reddit-incivility", tmp_path)
+    assert labels["respect"] == [1, 0] and data.sources[0]["domain"] == "Reddit"
 
 
 def test_davidson_classes(tmp_path):

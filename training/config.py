@@ -57,6 +57,8 @@ class TrainingConfig:
     features: FeaturesConfig
     classifier: ClassifierConfig
     thresholds: ThresholdsConfig
+    #: public corpus -> the rules it trains (a corpus not listed trains none)
+    corpora: dict[str, tuple[str, ...]]
 
     def goals_for(self, rule: str) -> tuple[str, str, str]:
         """A rule's (review, reject, fallback) goals: its own where the config gives them, else the defaults."""
@@ -103,6 +105,9 @@ def load_config(path: str | Path | None = None) -> TrainingConfig:
         if isinstance(merged[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: [{key}] must be a table")
+            if key == "corpora":   # a file's corpus table replaces the packaged one
+                merged[key] = dict(value)
+                continue
             allowed = set(merged[key]) | ({"rules"} if key == "thresholds" else set())
             unknown = set(value) - allowed
             if unknown:
@@ -156,6 +161,16 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
         bad("classifier.C", "a number > 0", c.get("C"))
     if not whole(c.get("max_iter")) or c["max_iter"] < 1:
         bad("classifier.max_iter", "a whole number >= 1", c.get("max_iter"))
+    corpora = data.get("corpora", {})
+    from .corpora import ADAPTERS
+
+    if not isinstance(corpora, dict):
+        bad("corpora", "a table of corpus = [rule ids]", corpora)
+    for name, trains in corpora.items():
+        if name not in ADAPTERS:
+            bad(f"corpora.{name}", f"one of {', '.join(ADAPTERS)}", name)
+        if not isinstance(trains, list) or set(trains) - set(ADAPTERS[name].rules):
+            bad(f"corpora.{name}", f"a list of the rules it labels ({', '.join(ADAPTERS[name].rules)})", trains)
     rules = t.get("rules", {})
     for name in ("review", "reject", "fallback"):
         parse_goal(t.get(name), f"{where}: thresholds.{name}")
@@ -177,4 +192,5 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
         classifier=ClassifierConfig(C=c["C"], class_weight=None if c["class_weight"] in (None, "none") else "balanced",
                                     max_iter=c["max_iter"]),
         thresholds=ThresholdsConfig(review=t["review"], reject=t["reject"], fallback=t["fallback"],
-                                    rules={r: dict(g) for r, g in rules.items()}))
+                                    rules={r: dict(g) for r, g in rules.items()}),
+        corpora={name: tuple(trains) for name, trains in corpora.items()})

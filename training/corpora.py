@@ -21,6 +21,8 @@ from typing import Callable, Iterator
 
 from moderation.errors import DataError
 
+from .data import NEWS, LabelledData, _text_key
+
 csv.field_size_limit(10_000_000)
 
 
@@ -40,6 +42,7 @@ class Adapter:
     rules: tuple[str, ...]
     read: Callable[[Path, dict], Iterator[Row]]
     files: tuple[str, ...]          # files whose hashes identify the data
+    domain: str                     # where the comments were posted: NEWS, or another kind of site
     train: bool = True              # False: evaluation only (e.g. positives-only corpora)
     note: str = ""
 
@@ -48,16 +51,26 @@ def _labels_path() -> Path:
     return Path(str(resources.files("training") / "labels"))
 
 
-def our_labels() -> dict[str, dict[str, dict[str, int]]]:
-    """Our own labels for corpus rows: corpus -> row id -> {rule: 0/1}."""
-    out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+def our_labels() -> dict[str, dict[str, dict[str, int | str]]]:
+    """Our own labels for corpus rows: corpus -> row id -> {column: value}. Rule columns hold 0/1;
+    other columns (``foul_tier``: 0 none, 1 mild words only, 2 strong; ``sample``: how the row was
+    drawn) describe the row."""
+    out: dict[str, dict[str, dict[str, int | str]]] = defaultdict(lambda: defaultdict(dict))
     folder = _labels_path()
     for path in sorted(folder.glob("*.csv")) if folder.exists() else []:
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                rule = next(k for k in row if k not in ("corpus", "row_id"))
-                out[row["corpus"]][row["row_id"]][rule] = int(row[rule])
+                for column, value in row.items():
+                    if column in ("corpus", "row_id") or value in (None, ""):
+                        continue
+                    out[row["corpus"]][row["row_id"]][column] = int(value) if value.isdigit() else value
     return out
+
+
+def _rule_labels(values: dict) -> dict[str, int]:
+    from moderation.detectors import RULE_IDS
+
+    return {k: v for k, v in values.items() if k in RULE_IDS}
 
 
 def _csv(path: Path, **kwargs) -> Iterator[dict]:
@@ -70,7 +83,9 @@ def _csv(path: Path, **kwargs) -> Iterator[dict]:
 def read_civil_comments(folder: Path, extra: dict) -> Iterator[Row]:
     """Civil Comments posts with toxic-span annotations (acl2022 release).
 
-    foul_language: 1 when more than half of a post's annotators marked a Profane/Obscene span, else 0.
+    foul_language: 1 when any annotator marked a Profane/Obscene span, else 0. (Each annotator picks
+    one type per span, so a majority rule labelled most profane posts clean: an insult made with a
+    swear word was marked Insult by most.)
     respect: 1 when more than half marked an Insult, Identity based Attack or Threat span, else 0.
     accusations: our own labels (training/labels/accusations.csv), blank elsewhere.
     Posts with no annotators are left out (nothing was judged).
@@ -98,10 +113,44 @@ def read_civil_comments(folder: Path, extra: dict) -> Iterator[Row]:
         def share(*types):
             return len(set().union(*(marked.get((cid, t), set()) for t in types))) / n
 
-        labels = {"foul_language": int(share("Profane/Obscene") > 0.5),
+        labels = {"foul_language": int(share("Profane/Obscene") > 0),
                   "respect": int(share("Insult", "Identity based Attack", "Threat") > 0.5)}
-        labels.update(ours.get(cid, {}))
+        labels.update(_rule_labels(ours.get(cid, {})))
         yield Row(text=text, labels=labels, row_id=cid)
+
+
+def read_civil_sample(folder: Path, extra: dict) -> Iterator[Row]:
+    """Two general samples of the Civil Comments stream (not selected for toxicity).
+
+    Rows we labelled (training/labels/civil-comments-sample.csv: two readers each, a third on
+    disagreements): our accusations, foul_language (strong words as written) and respect labels.
+    Other rows of care-civilcomments.csv: respect 1 when the share of raters who saw an insult,
+    identity attack or threat is at least 0.5, 0 when it is under ``RESPECT_CLEAN_BELOW``, blank in
+    between; other rows of sociosim-civilcomments.jsonl: respect 0 for its non-toxic rows (toxicity
+    under 0.1), blank for its toxic ones (toxic is not always an attack). CARE's ``obscene`` share
+    is a rating of offensiveness, not of foul words: not used.
+    """
+    ours = extra.get("civil-comments-sample", {})
+    for i, row in enumerate(_csv(folder / "care-civilcomments.csv")):
+        rid = f"care:{i}"
+        if rid in ours:
+            labels = _rule_labels(ours[rid])
+        else:
+            attack = max(float(row[k] or 0) for k in ("insult", "identity_attack", "threat"))
+            labels = {"respect": 1} if attack >= 0.5 else ({"respect": 0} if attack < RESPECT_CLEAN_BELOW else {})
+        yield Row(text=row["text"], labels=labels, row_id=rid)
+    with open(folder / "sociosim-civilcomments.jsonl", encoding="utf-8") as handle:
+        for i, line in enumerate(handle):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            rid = f"sociosim:{i}"
+            labels = _rule_labels(ours[rid]) if rid in ours else ({"respect": 0} if int(item["label"]) == 0 else {})
+            yield Row(text=item["text"], labels=labels, row_id=rid)
+
+
+#: care-civilcomments rows with a smaller share of raters seeing an attack are respect 0.
+RESPECT_CLEAN_BELOW = 0.2
 
 
 # --- Twitter offence corpora ----------------------------------------------------------------------
@@ -200,6 +249,15 @@ def read_reddit(folder: Path, extra: dict) -> Iterator[Row]:
                     yield Row(text=line.strip(), labels={rule: 1}, row_id=f"{path.stem}:{i}")
 
 
+def read_reddit_incivility(folder: Path, extra: dict) -> Iterator[Row]:
+    """Reddit comments coded for incivility by the corpus authors: respect = the ``correction`` code
+    (1 uncivil, 0 civil)."""
+    for i, row in enumerate(_csv(folder / "incivility_coded_0302.csv")):
+        value = str(row.get("correction", "")).strip()
+        if value in ("0", "1") and row.get("comment", "").strip():
+            yield Row(text=row["comment"], labels={"respect": int(value)}, row_id=str(i))
+
+
 # --- claims and smears (related to accusations) ---------------------------------------------------
 
 def read_propaganda(folder: Path, extra: dict) -> Iterator[Row]:
@@ -212,21 +270,28 @@ def read_propaganda(folder: Path, extra: dict) -> Iterator[Row]:
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     Adapter("civil-comments-toxic-spans", "CC0 1.0", ("foul_language", "respect", "accusations"), read_civil_comments,
-            ("acl2022/comments.csv", "acl2022/annotations.csv", "acl2022/spans.csv")),
-    Adapter("davidson-hate-offensive", "MIT", ("foul_language", "respect"), read_davidson, ("labeled_data.csv",)),
-    Adapter("olid", "not stated; research use", ("respect",), read_olid, ("olid-training-v1.0.tsv",)),
+            ("acl2022/comments.csv", "acl2022/annotations.csv", "acl2022/spans.csv"), NEWS),
+    Adapter("civil-comments-sample", "CC0 1.0 (Civil Comments); samples from CARE (no licence stated) and sociosim (MIT)",
+            ("respect", "accusations", "foul_language"), read_civil_sample,
+            ("care-civilcomments.csv", "sociosim-civilcomments.jsonl"), NEWS),
+    Adapter("davidson-hate-offensive", "MIT", ("foul_language", "respect"), read_davidson, ("labeled_data.csv",),
+            "tweets"),
+    Adapter("olid", "not stated; research use", ("respect",), read_olid, ("olid-training-v1.0.tsv",), "tweets"),
     Adapter("hatexplain-magpie", "MIT (HateXplain), Apache-2.0 (MAGPIE copy)", ("respect",), read_hatexplain,
-            ("preprocessed.csv",)),
-    Adapter("wiki-context-toxicity", "Apache-2.0; Wikipedia text CC BY-SA", ("respect",), read_wiki, ("gn.csv",)),
-    Adapter("ethos", "GPL-3.0", ("respect",), read_ethos, ("Ethos_Dataset_Binary.csv",)),
+            ("preprocessed.csv",), "tweets and Gab"),
+    Adapter("wiki-context-toxicity", "Apache-2.0; Wikipedia text CC BY-SA", ("respect",), read_wiki, ("gn.csv",),
+            "Wikipedia talk"),
+    Adapter("ethos", "GPL-3.0", ("respect",), read_ethos, ("Ethos_Dataset_Binary.csv",), "YouTube and Reddit"),
     Adapter("youtube-spam", "CC BY 4.0 (UCI)", ("promotional",), read_youtube,
             ("Youtube01-Psy.csv", "Youtube02-KatyPerry.csv", "Youtube03-LMFAO.csv", "Youtube04-Eminem.csv",
-             "Youtube05-Shakira.csv")),
-    Adapter("sms-spam", "CC BY 4.0 (UCI)", ("promotional",), read_sms, ("SMSSpamCollection.tsv",)),
-    Adapter("reddit-norm-violations", "not stated", ("respect", "promotional"), read_reddit, (), train=False,
-            note="positives only: evaluation (recall) only"),
+             "Youtube05-Shakira.csv"), "YouTube"),
+    Adapter("sms-spam", "CC BY 4.0 (UCI)", ("promotional",), read_sms, ("SMSSpamCollection.tsv",), "SMS"),
+    Adapter("reddit-incivility", "BSD-3-Clause", ("respect",), read_reddit_incivility,
+            ("incivility_coded_0302.csv",), "Reddit"),
+    Adapter("reddit-norm-violations", "not stated", ("respect", "promotional"), read_reddit, (), "Reddit",
+            train=False, note="positives only: evaluation (recall) only"),
     Adapter("semeval2021-task6-propaganda", "free for general research use", ("accusations",), read_propaganda,
-            ("training_set_task1.json", "dev_set_task1.json", "test_set_task1.json"), train=False,
+            ("training_set_task1.json", "dev_set_task1.json", "test_set_task1.json"), "memes", train=False,
             note="related label (smears in memes); measured as extra rows, not used by default"),
 )}
 
@@ -256,7 +321,6 @@ def load_corpus(adapter: Adapter, folder: Path, extra: dict, holdout_groups=()):
 
     from moderation.detectors import RULE_IDS
 
-    from .data import LabelledData, _text_key
 
     texts, groups, forced, origins = [], [], [], []
     columns: dict[str, list] = {r: [] for r in RULE_IDS}
@@ -275,7 +339,8 @@ def load_corpus(adapter: Adapter, folder: Path, extra: dict, holdout_groups=()):
         raise DataError(f"corpus {adapter.name} in {folder} could not be read ({type(exc).__name__}: {exc}); "
                         "check that the folder holds the original files described in its PROVENANCE.md") from None
     labels = {r: np.asarray(v, dtype=np.float64) for r, v in columns.items() if not np.all(np.isnan(np.asarray(v, dtype=float)))}
-    source = {"name": adapter.name, "rows": len(texts), "sha256": corpus_hash(adapter, folder), "licence": adapter.licence}
+    source = {"name": adapter.name, "rows": len(texts), "sha256": corpus_hash(adapter, folder), "licence": adapter.licence,
+              "domain": adapter.domain}
     return LabelledData(texts=texts, labels=labels, groups=groups, sources=[source],
                         forced_test=np.asarray(forced, dtype=bool), origins=origins)
 

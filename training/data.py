@@ -23,6 +23,12 @@ import numpy as np
 from moderation.errors import DataError
 from moderation.detectors import RULE_IDS
 
+#: Real comments posted on news sites: what the service is judged on. Figures on these come first,
+#: and thresholds are chosen on them. An outlet's own labelled file is news; the starter corpus
+#: (written for the project) is not.
+NEWS = "news"
+STARTER_DOMAIN = "starter (written for the project)"
+
 META_COLUMNS = ("text", "id", "thread", "author", "source", "group", "topic", "created", "note")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -49,6 +55,15 @@ class LabelledData:
     def source_names(self) -> list[str]:
         """The source (corpus or file name) of each row."""
         return [o.split(":", 1)[0] for o in self.origins] if self.origins else ["data"] * len(self)
+
+    def domains(self) -> list[str]:
+        """Where each row's comment was posted (its source's ``domain``: NEWS, or another kind of site)."""
+        of = {s["name"]: s.get("domain", NEWS) for s in self.sources}
+        return [of.get(name, NEWS) for name in self.source_names()]
+
+    def news_rows(self) -> np.ndarray:
+        """Which rows are real comments from news sites."""
+        return np.array([d == NEWS for d in self.domains()], dtype=bool)
 
     def subset(self, mask: np.ndarray) -> "LabelledData":
         index = np.flatnonzero(mask)
@@ -134,7 +149,8 @@ def read_labelled(path: str | Path) -> LabelledData:
         raise DataError(f"{path} holds no labelled rows; add rows with a \"text\" column and rule columns")
     labels = {rule: np.asarray(values, dtype=np.float64) for rule, values in columns.items()}
     source = {"name": path.name, "path": str(path), "rows": len(texts),
-              "sha256": hashlib.sha256(blob).hexdigest()}
+              "sha256": hashlib.sha256(blob).hexdigest(),
+              "domain": STARTER_DOMAIN if path.resolve() == starter_path().resolve() else NEWS}
     return LabelledData(texts=texts, labels=labels, groups=groups, sources=[source],
                         origins=[f"{path.name}:{i + 1}" for i in range(len(texts))])
 

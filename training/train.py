@@ -122,10 +122,14 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     held_out = group_split(corpus.groups, cfg.test_size, cfg.seed, corpus.forced_test, corpus.source_names())
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
+    train_part = select_corpus_rules(train_part, cfg)
     texts, labels, groups = with_mixed_rows(train_part, cfg.mixed_share, cfg.seed)
     if len(texts) > len(train_part):
         say(f"added {len(texts) - len(train_part)} mixed rows (a clean comment joined to a labelled one)")
-    model = _model(cfg).fit(texts, labels, progress=say, groups=groups)
+    # Pooling, calibration and thresholds are chosen on real news comments (not on mixed rows).
+    news = np.zeros(len(texts), dtype=bool)
+    news[:len(train_part)] = train_part.news_rows()
+    model = _model(cfg).fit(texts, labels, progress=say, groups=groups, select=news)
 
     thresholds = dict(model.thresholds_)
     for rule in MEASURED_FROM_LABELS:
@@ -166,6 +170,23 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
         save(artifact, out)
     say(f"done in {time.perf_counter() - started:.1f}s")
     return artifact
+
+
+def select_corpus_rules(data: LabelledData, config: TrainingConfig) -> LabelledData:
+    """``data`` with each public corpus's labels kept only for the rules the config lets it train
+    (``[corpora]``); labelled files (the starter corpus, an outlet's own) keep all of theirs."""
+    from .corpora import ADAPTERS
+
+    sources = np.asarray(data.source_names())
+    labels = {}
+    for rule, y in data.labels.items():
+        y = y.copy()
+        for name in set(sources.tolist()) & set(ADAPTERS):
+            if rule not in config.corpora.get(name, ()):
+                y[sources == name] = np.nan
+        labels[rule] = y
+    return LabelledData(texts=data.texts, labels=labels, groups=data.groups, sources=data.sources,
+                        forced_test=data.forced_test, origins=data.origins)
 
 
 def _measured(rule: str, rulebook: Rulebook, texts: list[str]) -> np.ndarray:
