@@ -190,27 +190,39 @@ def _fmt(value) -> str:
 
 
 def _metrics_table(card: dict) -> str:
-    rows = [("rule", "held-out", "pos", "ROC AUC", "PR AUC", "precision", "recall", "F1", "review at", "reject at")]
-    metrics = card.get("metrics", {}).get("rules", {})
-    for rule in RULE_IDS:
-        if rule not in metrics and rule not in card.get("thresholds", {}):
+    """The card's held-out figures: real news comments first, then all held-out rows."""
+    metrics, thresholds = card.get("metrics", {}), card.get("thresholds", {})
+    out = []
+    for title, per_rule in (("held-out news comments", metrics.get("news", {}).get("rules")),
+                            ("all held-out rows", metrics.get("rules", {}))):
+        if not per_rule:
             continue
-        m, t = metrics.get(rule, {}), card.get("thresholds", {}).get(rule, {})
-        rows.append((rule, _fmt(m.get("rows")), _fmt(m.get("positives")), _fmt(m.get("roc_auc")), _fmt(m.get("pr_auc")),
-                     _fmt(m.get("precision")), _fmt(m.get("recall")), _fmt(m.get("f1")),
-                     _fmt(t.get("review")), _fmt(t.get("reject"))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    rate = card.get("metrics", {}).get("review_rate_on_clean")
+        rows = [("rule", "held-out", "pos", "ROC AUC", "PR AUC", "precision", "recall", "F1", "review at", "reject at")]
+        for rule in RULE_IDS:
+            if rule not in per_rule and rule not in thresholds:
+                continue
+            m, t = per_rule.get(rule, {}), thresholds.get(rule, {})
+            rows.append((rule, _fmt(m.get("rows")), _fmt(m.get("positives")), _fmt(m.get("roc_auc")),
+                         _fmt(m.get("pr_auc")), _fmt(m.get("precision")), _fmt(m.get("recall")), _fmt(m.get("f1")),
+                         _fmt(t.get("review")), _fmt(t.get("reject"))))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        out.append(f"{title}:\n" + "\n".join(lines))
+    news = metrics.get("news", {})
+    held = news.get("any_flag_on_clean")
+    if held:
+        out.append(f"clean news comments sent to review or rejected: {held['held']}/{held['clean_rows']} "
+                   f"({held['rate']:.1%})")
+    rate = metrics.get("review_rate_on_clean")
     if rate:
-        lines.append(f"\nclean held-out comments flagged for a rule they are labelled clean for: "
-                     f"{rate['flagged']}/{rate['clean_rows']} ({rate['rate']:.1%})")
+        out.append(f"clean held-out comments flagged for a rule they are labelled clean for: "
+                   f"{rate['flagged']}/{rate['clean_rows']} ({rate['rate']:.1%})")
         if "strict" in rate:
             st = rate["strict"]
-            lines.append(f"comments labelled clean for every rule sent to review for any reason: "
-                         f"{st['flagged']}/{st['clean_rows']} ({st['rate']:.1%})")
-    return "\n".join(lines)
+            out.append(f"comments labelled clean for every rule sent to review for any reason: "
+                       f"{st['flagged']}/{st['clean_rows']} ({st['rate']:.1%})")
+    return "\n\n".join(out)
 
 
 @main.command()

@@ -20,21 +20,27 @@ from moderation.moderator import Moderator
 from moderation.rulebook import Rulebook, load_rulebook
 
 from .config import TrainingConfig
-from .corpora import ADAPTERS
+from .corpora import ADAPTERS, our_labels
 from .data import LabelledData, group_split, read_labelled
-from .metrics import curve_metrics, review_rate, rule_metrics
+from .metrics import curve_metrics, measure, rule_metrics
 from .train import build_dataset
 
 Progress = Callable[[str], None]
 EVALUATION_ONLY = {name for name, adapter in ADAPTERS.items() if not adapter.train}
 
-#: Targets from the project's brief, checked in the report.
+#: Targets (issue 11), checked in the report: (where, metric, op, bound, text). "news:" keys are
+#: figures on held-out real news comments.
 TARGETS = [
-    ("foul_language", "roc_auc", ">=", 0.95, "foul_language ROC AUC >= 0.95 (and above alt-profanity-check's)"),
-    ("promotional@youtube-spam:Youtube04-Eminem", "f1", ">=", 0.95, "promotional F1 >= 0.95 on a YouTube video never trained on"),
-    ("accusations@civil-comments-toxic-spans", "f1", ">=", 0.75, "accusations F1 >= 0.75 on its held-out labels"),
-    ("review_rate_on_clean", "rate", "<=", 0.05, "at most 5% of clean comments sent to review"),
+    ("news:foul_language", "f1", ">=", 0.85, "foul_language F1 >= 0.85 on news comments"),
+    ("news:foul_language", "roc_auc", ">=", 0.97, "foul_language ROC AUC >= 0.97 on news comments"),
+    ("news:accusations", "f1", ">=", 0.60, "accusations F1 >= 0.60 on news comments"),
+    ("news:respect", "roc_auc", ">=", 0.80,
+     "respect ROC AUC >= 0.80 on news comments and above alt-profanity-check's on them"),
+    ("news:any_flag_on_clean", "rate", "<=", 0.05, "at most 5% of clean news comments sent to review"),
+    ("news:mild_only_rejected", "count", "<=", 0, "no comment with only mild words rejected"),
 ]
+#: Peers scored on the same comments, for the rules they speak to.
+PEER_RULES = ("foul_language", "respect")
 
 
 def held_out_rows(artifact: ModelArtifact, corpora: Path | None, data: Path | None, say: Progress) -> LabelledData:
@@ -72,42 +78,48 @@ def evaluate(model: str | Path | ModelArtifact, *, corpora: str | Path | None = 
     rows = held_out_rows(artifact, Path(corpora) if corpora else None, Path(data) if data else None, say)
     say(f"scoring {len(rows)} held-out rows")
     moderator = Moderator(artifact, rulebook)
-    verdicts = moderator.check_batch(rows.texts)
-    scores = {r: np.array([v.scores[r] for v in verdicts]) for r in verdicts[0].scores} if verdicts else {}
-    thresholds = {r: moderator.thresholds[r].review for r in scores}
-    origins = rows.source_names()
     # Evaluation-only corpora (positives only, or not comments) are reported by source, not in the
-    # per-rule figures, whose negatives would otherwise come from other domains.
-    main = ~np.isin(origins, list(EVALUATION_ONLY))
-    report: dict[str, Any] = {"model": artifact.version, "held_out_rows": len(rows), "rules": {}, "by_source": {}}
-
+    # pooled figures, whose negatives would otherwise come from other domains.
+    report, verdicts = measure(moderator, rows, leave_out=EVALUATION_ONLY)
+    report = {"model": artifact.version, **report}
+    scores = {r: np.array([v.scores[r] for v in verdicts]) for r in (verdicts[0].scores if verdicts else {})}
     peer_scores = _peer(rows.texts, say) if peer else None
-    for rule, y_all in rows.labels.items():
-        if rule not in scores:
-            continue
-        labelled = ~np.isnan(y_all)
-        mask = labelled & main
-        if not labelled.any():
-            continue
-        y, s = y_all[mask].astype(int), scores[rule][mask]
-        entry = rule_metrics(s, y, thresholds.get(rule))
-        if thresholds.get(rule) is not None:
-            entry["threshold"] = thresholds[rule]
-        if peer_scores is not None and rule in ("foul_language", "respect"):
-            entry["alt_profanity_check"] = curve_metrics(peer_scores[mask], y)
-        report["rules"][rule] = entry
-        for source in sorted(set(np.array(origins)[labelled])):
-            sel = labelled & (np.array(origins) == source)
-            ys, ss = y_all[sel].astype(int), scores[rule][sel]
-            report["by_source"].setdefault(f"{rule}@{source}", rule_metrics(ss, ys, thresholds.get(rule)))
-    _youtube_video(report, rows, scores, thresholds)
-    report["review_rate_on_clean"] = review_rate(rows, lambda index: [verdicts[i] for i in index],
-                                                 leave_out=EVALUATION_ONLY)
+    if peer_scores is not None:
+        _add_peer(report, rows, peer_scores)
+    _youtube_video(report, rows, scores, {r: moderator.thresholds[r].review for r in scores})
+    report["news"]["mild_only_rejected"] = _mild_only_rejected(rows, verdicts)
     report["targets"] = _targets(report)
     if out is not None:
         write_report(report, rows, scores, peer_scores, Path(out))
         say(f"report written to {out}")
     return report
+
+
+def _add_peer(report, rows, peer_scores) -> None:
+    """The peer's ROC / PR AUC beside ours, on the same news comments and on each source."""
+    news, sources = rows.news_rows(), np.asarray(rows.source_names())
+    for rule in PEER_RULES:
+        y_all = rows.labels.get(rule)
+        if y_all is None:
+            continue
+        labelled = ~np.isnan(y_all)
+        if rule in report["news"]["rules"]:
+            mask = labelled & news
+            report["news"]["rules"][rule]["alt_profanity_check"] = curve_metrics(peer_scores[mask], y_all[mask])
+        for key, entry in report["by_source"].items():
+            if key.startswith(f"{rule}@"):
+                mask = labelled & (sources == key.split("@", 1)[1])
+                entry["alt_profanity_check"] = curve_metrics(peer_scores[mask], y_all[mask])
+
+
+def _mild_only_rejected(rows, verdicts) -> dict[str, Any]:
+    """Held-out comments our readers found only mild words in (``foul_tier`` 1) that were rejected."""
+    ours = our_labels()
+    mild = [i for i, origin in enumerate(rows.origins or [])
+            if ours.get(origin.split(":", 1)[0], {}).get(origin.split(":", 1)[1], {}).get("foul_tier") == 1]
+    rejected = [i for i in mild if verdicts[i].verdict == "reject"]
+    flagged = [i for i in mild if any(f.rule == "foul_language" for f in verdicts[i].flags)]
+    return {"rows": len(mild), "count": len(rejected), "flagged_foul": len(flagged)}
 
 
 def _youtube_video(report, rows, scores, thresholds):
@@ -125,15 +137,13 @@ def _youtube_video(report, rows, scores, thresholds):
 def _targets(report) -> list[dict[str, Any]]:
     out = []
     for key, metric, op, bound, text in TARGETS:
-        if key == "review_rate_on_clean":
-            value = (report.get("review_rate_on_clean") or {}).get("rate")
-        elif "@" in key:
-            value = report["by_source"].get(key, {}).get(metric)
-        else:
-            value = report["rules"].get(key, {}).get(metric)
+        where, _, name = key.partition(":")
+        section = report.get(where, {})
+        entry = section.get("rules", {}).get(name) or section.get(name) or {}
+        value = entry.get(metric)
         met = None if value is None else (value >= bound if op == ">=" else value <= bound)
-        if key == "foul_language" and met:
-            peer = report["rules"]["foul_language"].get("alt_profanity_check", {}).get("roc_auc")
+        if name == "respect" and met:
+            peer = entry.get("alt_profanity_check", {}).get(metric)
             met = peer is None or value > peer
         out.append({"target": text, "value": value, "met": met})
     return out
@@ -148,6 +158,24 @@ def _peer(texts, say):
     return np.asarray(predict_prob(list(texts)), dtype=float)
 
 
+def _fmt(value) -> str:
+    return "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def _rule_table(per_rule: dict, peers: bool) -> list[str]:
+    head = "| rule | rows | positives | ROC AUC | PR AUC | precision | recall | F1 | threshold |"
+    lines = [head + (" alt-profanity-check ROC AUC | PR AUC |" if peers else ""),
+             "|---" * (9 + (2 if peers else 0)) + "|"]
+    for rule, m in per_rule.items():
+        row = (f"| {rule} | {m['rows']} | {m['positives']} | {_fmt(m.get('roc_auc'))} | {_fmt(m.get('pr_auc'))} | "
+               f"{_fmt(m.get('precision'))} | {_fmt(m.get('recall'))} | {_fmt(m.get('f1'))} | {_fmt(m.get('threshold'))} |")
+        if peers:
+            peer = m.get("alt_profanity_check", {})
+            row += f" {_fmt(peer.get('roc_auc'))} | {_fmt(peer.get('pr_auc'))} |"
+        lines.append(row)
+    return lines
+
+
 def write_report(report, rows, scores, peer_scores, folder: Path) -> None:
     import matplotlib
 
@@ -156,50 +184,61 @@ def write_report(report, rows, scores, peer_scores, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    news = report["news"]
     lines = [f"# Evaluation of model {report['model']}", "",
-             f"{report['held_out_rows']} held-out rows (never trained on).", "",
-             "| rule | rows | positives | ROC AUC | PR AUC | precision | recall | F1 | threshold | alt-profanity-check ROC AUC | PR AUC |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    fmt = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
-    for rule, m in report["rules"].items():
+             f"{report['held_out_rows']} held-out rows (never trained on), {news['rows']} of them real comments "
+             "from news sites.", "", "## News comments", ""]
+    lines += _rule_table(news["rules"], peers=peer_scores is not None)
+    held, mild = news.get("any_flag_on_clean"), news.get("mild_only_rejected")
+    if held:
+        lines += ["", f"Clean news comments (labelled clean for every rule their source labels) sent to review or "
+                      f"rejected: {held['held']} of {held['clean_rows']} ({held['rate']:.1%})."]
+    if mild and mild["rows"]:
+        lines.append(f"Comments with only mild words (our readers' foul tier 1): {mild['rows']}; flagged for foul "
+                     f"language {mild['flagged_foul']}; rejected {mild['count']}.")
+    lines += ["", "## Each source on its own", "",
+              "| rule @ source | domain | rows | positives | ROC AUC | PR AUC | precision | recall | F1 | "
+              "alt-profanity-check ROC AUC |", "|---|---|---|---|---|---|---|---|---|---|"]
+    ordered = sorted(report["by_source"].items(), key=lambda kv: (kv[1].get("domain") != "news", kv[0]))
+    for key, m in ordered:
         peer = m.get("alt_profanity_check", {})
-        lines.append(f"| {rule} | {m['rows']} | {m['positives']} | {fmt(m.get('roc_auc'))} | {fmt(m.get('pr_auc'))} | "
-                     f"{fmt(m.get('precision'))} | {fmt(m.get('recall'))} | {fmt(m.get('f1'))} | {fmt(m.get('threshold'))} | "
-                     f"{fmt(peer.get('roc_auc'))} | {fmt(peer.get('pr_auc'))} |")
+        lines.append(f"| {key} | {m.get('domain', '-')} | {m['rows']} | {m['positives']} | {_fmt(m.get('roc_auc'))} | "
+                     f"{_fmt(m.get('pr_auc'))} | {_fmt(m.get('precision'))} | {_fmt(m.get('recall'))} | "
+                     f"{_fmt(m.get('f1'))} | {_fmt(peer.get('roc_auc'))} |")
+    lines += ["", "## All held-out rows together (every source; mostly not news comments)", ""]
+    lines += _rule_table(report["rules"], peers=False)
     rate = report.get("review_rate_on_clean")
     if rate:
-        lines += ["", f"Clean comments sent to review (flagged for a rule they are labelled clean for): "
+        lines += ["", f"Clean comments flagged for a rule they are labelled clean for: "
                       f"{rate['flagged']} of {rate['clean_rows']} ({rate['rate']:.1%})."]
-        if "strict" in rate:
-            st = rate["strict"]
-            lines.append(f"Comments labelled clean for every rule sent to review for any reason: "
-                         f"{st['flagged']} of {st['clean_rows']} ({st['rate']:.1%}).")
-    lines += ["", "## By source", "", "| rule @ source | rows | positives | ROC AUC | PR AUC | precision | recall | F1 |",
-              "|---|---|---|---|---|---|---|---|"]
-    for key, m in sorted(report["by_source"].items()):
-        lines.append(f"| {key} | {m['rows']} | {m['positives']} | {fmt(m.get('roc_auc'))} | {fmt(m.get('pr_auc'))} | "
-                     f"{fmt(m.get('precision'))} | {fmt(m.get('recall'))} | {fmt(m.get('f1'))} |")
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for t in report["targets"]:
-        lines.append(f"| {t['target']} | {fmt(t['value'])} | {'yes' if t['met'] else ('no' if t['met'] is False else '-')} |")
-    lines += ["", "## Precision-recall curves", ""]
+        lines.append(f"| {t['target']} | {_fmt(t['value'])} | {'yes' if t['met'] else ('no' if t['met'] is False else '-')} |")
+    lines += ["", "## Precision-recall curves (news comments, and all held-out rows)", ""]
+    is_news = rows.news_rows()
     for rule, y_all in rows.labels.items():
-        if rule not in report["rules"] or "pr_auc" not in report["rules"][rule]:
+        curves = []
+        for name, part, m in (("news", is_news, news["rules"].get(rule)), ("all rows", ~np.isin(
+                rows.source_names(), list(EVALUATION_ONLY)), report["rules"].get(rule))):
+            if m is not None and "pr_auc" in m:
+                curves.append((name, ~np.isnan(y_all) & part, m))
+        if not curves:
             continue
-        mask = ~np.isnan(y_all)
-        y = y_all[mask].astype(int)
         fig, ax = plt.subplots(figsize=(5, 4))
-        p, r, _ = precision_recall_curve(y, scores[rule][mask])
-        ax.plot(r, p, label=f"this model (AP {report['rules'][rule]['pr_auc']:.3f})")
-        if peer_scores is not None and rule in ("foul_language", "respect"):
-            p2, r2, _ = precision_recall_curve(y, peer_scores[mask])
-            ax.plot(r2, p2, label=f"alt-profanity-check (AP {report['rules'][rule]['alt_profanity_check']['pr_auc']:.3f})")
+        for name, mask, m in curves:
+            y = y_all[mask].astype(int)
+            p, r, _ = precision_recall_curve(y, scores[rule][mask])
+            ax.plot(r, p, label=f"this model, {name} (AP {m['pr_auc']:.3f})")
+            if peer_scores is not None and "alt_profanity_check" in m:
+                p2, r2, _ = precision_recall_curve(y, peer_scores[mask])
+                ax.plot(r2, p2, linestyle="--",
+                        label=f"alt-profanity-check, {name} (AP {m['alt_profanity_check']['pr_auc']:.3f})")
         ax.set_xlabel("recall")
         ax.set_ylabel("precision")
         ax.set_title(rule)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
-        ax.legend(loc="lower left")
+        ax.legend(loc="lower left", fontsize=7)
         fig.tight_layout()
         fig.savefig(folder / f"pr-{rule}.png", dpi=100)
         plt.close(fig)

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from moderation.detectors import LABELLED_RULES, LEARNED_RULES
+from moderation.detectors import LABELLED_RULES, LEARNED_RULES, RULE_IDS
 
 from .data import LabelledData
 
@@ -68,3 +68,64 @@ def review_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list]
             out["strict"] = {"clean_rows": int(full.sum()), "flagged": int(strict),
                              "rate": round(strict / int(full.sum()), 4)}
     return out
+
+
+def summarise(rows: LabelledData, scores: dict[str, np.ndarray], thresholds: dict[str, float | None],
+              verdicts_of: Callable[[Sequence[int]], list] | None = None, leave_out: Iterable[str] = ()
+              ) -> dict[str, Any]:
+    """Per-rule figures on held-out ``rows``: real news comments first (what the service is judged
+    on), then every source on its own, then all rows together. ``scores[rule]`` holds every row's
+    score; ``leave_out`` names sources (evaluation-only corpora) kept out of the pooled figures."""
+    sources = np.asarray(rows.source_names())
+    kept = ~np.isin(sources, list(leave_out))
+    news = rows.news_rows() & kept
+    out: dict[str, Any] = {"held_out_rows": len(rows), "news": {"rows": int(news.sum()), "rules": {}},
+                           "by_source": {}, "rules": {}}
+    domains = dict(zip(rows.source_names(), rows.domains()))
+    for rule, y_all in rows.labels.items():
+        if rule not in scores:
+            continue
+        labelled = ~np.isnan(y_all)
+        for name, mask, into in (("news", labelled & news, out["news"]["rules"]), ("all", labelled & kept, out["rules"])):
+            if mask.any():
+                entry = rule_metrics(scores[rule][mask], y_all[mask], thresholds.get(rule))
+                if thresholds.get(rule) is not None:
+                    entry["threshold"] = thresholds[rule]
+                into[rule] = entry
+        for source in sorted(set(sources[labelled].tolist())):
+            sel = labelled & (sources == source)
+            entry = rule_metrics(scores[rule][sel], y_all[sel], thresholds.get(rule))
+            entry["domain"] = domains[source]
+            out["by_source"][f"{rule}@{source}"] = entry
+    if verdicts_of is not None:
+        news_rows = rows.subset(news)
+        index = np.flatnonzero(news)
+        out["news"]["review_rate_on_clean"] = review_rate(news_rows, lambda i: verdicts_of(index[list(i)].tolist()))
+        out["news"]["any_flag_on_clean"] = any_flag_rate(news_rows, lambda i: verdicts_of(index[list(i)].tolist()))
+        out["review_rate_on_clean"] = review_rate(rows, verdicts_of, leave_out=leave_out)
+    return out
+
+
+def any_flag_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list]) -> dict[str, Any] | None:
+    """Comments labelled clean for every learned rule their source labels (and for at least two of
+    them) that are sent to review or rejected for any reason: what a moderator would call a wrong
+    hold of a healthy comment."""
+    learned = [r for r in LEARNED_RULES if r in rows.labels]
+    if not learned or not len(rows):
+        return None
+    stacked = np.vstack([rows.labels[r] for r in learned])
+    clean = np.all((stacked == 0) | np.isnan(stacked), axis=0) & (np.sum(stacked == 0, axis=0) >= 2)
+    if not clean.any():
+        return None
+    index = np.flatnonzero(clean).tolist()
+    held = sum(v.verdict != "publish" for v in verdicts_of(index))
+    return {"clean_rows": len(index), "held": int(held), "rate": round(held / len(index), 4)}
+
+
+def measure(moderator, rows: LabelledData, leave_out: Iterable[str] = ()) -> tuple[dict[str, Any], list]:
+    """``summarise`` of the whole verdicts a moderator gives ``rows`` (each rule's score as a
+    moderator sees it: word lists, links and all), and those verdicts."""
+    verdicts = moderator.check_batch(list(rows.texts)) if len(rows) else []
+    scores = {r: np.array([v.scores[r] for v in verdicts], dtype=np.float64) for r in RULE_IDS}
+    thresholds = {r: moderator.thresholds[r].review for r in RULE_IDS}
+    return summarise(rows, scores, thresholds, lambda index: [verdicts[i] for i in index], leave_out), verdicts

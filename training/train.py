@@ -6,7 +6,7 @@ import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from moderation.thresholds import choose_rule_thresholds
 
 from .config import TrainingConfig, load_config
 from .data import LabelledData, combine, deduplicate, group_split, read_labelled, starter_path
-from .metrics import review_rate, rule_metrics
+from .metrics import measure
 
 Progress = Callable[[str], None]
 
@@ -141,8 +141,6 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
         scores = _measured(rule, rulebook, [t for t, m in zip(train_part.texts, mask) if m])
         thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), *cfg.goals_for(rule))
 
-    say(f"measuring on {len(test_part)} held-out rows")
-    metrics = _evaluate(model, thresholds, test_part, rulebook)
     data_hash = hashlib.sha256("".join(s["sha256"] for s in corpus.sources).encode()).hexdigest()
     created = datetime.now(timezone.utc)
     version = f"{created:%Y%m%d%H%M%S}-{hashlib.sha256((data_hash + json.dumps(cfg.to_dict(), sort_keys=True)).encode()).hexdigest()[:8]}"
@@ -156,14 +154,12 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
                  "sha256": data_hash},
         "config": cfg.to_dict(),
         "thresholds": thresholds,
-        "metrics": metrics,
-        "training_seconds": round(time.perf_counter() - started, 1),
     }
     artifact = ModelArtifact(model=model, thresholds=thresholds, card=card)
-    # The review rate needs the whole verdict (links, volume...), so it is measured with a Moderator.
-    moderator = Moderator(artifact, rulebook)
-    card["metrics"]["review_rate_on_clean"] = review_rate(
-        test_part, lambda index: moderator.check_batch([test_part.texts[i] for i in index]))
+    # Measured on whole verdicts (word lists, links...): the scores a moderator sees.
+    say(f"measuring on {len(test_part)} held-out rows")
+    card["metrics"] = measure(Moderator(artifact, rulebook), test_part)[0]
+    card["training_seconds"] = round(time.perf_counter() - started, 1)
     card["versions"] = library_versions()
     if out is not None:
         say(f"writing {out}")
@@ -191,26 +187,3 @@ def select_corpus_rules(data: LabelledData, config: TrainingConfig) -> LabelledD
 
 def _measured(rule: str, rulebook: Rulebook, texts: list[str]) -> np.ndarray:
     return RULES[rule].detector.measure(texts, rulebook[rule].settings)
-
-
-def _evaluate(model: CommentModel, thresholds: dict, test: LabelledData, rulebook: Rulebook) -> dict[str, Any]:
-    metrics: dict[str, Any] = {"held_out_rows": len(test)}
-    if not len(test):
-        return metrics
-    probabilities = model.predict_proba(test.texts)
-    per_rule = {}
-    for j, rule in enumerate(model.rules_):
-        y = test.labels.get(rule)
-        if y is None or not np.any(~np.isnan(y)):
-            continue
-        mask = ~np.isnan(y)
-        per_rule[rule] = rule_metrics(probabilities[mask, j], y[mask], thresholds[rule]["review"])
-    for rule in MEASURED_FROM_LABELS:
-        y = test.labels.get(rule)
-        if y is None or rule not in thresholds or not np.any(~np.isnan(y)):
-            continue
-        mask = ~np.isnan(y)
-        scores = _measured(rule, rulebook, [t for t, m in zip(test.texts, mask) if m])
-        per_rule[rule] = rule_metrics(scores, y[mask], thresholds[rule]["review"])
-    metrics["rules"] = per_rule
-    return metrics
