@@ -23,8 +23,9 @@ import sklearn
 
 from .errors import ModelError
 
-# 2: token-table feature space (moderation/features.py); models of format 1 must be retrained.
-FORMAT = "news-moderation-model/2"
+# 2: token-table feature space; 3: dense signals (lexicon hits, accusation cues, promotable links).
+# Models of an older format must be retrained.
+FORMAT = "news-moderation-model/3"
 
 
 def library_versions() -> dict[str, str]:

@@ -16,9 +16,11 @@ from collections import defaultdict
 from typing import Iterable
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .features.compiled import Scored
+from .features.dense import LINKS
 from .scan import token_hash
 from .signals import Span
 from .verdict import Evidence
@@ -63,7 +65,24 @@ def token_weights(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.n
     chars[has] = c.token[table[has], rules[has]]
     chars[~has] = scored.oov_token[a.ext[tokens[~has]] - len(c.token), rules[~has]]
     doc = a.scan.doc[tokens]
-    return words / scored.word_norm[doc] + chars / scored.char_norm[doc]
+    out = np.where(a.keep[tokens], words / scored.word_norm[doc] + chars / scored.char_norm[doc], 0.0)
+    return out + signal_shares(scored, tokens, rules)
+
+
+def signal_shares(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Each token's share of its comment's lexicon and cue signals for the rule given with it: a
+    signal's contribution split evenly among the tokens that make it (the hit words, the accuser's
+    and the wrongdoing's words). Links' shares go to the links themselves (``choose``)."""
+    a, sig = scored.analysis, scored.analysis.signals
+    if not len(sig.unit_token) or not len(tokens):
+        return np.zeros(len(tokens))
+    if scored._units is None:
+        # (tokens x signals): a unit token's part of its comment's signal value
+        doc = a.scan.doc[sig.unit_token]
+        value = sig.doc[doc, sig.unit_column] / sig.unit_count[doc, sig.unit_column]
+        scored._units = sp.csr_matrix((value, (sig.unit_token, sig.unit_column)), shape=(len(a.keep), sig.doc.shape[1]))
+    per_rule = np.asarray((scored._units[tokens] @ scored.compiled.signals))
+    return per_rule[np.arange(len(tokens)), rules]
 
 
 def function_words(scored: Scored, tokens: np.ndarray) -> np.ndarray:
@@ -91,18 +110,18 @@ def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[lis
     weights = token_weights(scored, tokens, rules[owner])
     starts, ends = a.scan.start[tokens], a.scan.end[tokens]
     quiet = function_words(scored, tokens)
-    linked = [f for f, i in enumerate(docs.tolist()) if i in a.links]
+    linked = [f for f, i in enumerate(docs.tolist()) if i in a.promo_links]
     if linked:
         # Words inside a link are shown as the link, which also gets the link signals' share.
         extra_owner, extra_weight, extra_start, extra_end = [], [], [], []
         for f in linked:
             i, j = int(docs[f]), int(rules[f])
-            links = a.links[i]
+            links = a.promo_links[i]
             part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
             for link in links:
                 inside = (starts[part] >= link.start) & (ends[part] <= link.end)
                 starts[part][inside], ends[part][inside], quiet[part][inside] = link.start, link.end, False
-            share = float(scored.link_rows[i] @ scored.compiled.links[:, j]) / len(links)
+            share = float(scored.signal_rows[i, LINKS] @ scored.compiled.links[:, j]) / len(links)
             for link in links:
                 extra_owner.append(f)
                 extra_weight.append(share)
@@ -157,7 +176,7 @@ def choose_one(scored: Scored, i: int, j: int, k: int) -> list[tuple[int, int, f
     tokens = np.arange(span.start, span.stop)
     weights = token_weights(scored, tokens, np.full(len(tokens), j))
     quiet_tokens = function_words(scored, tokens)
-    links = a.links.get(i, ())
+    links = a.promo_links.get(i, ())
     weight: dict[tuple[int, int], float] = defaultdict(float)
     quiet = set()
     for start, end, w, q in zip(a.scan.start[tokens].tolist(), a.scan.end[tokens].tolist(), weights.tolist(),
@@ -166,7 +185,7 @@ def choose_one(scored: Scored, i: int, j: int, k: int) -> list[tuple[int, int, f
         weight[unit] += w
         if q and unit == (start, end):
             quiet.add(unit)
-    share = float(scored.link_rows[i] @ scored.compiled.links[:, j]) / len(links) if links else 0.0
+    share = float(scored.signal_rows[i, LINKS] @ scored.compiled.links[:, j]) / len(links) if links else 0.0
     for link in links:
         weight[(link.start, link.end)] += share
     ranked = sorted(((span_, w) for span_, w in weight.items() if w > 0 and span_ not in quiet),

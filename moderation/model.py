@@ -154,11 +154,13 @@ class CommentModel(BaseEstimator):
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features_.transform(list(texts))
 
-    def score(self, texts: Sequence[str], scanned=None, links=None) -> tuple[np.ndarray, Scored]:
+    def score(self, texts: Sequence[str], scanned=None, links=None, ignore_domains=None) -> tuple[np.ndarray, Scored]:
         """Calibrated pooled scores, shape (n_comments, n_rules), and what evidence needs.
-        ``scanned`` and ``links`` are the batch's scan and links when the caller made them already."""
+        ``scanned`` and ``links`` are the batch's scan and links when the caller made them already;
+        ``ignore_domains`` the link domains to leave out (default: the features' own)."""
         parts = bool(self.pooled_.any())
-        analysis = self.features_.analyse(list(texts), parts=parts, scanned=scanned, links=links)
+        analysis = self.features_.analyse(list(texts), parts=parts, scanned=scanned, links=links,
+                                          ignore_domains=ignore_domains)
         scored = score_batch(self.features_, self.compiled_, analysis, parts=parts)
         z = scored.z + self.intercept_
         if self.pooled_.any() and len(scored.parts_z):
@@ -170,21 +172,17 @@ class CommentModel(BaseEstimator):
     def _calibrated(self, z: np.ndarray) -> np.ndarray:
         return expit(z * self.calibration_[:, 0] + self.calibration_[:, 1])
 
-    def score_reference(self, texts: Sequence[str]) -> np.ndarray:
+    def score_reference(self, texts: Sequence[str], ignore_domains=None) -> np.ndarray:
         """``score``'s probabilities the plain way: each comment's and sentence's row built one at a
         time in pure Python, then multiplied by the coefficients (tests hold the two equal)."""
-        texts = list(texts)
-        features = self.features_
-        z = np.asarray(features.transform_reference(texts) @ self.coef_) + self.intercept_
-        if self.pooled_.any():
-            a = features.analyse(texts)
-            pieces = [texts[d][start:end] for d, (start, end) in zip(a.part_doc.tolist(), a.part_span.tolist())]
-            if pieces:
-                zp = np.asarray(features.transform_reference(pieces) @ self.coef_) + self.intercept_
-                pooled = z.copy()
-                for d, row in zip(a.part_doc.tolist(), zp):
-                    pooled[d] = np.maximum(pooled[d], row)
-                z = np.where(self.pooled_, pooled, z)
+        X, parts_X, owners = self.features_.rows_reference(list(texts), ignore_domains)
+        z = np.asarray(X @ self.coef_) + self.intercept_
+        if self.pooled_.any() and len(owners):
+            zp = np.asarray(parts_X @ self.coef_) + self.intercept_
+            pooled = z.copy()
+            for d, row in zip(owners.tolist(), zp):
+                pooled[d] = np.maximum(pooled[d], row)
+            z = np.where(self.pooled_, pooled, z)
         return self._calibrated(z)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

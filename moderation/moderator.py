@@ -16,7 +16,7 @@ import numpy as np
 
 from .artifact import ModelArtifact
 from .comment import Comment
-from .detectors import RULE_IDS, RULES, Batch, Context, RuleThresholds
+from .detectors import RULE_IDS, RULES, Batch, Context, RuleThresholds, ignored_link_domains
 from .errors import InputError
 from .rulebook import Rulebook
 from .store import HistoryStore
@@ -52,7 +52,8 @@ class Moderator:
         self.rulebook = rulebook
         self.history = history
         self.evidence_per_flag = evidence_per_flag
-        context = Context(artifact=artifact, history=history, clock=clock, evidence_per_flag=evidence_per_flag)
+        context = Context(artifact=artifact, history=history, clock=clock, evidence_per_flag=evidence_per_flag,
+                          ignore_link_domains=ignored_link_domains(rulebook))
         self.thresholds = {r: resolve_thresholds(rulebook[r], RULES[r].detector.chosen_thresholds(r, artifact))
                            for r in RULE_IDS}
         self.detectors = [RULES[r].detector(rulebook[r], self.thresholds[r], context) for r in RULE_IDS]
@@ -104,9 +105,13 @@ class Moderator:
         rows = rows_.tolist()
         unavailable = tuple(rule for rule, r in zip(RULE_IDS, results) if r.unavailable)
         forced = set()
-        for r in results:
+        held_back: dict[int, set[int]] = {}   # comment -> rules that may not reject it
+        for j, r in enumerate(results):
             if r.reject is not None:
                 forced.update(np.flatnonzero(r.reject).tolist())
+            if r.no_reject is not None:
+                for d in np.flatnonzero(r.no_reject).tolist():
+                    held_back.setdefault(d, set()).add(j)
         flagged_docs, flagged_columns = np.nonzero(rows_ >= self._review)
         flagged: dict[int, list[int]] = {}
         by_rule: dict[int, list[int]] = {}
@@ -132,7 +137,7 @@ class Moderator:
                 flags.append(Flag(RULE_IDS[j], self._rule_text[j], score, float(self._review[j]), evidence[(i, j)]))
                 if verdict == PUBLISH:
                     verdict = REVIEW
-                if reject is not None and score >= reject:
+                if reject is not None and score >= reject and j not in held_back.get(i, ()):
                     verdict = REJECT
             if i in forced:
                 verdict = REJECT

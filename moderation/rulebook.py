@@ -16,7 +16,7 @@ from typing import Any
 
 from .detectors import LEARNED_RULES, RULE_IDS, RULES, NoSettings
 from .errors import RulebookError
-from .settings import default_rules_path
+from .settings import default_rules_path, packaged_rules_path
 
 ACTIONS = ("review", "reject")
 _COMMON_KEYS = {"id", "text", "action", "threshold", "reject_threshold", "detector"}
@@ -76,27 +76,30 @@ def load_rulebook(path: str | os.PathLike | None = None) -> Rulebook:
         raise RulebookError(f"rulebook {path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError(f"rulebook {path} is not valid TOML ({exc}); fix the syntax at that line") from None
-    return parse_rulebook(data, source=str(path))
+    return parse_rulebook(data, source=str(path), base=path.parent)
 
 
-def parse_rulebook(data: dict[str, Any], source: str = "<rulebook>") -> Rulebook:
+def parse_rulebook(data: dict[str, Any], source: str = "<rulebook>", base: Path | None = None) -> Rulebook:
+    """A rulebook from its TOML data; relative paths in it (a lexicon) are read from ``base``
+    (the rulebook's folder; default: the packaged rulebook's)."""
+    base = base if base is not None else packaged_rules_path().parent
     entries = data.get("rule", [])
     if not isinstance(entries, list):
         raise RulebookError(f"{source}: 'rule' must be a list of [[rule]] tables, got {type(entries).__name__}")
     given: dict[str, Rule] = {}
     for position, entry in enumerate(entries, 1):
-        rule = _parse_rule(entry, f"{source}: rule #{position}")
+        rule = _parse_rule(entry, f"{source}: rule #{position}", base)
         if rule.id in given:
             raise RulebookError(f"{source}: rule id {rule.id!r} is defined twice; keep one [[rule]] table for it")
         given[rule.id] = rule
-    rules = {r: given.get(r) or _parse_rule({"id": r}, f"{source}: default rule") for r in RULE_IDS}
+    rules = {r: given.get(r) or _parse_rule({"id": r}, f"{source}: default rule", base) for r in RULE_IDS}
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool):
         raise RulebookError(f"{source}: version must be a whole number, got {version!r}")
     return Rulebook(name=str(data.get("name", "rulebook")), version=version, rules=rules, source=source)
 
 
-def _parse_rule(entry: Any, where: str) -> Rule:
+def _parse_rule(entry: Any, where: str, base: Path) -> Rule:
     if not isinstance(entry, dict):
         raise RulebookError(f"{where} must be a table, got {entry!r}")
     rule_id = entry.get("id")
@@ -121,7 +124,7 @@ def _parse_rule(entry: Any, where: str) -> Rule:
         raise RulebookError(f"{where}: action must be one of {', '.join(ACTIONS)}, got {action!r}")
     threshold = _threshold(entry.get("threshold", "model"), f"{where}: threshold")
     reject_threshold = _threshold(entry.get("reject_threshold", "model"), f"{where}: reject_threshold")
-    settings = parse_settings(spec.detector.Settings, entry, where)
+    settings = parse_settings(spec.detector.Settings, entry, where, base)
     return Rule(id=rule_id, text=text.strip(), detector=detector, action=action, threshold=threshold,
                 reject_threshold=reject_threshold, settings=settings)
 
@@ -134,9 +137,10 @@ def _threshold(value: Any, where: str) -> float | None:
     raise RulebookError(f"{where} must be \"model\" or a number from 0 to 1, got {value!r}")
 
 
-def parse_settings(cls: type, entry: dict[str, Any], where: str):
+def parse_settings(cls: type, entry: dict[str, Any], where: str, base: Path | None = None):
     """An instance of the settings dataclass ``cls`` from a rulebook table: every field the table
-    gives, checked against the field's type (and its ``min`` metadata); the defaults for the rest."""
+    gives, checked against the field's type (and its ``min`` metadata; a ``path`` is made absolute
+    against ``base`` and must exist); the defaults for the rest."""
     hints = typing.get_type_hints(cls)
     values = {}
     for f in fields(cls):
@@ -151,6 +155,16 @@ def parse_settings(cls: type, entry: dict[str, Any], where: str):
             if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise RulebookError(f"{where}: {f.name} must be a number, got {value!r}")
             value = float(value)
+        elif kind is str:
+            if not isinstance(value, str):
+                raise RulebookError(f"{where}: {f.name} must be a string, got {value!r}")
+            if f.metadata.get("kind") == "path" and value.strip():
+                path = Path(value.strip()).expanduser()
+                path = path if path.is_absolute() or base is None else base / path
+                if not path.is_file():
+                    raise RulebookError(f"{where}: {f.name} {value!r} is not a file ({path}); give a path "
+                                        "relative to the rulebook's folder")
+                value = str(path)
         elif kind == tuple[str, ...]:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 raise RulebookError(f"{where}: {f.name} must be a list of non-empty strings, got {value!r}")

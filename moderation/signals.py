@@ -5,7 +5,6 @@ original text it counted: the evidence a moderator sees.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -279,8 +278,3 @@ class WordList:
 def link_score(count: int, limit: int) -> float:
     """Links over the outlet's limit: count / (limit + 1), capped at 1, so 1.0 means "over the limit"."""
     return min(1.0, count / (limit + 1))
-
-
-def link_features(links: list[Link]) -> list[float]:
-    """What the learned rules see of links: how many (saturating), shorteners, disguised links."""
-    return [1.0 - math.exp(-len(links)), float(any(l.shortener for l in links)), float(any(l.obfuscated for l in links))]

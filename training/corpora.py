@@ -15,6 +15,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator
@@ -51,6 +52,7 @@ def _labels_path() -> Path:
     return Path(str(resources.files("training") / "labels"))
 
 
+@lru_cache(maxsize=1)
 def our_labels() -> dict[str, dict[str, dict[str, int | str]]]:
     """Our own labels for corpus rows: corpus -> row id -> {column: value}. Rule columns hold 0/1;
     other columns (``foul_tier``: 0 none, 1 mild words only, 2 strong; ``sample``: how the row was

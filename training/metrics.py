@@ -79,14 +79,19 @@ def summarise(rows: LabelledData, scores: dict[str, np.ndarray], thresholds: dic
     sources = np.asarray(rows.source_names())
     kept = ~np.isin(sources, list(leave_out))
     news = rows.news_rows() & kept
-    out: dict[str, Any] = {"held_out_rows": len(rows), "news": {"rows": int(news.sum()), "rules": {}},
+    out: dict[str, Any] = {"held_out_rows": len(rows),
+                           "news": {"rows": int(news.sum()), "labels": "our readers'", "rules": {}},
+                           "news_corpus_labels": {"labels": "the corpora's own", "rules": {}},
                            "by_source": {}, "rules": {}}
     domains = dict(zip(rows.source_names(), rows.domains()))
     for rule, y_all in rows.labels.items():
         if rule not in scores:
             continue
         labelled = ~np.isnan(y_all)
-        for name, mask, into in (("news", labelled & news, out["news"]["rules"]), ("all", labelled & kept, out["rules"])):
+        ours = read_by_us(rows, rule)
+        for name, mask, into in (("news", labelled & news & ours, out["news"]["rules"]),
+                                 ("news, corpus labels", labelled & news & ~ours, out["news_corpus_labels"]["rules"]),
+                                 ("all", labelled & kept, out["rules"])):
             if mask.any():
                 entry = rule_metrics(scores[rule][mask], y_all[mask], thresholds.get(rule))
                 if thresholds.get(rule) is not None:
@@ -98,12 +103,28 @@ def summarise(rows: LabelledData, scores: dict[str, np.ndarray], thresholds: dic
             entry["domain"] = domains[source]
             out["by_source"][f"{rule}@{source}"] = entry
     if verdicts_of is not None:
-        news_rows = rows.subset(news)
+        # Clean news comments: those our readers judged clean for every rule they read them for.
+        masks = [m for r in LEARNED_RULES if r in rows.labels and (m := read_by_us(rows, r)).any()]
+        read = news & np.all(masks, axis=0) if masks else np.zeros(len(rows), dtype=bool)
+        index = np.flatnonzero(read)
+        out["news"]["any_flag_on_clean"] = any_flag_rate(rows.subset(read), lambda i: verdicts_of(index[list(i)].tolist()))
         index = np.flatnonzero(news)
-        out["news"]["review_rate_on_clean"] = review_rate(news_rows, lambda i: verdicts_of(index[list(i)].tolist()))
-        out["news"]["any_flag_on_clean"] = any_flag_rate(news_rows, lambda i: verdicts_of(index[list(i)].tolist()))
+        out["news"]["review_rate_on_clean"] = review_rate(rows.subset(news), lambda i: verdicts_of(index[list(i)].tolist()))
         out["review_rate_on_clean"] = review_rate(rows, verdicts_of, leave_out=leave_out)
     return out
+
+
+def read_by_us(rows: LabelledData, rule: str) -> np.ndarray:
+    """Which rows hold our readers' label for ``rule`` (training/labels/), not a corpus's own: the
+    figures a newsroom can trust are measured on these."""
+    from .corpora import our_labels
+
+    ours = our_labels()
+    out = []
+    for origin in rows.origins or [""] * len(rows):
+        corpus, _, row_id = origin.partition(":")
+        out.append(rule in ours.get(corpus, {}).get(row_id, {}))
+    return np.asarray(out, dtype=bool)
 
 
 def any_flag_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list]) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from moderation.artifact import ModelArtifact, library_versions, save
-from moderation.detectors import LEARNED_RULES, MEASURED_FROM_LABELS, RULES
+from moderation.detectors import LEARNED_RULES, MEASURED_FROM_LABELS, RULES, ignored_link_domains
+from moderation.lexicon import Lexicon
 from moderation.errors import DataError
 from moderation.features import TextFeatures
 from moderation.model import CommentModel
@@ -25,11 +26,13 @@ from .metrics import measure
 
 Progress = Callable[[str], None]
 
-def _model(config: TrainingConfig) -> CommentModel:
+def _model(config: TrainingConfig, rulebook: Rulebook) -> CommentModel:
     f, c = config.features, config.classifier
+    lexicon = Lexicon.load(rulebook["foul_language"].settings.lexicon or None)
     features = TextFeatures(word_ngram_range=tuple(f.word_ngram_range), char_ngram_range=tuple(f.char_ngram_range),
                             min_df=f.min_df, max_word_features=f.max_word_features,
-                            max_char_features=f.max_char_features)
+                            max_char_features=f.max_char_features, lexicon=lexicon,
+                            ignore_link_domains=ignored_link_domains(rulebook))
     goals = {rule: config.goals_for(rule) for rule in LEARNED_RULES}
     return CommentModel(rules=LEARNED_RULES, features=features, C=float(c.C), class_weight=c.class_weight,
                         max_iter=c.max_iter, cv=config.cv_folds,
@@ -129,7 +132,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     # Pooling, calibration and thresholds are chosen on real news comments (not on mixed rows).
     news = np.zeros(len(texts), dtype=bool)
     news[:len(train_part)] = train_part.news_rows()
-    model = _model(cfg).fit(texts, labels, progress=say, groups=groups, select=news)
+    model = _model(cfg, rulebook).fit(texts, labels, progress=say, groups=groups, select=news)
 
     thresholds = dict(model.thresholds_)
     for rule in MEASURED_FROM_LABELS:
@@ -153,6 +156,7 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
                  "mixed_rows_added": len(texts) - len(train_part),
                  "sha256": data_hash},
         "config": cfg.to_dict(),
+        "lexicon": {"source": model.features_.lexicon.source, "fingerprint": model.features_.lexicon.fingerprint},
         "thresholds": thresholds,
     }
     artifact = ModelArtifact(model=model, thresholds=thresholds, card=card)

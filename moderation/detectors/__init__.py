@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Batch, Context, Detector, NoSettings, RuleScores, RuleThresholds
-from .learned import LearnedDetector
-from .lexicon import WordListDetector, WordListSettings
+from .foul import FoulLanguageDetector, FoulLanguageSettings
+from .learned import REFERENCE_DOMAINS, LearnedDetector, PromotionalDetector, PromotionalSettings
 from .links import LinksDetector, LinksSettings
 from .repeated import RepeatedDetector
 from .volume import VolumeDetector, VolumeSettings
@@ -29,10 +29,10 @@ class RuleSpec:
 RULES: dict[str, RuleSpec] = {spec.id: spec for spec in (
     RuleSpec("respect", "be respectful of all", "review", LearnedDetector),
     RuleSpec("accusations", "don't make accusations or post anything that is unverified", "review", LearnedDetector),
-    RuleSpec("foul_language", "don't include foul language", "reject", WordListDetector),
+    RuleSpec("foul_language", "don't include foul language", "reject", FoulLanguageDetector),
     RuleSpec("links", "limit links", "review", LinksDetector),
     RuleSpec("volume", "use words, not volume", "review", VolumeDetector),
-    RuleSpec("promotional", "don't add promotional content", "reject", LearnedDetector),
+    RuleSpec("promotional", "don't add promotional content", "reject", PromotionalDetector),
     RuleSpec("repeated", "don't post the same content again", "review", RepeatedDetector),
 )}
 RULE_IDS: tuple[str, ...] = tuple(RULES)
@@ -43,6 +43,14 @@ MEASURED_FROM_LABELS: tuple[str, ...] = tuple(r for r, s in RULES.items() if s.d
 #: Rules a labelled training file may hold labels for.
 LABELLED_RULES: tuple[str, ...] = tuple(r for r in RULE_IDS if r in LEARNED_RULES or r in MEASURED_FROM_LABELS)
 
-__all__ = ["Batch", "Context", "Detector", "LABELLED_RULES", "LEARNED_RULES", "LinksSettings", "MEASURED_FROM_LABELS",
-           "NoSettings", "RULES", "RULE_IDS", "RuleScores", "RuleSpec", "RuleThresholds", "VolumeSettings",
-           "WordListSettings"]
+
+
+def ignored_link_domains(rulebook) -> tuple[str, ...]:
+    """The link domains the learned rules leave out: the outlet's own (links ``allow_domains``) and
+    reference sites (promotional ``reference_domains``)."""
+    return tuple(rulebook["links"].settings.allow_domains) + tuple(rulebook["promotional"].settings.reference_domains)
+
+
+__all__ = ["Batch", "Context", "Detector", "FoulLanguageSettings", "LABELLED_RULES", "LEARNED_RULES", "LinksSettings",
+           "MEASURED_FROM_LABELS", "NoSettings", "PromotionalSettings", "REFERENCE_DOMAINS", "RULES", "RULE_IDS",
+           "RuleScores", "RuleSpec", "RuleThresholds", "VolumeSettings", "ignored_link_domains"]

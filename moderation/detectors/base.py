@@ -47,6 +47,8 @@ class Context:
     history: "HistoryStore | None" = None
     clock: Callable[[], float] | None = None
     evidence_per_flag: int = 5
+    #: Link domains the learned rules leave out (``detectors.ignored_link_domains``).
+    ignore_link_domains: tuple[str, ...] = ()
 
 
 class Batch:
@@ -103,6 +105,8 @@ class RuleScores:
     evidence: Callable[[Sequence[int]], list[tuple[Evidence, ...]]] = NO_EVIDENCE
     #: Comments this rule rejects whatever the thresholds (a banned word); None: none.
     reject: np.ndarray | None = None
+    #: Comments this rule may flag but never reject (only mild words); None: none.
+    no_reject: np.ndarray | None = None
     #: The rule could not be checked (the history store was down): scores are 0 and it says so.
     unavailable: bool = False
 

@@ -6,6 +6,7 @@ batch for the others. Its evidence is the words that weighed most in its column.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -14,10 +15,15 @@ from .. import evidence
 from .base import Batch, Detector, RuleScores
 
 
-def learned_scores(batch: Batch, model) -> tuple[np.ndarray, object]:
+def _domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip().lower().removeprefix("www.") for v in values)
+
+
+def learned_scores(batch: Batch, model, ignore_domains: tuple[str, ...]) -> tuple[np.ndarray, object]:
     """(calibrated probabilities (n, rules), scored batch) of ``model``, once per batch."""
     return batch.shared(("learned", id(model)),
-                        lambda: model.score(batch.texts, scanned=batch.scan, links=batch.links))
+                        lambda: model.score(batch.texts, scanned=batch.scan, links=batch.links,
+                                            ignore_domains=ignore_domains))
 
 
 class LearnedDetector(Detector):
@@ -36,7 +42,7 @@ class LearnedDetector(Detector):
     def score_batch(self, batch: Batch) -> RuleScores:
         if self.column is None:
             return RuleScores(np.zeros(len(batch)))
-        probabilities, scored = learned_scores(batch, self.model)
+        probabilities, scored = learned_scores(batch, self.model, self.context.ignore_link_domains)
         return RuleScores(probabilities[:, self.column], lambda docs: self.evidence(batch, scored, docs))
 
     def evidence(self, batch: Batch, scored, docs: Sequence[int]):
@@ -46,3 +52,31 @@ class LearnedDetector(Detector):
 
     def ready(self) -> None:
         self.model.score(["readiness probe"])
+
+
+#: Links to these domains are not promotion by themselves: government, statistics, courts,
+#: encyclopaedias and reference works, research, and news organisations. A rulebook's promotional
+#: rule may list its own instead (``reference_domains``); the links rule's ``allow_domains`` (the
+#: outlet's own) are never promotion either.
+REFERENCE_DOMAINS = (
+    "gov", "mil", "gov.uk", "gc.ca", "canada.ca", "gov.au", "govt.nz", "gov.ie", "europa.eu", "un.org", "who.int",
+    "oecd.org", "imf.org", "worldbank.org", "edu", "ac.uk", "wikipedia.org", "wikimedia.org", "britannica.com",
+    "doi.org", "arxiv.org", "jstor.org", "nature.com", "science.org", "sciencedirect.com", "thelancet.com",
+    "nejm.org", "archive.org", "reuters.com", "apnews.com", "bbc.co.uk", "bbc.com", "cbc.ca", "ctvnews.ca",
+    "globalnews.ca", "theglobeandmail.com", "thestar.com", "nationalpost.com", "nytimes.com", "washingtonpost.com",
+    "wsj.com", "theguardian.com", "npr.org", "pbs.org", "politico.com", "bloomberg.com", "ft.com", "economist.com",
+    "latimes.com", "usatoday.com", "nbcnews.com", "cbsnews.com", "abcnews.go.com", "cnn.com", "foxnews.com",
+    "aljazeera.com", "theatlantic.com", "newyorker.com", "snopes.com", "politifact.com", "factcheck.org",
+    "fullfact.org", "oregonlive.com", "seattletimes.com", "chicagotribune.com", "bostonglobe.com", "sfgate.com",
+)
+
+
+@dataclass(frozen=True)
+class PromotionalSettings:
+    #: Links to these domains (and their subdomains) are not promotion by themselves.
+    reference_domains: tuple[str, ...] = field(default=REFERENCE_DOMAINS, metadata={"kind": "words",
+                                                                                     "clean": _domains})
+
+
+class PromotionalDetector(LearnedDetector):
+    Settings = PromotionalSettings

@@ -13,12 +13,9 @@ import numpy as np
 from .. import evidence
 from ..signals import allowed_links, link_score
 from .base import Batch, Detector, RuleScores
+from .learned import _domains
 
 POLICY_THRESHOLD = 1.0
-
-
-def _domains(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip().lower().removeprefix("www.") for v in values)
 
 
 @dataclass(frozen=True)

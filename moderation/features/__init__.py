@@ -1,8 +1,8 @@
 """The one feature space shared by every learned rule.
 
 Word 1-2-grams and character n-grams inside words (so ``f*ck`` and ``sh1t`` share most of their
-n-grams with the words they disguise) over the normalised text, plus three link signals so the
-``promotional`` rule sees how many links a comment has.
+n-grams with the words they disguise) over the normalised text, plus dense signals (``dense``): the
+links that could be promotion, the foul-language lexicon's hits, and who is accused of what.
 
 Weighting, and why: each block (words, characters) of a row holds ``count x idf`` per n-gram,
 divided by the square root of the sum of ``idf^2`` over the row's n-gram *occurrences*. (The usual
@@ -16,8 +16,9 @@ comment at a time, and tests hold the fast paths equal to it to 1e-9.
 A row is a comment or one of its sentences (runs of at least 3 tokens between sentence ends, for
 comments of more than one sentence); a sentence row holds the n-grams and links inside it.
 
-Modules: ``vocabulary`` (fitting), ``analysis`` (a batch tokenised and looked up once), ``rows``
-(feature matrices for training and the reference), ``compiled`` (scoring from compiled numbers).
+Modules: ``vocabulary`` (fitting), ``analysis`` (a batch tokenised and looked up once), ``dense``
+(the dense signals beside the n-grams: links, lexicon hits, accusation cues), ``rows`` (feature
+matrices for training and the reference), ``compiled`` (scoring from compiled numbers).
 """
 from .analysis import MIN_SENTENCE_TOKENS, N_LINK_FEATURES, Analysis
 from .compiled import Compiled, Scored, score_batch

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..scan import Scan, normalize, scan as scan_texts
-from ..signals import Link, detect_links, link_features
+from ..signals import Link, detect_links
+from .dense import MIN_SENTENCE_TOKENS, N_LINK, Signals, batch_signals, ignored
 
 if TYPE_CHECKING:
     from .vocabulary import TextFeatures
 
-N_LINK_FEATURES = 3
-MIN_SENTENCE_TOKENS = 3
+N_LINK_FEATURES = N_LINK
 
 
 @dataclass
@@ -39,6 +39,14 @@ class Analysis:
     part_doc: np.ndarray       # comment of each sentence row
     part_span: np.ndarray      # (start, end) character span of each sentence row
     links: dict[int, tuple[Link, ...]] = field(default_factory=dict)   # comments with links only
+    #: False for the tokens inside a link the learned rules leave out (a reference site, the
+    #: outlet's own): those words are not in any row.
+    keep: np.ndarray | None = None
+    #: The links the learned rules see (those not left out), per comment that has any.
+    promo_links: dict[int, list[Link]] = field(default_factory=dict)
+    seg: np.ndarray | None = None      # sentence (segment) of each token, over the whole batch
+    action: np.ndarray | None = None   # lexicon action of each token (index in lexicon.ACTIONS), or -1
+    signals: Signals | None = None
     _first: np.ndarray | None = None
 
     def term(self, token: int) -> str:
@@ -66,6 +74,22 @@ class Analysis:
         first = self.first_tokens()
         return slice(int(first[i]), int(first[i + 1]))
 
+    def segments(self):
+        """(segment of each token, comment of each segment, first and last token of each segment)."""
+        seg = self.seg
+        n_seg = int(seg[-1]) + 1 if len(seg) else 0
+        first = np.searchsorted(seg, np.arange(n_seg))
+        last = np.searchsorted(seg, np.arange(n_seg), side="right") - 1
+        return seg, self.scan.doc[first].astype(np.int64), first, last
+
+    def segment_part(self) -> np.ndarray:
+        """The sentence row of each segment, or -1."""
+        n_seg = int(self.seg[-1]) + 1 if len(self.seg) else 0
+        out = np.full(n_seg, -1, dtype=np.int64)
+        inside = self.part_of >= 0
+        out[self.seg[inside]] = self.part_of[inside]
+        return out
+
 
 
 def pairs(doc: np.ndarray, long_: np.ndarray):
@@ -81,11 +105,29 @@ def find_batch_links(texts: list[str], s: Scan) -> dict[int, tuple[Link, ...]]:
 
 
 def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scanned: Scan | None = None,
-            links: dict[int, tuple[Link, ...]] | None = None) -> Analysis:
-    """Tokens, table rows, bigrams and (with ``parts``) sentence rows of a batch. ``scanned`` and
-    ``links`` are the batch's scan and links when the caller has them already."""
+            links: dict[int, tuple[Link, ...]] | None = None,
+            ignore_domains: tuple[str, ...] | None = None) -> Analysis:
+    """Tokens, table rows, bigrams, signals and (with ``parts``) sentence rows of a batch.
+    ``scanned`` and ``links`` are the batch's scan and links when the caller has them already;
+    ``ignore_domains`` replaces the features' own list of link domains to leave out."""
     texts = list(texts)
     s = scanned if scanned is not None else scan_texts(texts)
+    if links is None:
+        links = find_batch_links(texts, s)
+    ignore = tuple(features.ignore_link_domains if ignore_domains is None else ignore_domains)
+    keep = np.ones(len(s.doc), dtype=bool)
+    promo_links: dict[int, list[Link]] = {}
+    first_of_doc = np.searchsorted(s.doc, np.arange(len(texts) + 1)) if links else None
+    for d, found in links.items():
+        gone = [x for x in found if ignored(x, ignore)]
+        kept_links = [x for x in found if not ignored(x, ignore)]
+        if kept_links:
+            promo_links[d] = kept_links
+        if gone:
+            lo, hi = int(first_of_doc[d]), int(first_of_doc[d + 1])
+            starts, ends = s.start[lo:hi], s.end[lo:hi]
+            for x in gone:
+                keep[lo:hi] &= ~((starts >= x.start) & (ends <= x.end))
     n_tok = len(features.hashes_)
     table = features._tokens.lookup(s.hash)
     found = table >= 0
@@ -102,7 +144,7 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
         oov = missing[first[order]]
         ext[missing] = n_tok + rank[inverse.ravel()]
     unigram = np.where(found, features.unigram_col_[table], -1) if n_tok else np.full(len(s.hash), -1)
-    long_ = (s.end - s.start) > 1
+    long_ = ((s.end - s.start) > 1) & keep
     left, right = pairs(s.doc, long_)
     pair_col = np.full(len(left), -1, dtype=np.int64)
     if features.word_ngram_range[1] == 2 and len(left) and len(features.bigram_keys_):
@@ -133,22 +175,9 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
         part_of = index[seg]
         part_doc = seg_doc[kept]
         part_span = np.stack([s.start[seg_first[kept]], s.end[seg_first[kept] + seg_len[kept] - 1]], axis=1)
-    if links is None:
-        links = find_batch_links(texts, s)
-    return Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
-                    pair_right=right, pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span,
-                    links=links)
-
-
-def link_rows(a: Analysis) -> tuple[np.ndarray, np.ndarray]:
-    """Link signals of each comment and of each sentence row (the links starting inside it)."""
-    docs = np.zeros((a.n, N_LINK_FEATURES))
-    parts = np.zeros((len(a.part_doc), N_LINK_FEATURES))
-    for d, found in a.links.items():
-        docs[d] = link_features(list(found))
-    if a.links:
-        for p in np.flatnonzero(np.isin(a.part_doc, list(a.links))):
-            start, end = a.part_span[p]
-            inside = [link for link in a.links[int(a.part_doc[p])] if start <= link.start < end]
-            parts[p] = link_features(inside)
-    return docs, parts
+    a = Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
+                 pair_right=right, pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span,
+                 links=links, keep=keep, promo_links=promo_links, seg=seg)
+    a.action, cue = features.token_classes(a)
+    a.signals = batch_signals(a, a.action, cue)
+    return a

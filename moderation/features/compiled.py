@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from .analysis import Analysis, link_rows
+from .analysis import Analysis
+from .dense import LINKS
 
 if TYPE_CHECKING:
     from .vocabulary import TextFeatures
@@ -27,7 +28,11 @@ class Compiled:
     word_ext: np.ndarray   # (n_word, rules + 1) per word column
     char_ext: np.ndarray   # (n_char, rules + 1) per character column
     token_ext: np.ndarray  # (n_table_tokens, rules + 1): each table token's character n-grams summed
-    links: np.ndarray      # (3, rules)
+    signals: np.ndarray    # (N_SIGNALS, rules): the coefficients of the dense signals
+
+    @property
+    def links(self) -> np.ndarray:
+        return self.signals[LINKS]
 
     @property
     def word(self) -> np.ndarray:
@@ -71,7 +76,7 @@ def compile_coefficients(features: "TextFeatures", coef: np.ndarray) -> Compiled
     char = np.column_stack([features.char_idf_[:, None] * coef[features.n_word_:features.n_word_ + features.n_char_],
                             features.char_idf_ ** 2])
     return Compiled(word_ext=word, char_ext=char, token_ext=np.asarray(features.table_matrix @ char),
-                    links=coef[features.n_word_ + features.n_char_:])
+                    signals=coef[features.n_word_ + features.n_char_:])
 
 
 
@@ -86,8 +91,9 @@ class Scored:
     oov_token: np.ndarray   # (n_oov, rules) character contributions of the tokens not in the table
     word_norm: np.ndarray   # per comment
     char_norm: np.ndarray
-    link_rows: np.ndarray   # (n, 3)
+    signal_rows: np.ndarray  # (n, N_SIGNALS) the comments' dense signals
     _pair_at: tuple | None = None
+    _units: object | None = None   # evidence's per-token shares of the signals, made on first use
 
 
 def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts: bool = True) -> Scored:
@@ -103,15 +109,16 @@ def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts
         oov_ext = np.asarray(features.oov_matrix(a) @ compiled.char_ext)
     known = a.table >= 0
     oov_index = a.ext - n_tok
-    links_doc, links_part = link_rows(a)
+    keep = a.keep
+    unigram = np.where(keep, a.unigram, -1)
     # A token's word items: its unigram, then the bigram it starts; in token order, so the rows
     # (comments, or sentences) stay ascending.
     starts_pair = np.full(m, -1, dtype=np.int64)
     starts_pair[a.pair_left] = a.pair_col
 
-    def decisions(group, pair_starts, n_rows, link_block):
-        inside = group >= 0
-        columns = np.column_stack([a.unigram, pair_starts]).ravel()
+    def decisions(group, pair_starts, n_rows, signal_block):
+        inside = (group >= 0) & keep
+        columns = np.column_stack([unigram, pair_starts]).ravel()
         doubled = np.repeat(group, 2)
         W = counts(doubled, columns, (columns >= 0) & (doubled >= 0), n_rows, n_word)
         C = counts(group, a.table, inside & known, n_rows, n_tok)
@@ -122,14 +129,14 @@ def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts
         wn[wn == 0] = 1.0
         cn[cn == 0] = 1.0
         z = words[:, :-1] / wn[:, None] + chars[:, :-1] / cn[:, None]
-        return z + link_block @ compiled.links, wn, cn
+        return z + signal_block @ compiled.signals, wn, cn
 
-    z, wn, cn = decisions(s.doc, starts_pair, a.n, links_doc)
+    z, wn, cn = decisions(s.doc, starts_pair, a.n, a.signals.doc)
     parts_z = np.zeros((0, rules))
     if parts and len(a.part_doc):
         same = a.pair_parts() >= 0
         part_pairs = np.full(m, -1, dtype=np.int64)
         part_pairs[a.pair_left[same]] = a.pair_col[same]
-        parts_z = decisions(a.part_of, part_pairs, len(a.part_doc), links_part)[0]
+        parts_z = decisions(a.part_of, part_pairs, len(a.part_doc), a.signals.part)[0]
     return Scored(analysis=a, compiled=compiled, z=z, parts_z=parts_z, oov_token=oov_ext[:, :-1], word_norm=wn,
-                  char_norm=cn, link_rows=links_doc)
+                  char_norm=cn, signal_rows=a.signals.doc)

@@ -17,7 +17,20 @@ from ..scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_has
 from ..signals import Link
 from ..text import char_ngrams
 from . import analysis as _analysis, compiled as _compiled, rows as _rows
-from .analysis import N_LINK_FEATURES, Analysis
+from .analysis import Analysis
+from .dense import CUES_LEXICON, N_SIGNALS
+
+
+def _oov_terms(a: Analysis) -> list[str]:
+    """The normalised text of the batch's tokens that are not in the table (each comment normalised once)."""
+    s, normalized = a.scan, {}
+    out = []
+    for t in a.oov.tolist():
+        d = int(s.doc[t])
+        if d not in normalized:
+            normalized[d] = normalize(a.texts[d])
+        out.append(normalized[d][int(s.start[t]):int(s.end[t])])
+    return out
 
 
 def _idf(df: np.ndarray, n: int) -> np.ndarray:
@@ -27,7 +40,8 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 
 
 class TextFeatures(TransformerMixin, BaseEstimator):
-    """Word and character n-gram features plus link signals, fitted once and shared by every rule.
+    """Word and character n-gram features plus dense signals (links, lexicon hits, accusation
+    cues; see ``signals``), fitted once and shared by every rule.
 
     Parameters
     ----------
@@ -35,15 +49,20 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     char_ngram_range : (low, high) character n-gram sizes inside words.
     min_df : an n-gram (and a token of the token table) must occur in this many comments.
     max_word_features, max_char_features : keep this many n-grams, the most frequent.
+    lexicon : the foul-language ``Lexicon`` whose hits are signals (None: no lexicon signals).
+    ignore_link_domains : links to these domains (and their subdomains), and the words inside
+        them, are left out of every row: reference sites and the outlet's own.
     """
 
     def __init__(self, word_ngram_range=(1, 2), char_ngram_range=(2, 5), min_df=2,
-                 max_word_features=100_000, max_char_features=200_000):
+                 max_word_features=100_000, max_char_features=200_000, lexicon=None, ignore_link_domains=()):
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
+        self.lexicon = lexicon
+        self.ignore_link_domains = ignore_link_domains
 
     # --- fitting ---------------------------------------------------------------------------------
 
@@ -115,9 +134,27 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self.gram_hashes_, self.gram_cols_ = hashes_of[order], order.astype(np.int64)
         self.char_idf_ = _idf(np.minimum(np.asarray([c for _, c in grams], dtype=np.float64), n), n)
         self.n_char_ = len(grams)
-        self.n_features_ = self.n_word_ + self.n_char_ + N_LINK_FEATURES
+        self.n_features_ = self.n_word_ + self.n_char_ + N_SIGNALS
+        self.table_action_, self.table_cue_ = self._classes(self.terms_)
         self._derive()
         return self
+
+    def _classes(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each term's lexicon action (index in ``lexicon.ACTIONS``) and cue class, or -1."""
+        if self.lexicon is not None and len(terms):
+            tiers = self.lexicon.tiers_of(terms)
+            action = np.where(tiers >= 0, self.lexicon.actions()[np.maximum(tiers, 0)], -1)
+        else:
+            action = np.full(len(terms), -1, dtype=np.int64)
+        return action.astype(np.int8), CUES_LEXICON.tiers_of(terms).astype(np.int8)
+
+    def token_classes(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
+        """Lexicon action and cue class of every token of an analysed batch (-1: none)."""
+        oov_terms = _oov_terms(a)
+        oov_action, oov_cue = self._classes(oov_terms)
+        action = np.concatenate([self.table_action_, oov_action]).astype(np.int64)
+        cue = np.concatenate([self.table_cue_, oov_cue]).astype(np.int64)
+        return action[a.ext], cue[a.ext]
 
     def _derive(self):
         """State recomputed after fitting and after unpickling, never stored."""
@@ -184,8 +221,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     # --- analysis, rows and compiled numbers (see the sibling modules) --------------------------
 
     def analyse(self, texts: list[str], parts: bool = True, scanned: Scan | None = None,
-                links: dict[int, tuple[Link, ...]] | None = None) -> Analysis:
-        return _analysis.analyse(self, texts, parts, scanned, links)
+                links: dict[int, tuple[Link, ...]] | None = None, ignore_domains=None) -> Analysis:
+        return _analysis.analyse(self, texts, parts, scanned, links, ignore_domains)
 
     def transform(self, texts) -> sp.csr_matrix:
         return _rows.rows(self, self.analyse(list(texts)))[0]
@@ -194,9 +231,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """Feature rows of the comments, of their sentence rows, and each sentence row's comment."""
         return _rows.rows(self, a)
 
-    def transform_reference(self, texts) -> sp.csr_matrix:
-        """The plain definition of the rows, one comment at a time in pure Python."""
-        return _rows.transform_reference(self, texts)
+    def transform_reference(self, texts, ignore_domains=None) -> sp.csr_matrix:
+        """The plain definition of the comments' rows, one comment at a time in pure Python."""
+        return _rows.transform_reference(self, texts, ignore_domains)[0]
+
+    def rows_reference(self, texts, ignore_domains=None) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """``rows`` the plain way: comments' rows, their sentence rows, and each sentence row's comment."""
+        return _rows.transform_reference(self, texts, ignore_domains)
 
     def compile(self, coef: np.ndarray) -> "_compiled.Compiled":
         """Per-token and per-n-gram numbers that score a batch without building its rows."""

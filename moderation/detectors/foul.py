@@ -1,0 +1,103 @@
+"""Foul language: the words as written (the lexicon, ``moderation/lexicon.toml``), the outlet's own
+word lists, and the learned model for the context.
+
+- A hit of a lexicon tier whose action is "reject" scores 1.0 and, when the rule's action is
+  "reject", rejects the comment; "review" raises the score to the review threshold; "model" words
+  are left to the learned model (which sees every hit as a feature); "none" words (mild) never flag
+  on their own, and a comment whose only hits are mild is never rejected for foul language.
+- A banned word (rulebook ``banned_words``, phrases allowed) rejects the comment; a suspect word
+  (``suspect_words``) sends it to review.
+- Evidence: the listed and lexicon words first, then the words the model weighed most.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import evidence
+from ..lexicon import ACTIONS, Lexicon, packaged_lexicon_path
+from ..signals import WordList
+from .base import Batch, RuleScores
+from .learned import LearnedDetector, learned_scores
+
+_REJECT, _REVIEW, _MODEL, _NONE = (ACTIONS.index(a) for a in ("reject", "review", "model", "none"))
+
+
+@dataclass(frozen=True)
+class FoulLanguageSettings:
+    #: Words or phrases that reject a comment whatever the model says.
+    banned_words: tuple[str, ...] = field(default=(), metadata={"kind": "words"})
+    #: Words or phrases that send a comment to review.
+    suspect_words: tuple[str, ...] = field(default=(), metadata={"kind": "words"})
+    #: The tiered lexicon (a path, relative to the rulebook's folder); empty: the packaged one.
+    lexicon: str = field(default="", metadata={"kind": "path"})
+
+
+class FoulLanguageDetector(LearnedDetector):
+    Settings = FoulLanguageSettings
+
+    def __init__(self, rule, thresholds, context):
+        super().__init__(rule, thresholds, context)
+        self.banned = WordList(self.settings.banned_words)
+        self.suspect = WordList(self.settings.suspect_words)
+        self.lexicon = Lexicon.load(self.settings.lexicon or packaged_lexicon_path())
+        features = self.model.features_
+        own = getattr(features, "lexicon", None)
+        # The model's own per-token classes serve when it was trained with this very lexicon;
+        # otherwise the vocabulary is classified once here.
+        self._same = own is not None and own.fingerprint == self.lexicon.fingerprint
+        self._table_action = None if self._same else self._actions(features.terms_)
+
+    def _actions(self, terms) -> np.ndarray:
+        tiers = self.lexicon.tiers_of(terms)
+        return np.where(tiers >= 0, self.lexicon.actions()[np.maximum(tiers, 0)], -1)
+
+    def token_actions(self, a) -> np.ndarray:
+        """The rulebook lexicon's action for every token of an analysed batch (-1: no hit)."""
+        if self._same:
+            return a.action
+        from ..features.vocabulary import _oov_terms
+
+        return np.concatenate([self._table_action, self._actions(_oov_terms(a))]).astype(np.int64)[a.ext]
+
+    def score_batch(self, batch: Batch) -> RuleScores:
+        learned = super().score_batch(batch)
+        if self.column is None:
+            return learned
+        _, scored = learned_scores(batch, self.model, self.context.ignore_link_domains)
+        a = scored.analysis
+        n = len(batch)
+        action = np.where(a.keep, self.token_actions(a), -1)
+        hits = np.flatnonzero(action >= 0)
+        doc = a.scan.doc[hits].astype(np.int64)
+        has = np.zeros((n, len(ACTIONS)), dtype=bool)
+        has[doc, action[hits]] = True
+        scores = learned.scores.copy()
+        review = self.thresholds.review
+        raise_to = review if review is not None else 1.0
+        reject = has[:, _REJECT] & (self.rule.action == "reject")
+        scores[has[:, _REJECT]] = 1.0
+        scores[has[:, _REVIEW]] = np.maximum(scores[has[:, _REVIEW]], raise_to)
+        mild_only = has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL]
+        listed: dict[int, tuple] = {}
+        if self.banned or self.suspect:
+            for d, text in enumerate(batch.texts):
+                banned, suspect = self.banned.find(text), self.suspect.find(text)
+                if banned:
+                    scores[d], reject[d] = 1.0, True
+                elif suspect:
+                    scores[d] = max(scores[d], raise_to)
+                if banned or suspect:
+                    listed[d] = evidence.spans((*banned, *suspect))
+                    mild_only[d] = False
+        starts, ends = a.scan.start[hits].tolist(), a.scan.end[hits].tolist()
+        words: dict[int, list] = {}
+        for d, s, e in zip(doc.tolist(), starts, ends):
+            words.setdefault(d, []).append(evidence.Evidence(batch.texts[d][s:e], s, e))
+
+        def evidence_of(docs):
+            found = learned.evidence(docs)
+            return [evidence.merge(evidence.merge(listed.get(d, ()), words.get(d, ())), f) for d, f in zip(docs, found)]
+
+        return RuleScores(scores, evidence_of, reject=reject, no_reject=mild_only)

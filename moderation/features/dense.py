@@ -1,0 +1,244 @@
+"""Dense signals beside the n-grams: what a bag of words cannot see.
+
+Three groups of columns, for every row (a comment, or one of its sentences):
+
+- links (3): how many links the comment holds that could be promotion (saturating), whether one is
+  a shortener, whether one is disguised. Links to reference sites (government, statistics,
+  encyclopaedias, news) and to the outlet's own domains are not counted, and the words inside them
+  are left out of the row altogether: a link for context is not an advertisement.
+- lexicon (4): hits of the foul-language lexicon, one column per tier action (reject, review,
+  model, none), saturating counts. The learned model sees the words the lexicon knows, and the
+  context around them.
+- cues (5): who is accused of what, per sentence: a sentence naming an actor (an office, a body, a
+  party, a public figure, "he"/"she") together with a wrongdoing predicate (lied, stole, rigged,
+  is a puppet of, was bought); a wrongdoing aimed at "you" (another commenter: that is respect); a
+  wrongdoing with a cited source or a hedge ("according to", "I suspect"); a wrongdoing asked as a
+  question; and any wrongdoing at all. A comment's value is a saturating count over its sentences.
+
+Each column's contribution to a score is shared out among its "units" (the hit words, the cue
+words, the links), so evidence can show them and the words' weights still add up to the score.
+``signals_reference`` computes a text's signals the plain way, one comment at a time; tests hold
+the batch path equal to it.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+
+from ..lexicon import ACTIONS, Lexicon, Tier
+from ..signals import Link, find_links
+from ..text import TOKEN_RE, normalize as normalize_reference
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+N_LINK = 3
+#: A sentence of fewer tokens is no row of its own.
+MIN_SENTENCE_TOKENS = 3
+N_LEXICON = len(ACTIONS)
+#: The cue columns, in order.
+CUE_COLUMNS = ("actor_wrongdoing", "wrongdoing_at_you", "wrongdoing_sourced_or_hedged", "wrongdoing_asked",
+               "wrongdoing")
+N_CUES = len(CUE_COLUMNS)
+N_SIGNALS = N_LINK + N_LEXICON + N_CUES
+LINKS, LEXICON, CUES = slice(0, N_LINK), slice(N_LINK, N_LINK + N_LEXICON), slice(N_LINK + N_LEXICON, N_SIGNALS)
+
+#: Cue words (single normalised tokens; "*" as in the lexicon). A fixed part of the feature space:
+#: changing them means retraining.
+CUE_WORDS = {
+    "wrong": [
+        "lie", "lies", "lied", "liar*", "lying", "steal*", "stole", "stolen", "thief", "thieves", "crook*", "corrupt*",
+        "brib*", "kickback*", "fraud*", "rigg*", "rig", "coverup", "cover-up", "covered", "hid", "hide", "hides",
+        "hiding", "conspir*", "collu*", "embezzl*", "launder*", "puppet*", "bought", "pocket*", "cheat*", "illegal*",
+        "criminal*", "crime*", "treason*", "traitor*", "perjur*", "obstruct*", "fake", "faked", "fabricat*",
+        "planted", "extort*", "blackmail*", "racketeer*", "pedophil*", "paedophil*", "rapist*", "murderer*", "scam*",
+        "grift*", "swindl*", "deceiv*", "deceit*", "dishonest*", "payoff*", "crony*", "cronies", "sold", "shill*",
+        "bribe", "lining", "misled", "mislead*", "propaganda", "hoax*", "treasonous", "stooge*", "paid", "owned",
+    ],
+    "actor": [
+        "mayor", "councillor*", "councilor*", "council", "minister*", "premier", "president", "senator*", "governor",
+        "congress*", "mp", "mps", "mpp", "mla", "mlas", "chief", "police", "cops", "cop", "rcmp", "fbi", "cia",
+        "doj", "nsa", "irs", "epa", "government", "govt", "administration", "party", "liberal*", "conservative*",
+        "tories", "tory", "ndp", "democrat*", "dems", "republican*", "gop", "dnc", "rnc", "trump*", "hillary",
+        "clinton*", "obama*", "trudeau", "harper", "putin", "comey", "cnn", "fox", "msnbc", "nyt", "company",
+        "corporation", "ceo", "board", "officials", "official", "he", "she", "him", "her", "they", "his", "pm",
+        "cabinet", "senate", "court", "judge", "sheriff", "department", "agency", "ministry", "bank", "banks",
+        "pharma", "mccain", "pelosi", "ryan", "bush", "cheney", "sanders", "biden", "kremlin", "russia*",
+        "nato", "interpol", "guterres", "un", "netanyahu", "media", "press", "newspaper", "paper", "reporter*",
+        "journalist*", "union", "unions", "lobby*",
+    ],
+    "source": [
+        "according", "report", "reported", "reports", "study", "studies", "convicted", "charged", "indicted",
+        "alleged*", "accused", "investigation*", "sources", "cited", "documents", "records", "audit*", "testified",
+        "ruled", "verdict", "evidence", "article", "link",
+    ],
+    "hedge": [
+        "think", "believe", "suspect", "guess", "maybe", "perhaps", "probably", "possibly", "seems", "apparently",
+        "wonder", "might", "if", "opinion", "imo", "imho", "whether", "rumour*", "rumor*",
+    ],
+    "you": ["you", "your", "youre", "you're", "yours", "yourself", "u", "ya"],
+}
+CUE_CLASSES = tuple(CUE_WORDS)
+CUES_LEXICON = Lexicon([Tier(name, "none", tuple(words)) for name, words in CUE_WORDS.items()], "<cue words>")
+_WRONG, _ACTOR, _SOURCE, _HEDGE, _YOU = range(5)
+_BREAK = re.compile(r"\n|[.!?\u2026]\s")
+
+
+def saturate(x):
+    return 1.0 - np.exp(-np.asarray(x, dtype=np.float64))
+
+
+@dataclass
+class Signals:
+    """The dense signals of a batch's rows, and who shares each contribution."""
+
+    doc: np.ndarray          # (n_comments, N_SIGNALS)
+    part: np.ndarray         # (n_parts, N_SIGNALS)
+    unit_token: np.ndarray   # tokens that share a column's contribution to their comment's score
+    unit_column: np.ndarray  # and that column
+    unit_count: np.ndarray   # (n_comments, N_SIGNALS): how many tokens share each
+
+
+def _cue_features(has: np.ndarray, question: np.ndarray) -> np.ndarray:
+    """(segments, 5) 0/1 cue columns from per-segment class presence (segments, 5) and questions."""
+    wrong = has[:, _WRONG]
+    return np.column_stack([wrong & has[:, _ACTOR], wrong & has[:, _YOU], wrong & (has[:, _SOURCE] | has[:, _HEDGE]),
+                            wrong & question, wrong]).astype(np.float64)
+
+
+def _cue_units(cls: np.ndarray, fired: np.ndarray) -> list[np.ndarray]:
+    """For each cue column, which tokens (by their class, in a segment where it fires) share it."""
+    wrong = cls == _WRONG
+    return [(wrong | (cls == _ACTOR)) & fired[:, 0], (wrong | (cls == _YOU)) & fired[:, 1],
+            (wrong | (cls == _SOURCE) | (cls == _HEDGE)) & fired[:, 2], wrong & fired[:, 3], wrong & fired[:, 4]]
+
+
+def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals:
+    """The signals of every comment and sentence row of an analysed batch. ``action`` and ``cue`` are
+    each token's lexicon action and cue class (-1: none)."""
+    s = a.scan
+    n, m = a.n, len(s.doc)
+    keep = a.keep
+    doc = s.doc.astype(np.int64)
+    # Segments (sentences) of every comment, as the sentence rows use them.
+    seg, seg_doc, seg_first, seg_last = a.segments()
+    nseg = len(seg_doc)
+    question = np.zeros(nseg, dtype=bool)
+    asking = [d for d in range(n) if "?" in a.texts[d]]
+    if asking and nseg:
+        ends, starts = s.end.tolist(), s.start.tolist()
+        first_of_doc = a.first_tokens()
+        for d in asking:
+            text = a.texts[d]
+            if first_of_doc[d] == first_of_doc[d + 1]:
+                continue   # no tokens, no sentences
+            for k in range(int(seg[first_of_doc[d]]), int(seg[first_of_doc[d + 1] - 1]) + 1):
+                last = int(seg_last[k])
+                stop = starts[last + 1] if last + 1 < first_of_doc[d + 1] else len(text)
+                question[k] = "?" in text[ends[last]:stop]
+    has = np.zeros((nseg, len(CUE_CLASSES)), dtype=bool)
+    kept_cue = keep & (cue >= 0)
+    has[seg[kept_cue], cue[kept_cue]] = True
+    fired_seg = _cue_features(has, question)
+    part_index = a.segment_part()
+    out_doc, out_part = np.zeros((n, N_SIGNALS)), np.zeros((len(a.part_doc), N_SIGNALS))
+    # Links (the promotable ones).
+    for d, found in a.promo_links.items():
+        out_doc[d, LINKS] = link_features(found)
+    if a.promo_links:
+        for p in np.flatnonzero(np.isin(a.part_doc, list(a.promo_links))):
+            start, end = a.part_span[p]
+            out_part[p, LINKS] = link_features([x for x in a.promo_links[int(a.part_doc[p])] if start <= x.start < end])
+    # Lexicon hits, per action.
+    hit = keep & (action >= 0)
+    counts = np.zeros((n, N_LEXICON))
+    np.add.at(counts, (doc[hit], action[hit]), 1.0)
+    out_doc[:, LEXICON] = saturate(counts)
+    in_part = hit & (a.part_of >= 0)
+    part_counts = np.zeros((len(a.part_doc), N_LEXICON))
+    np.add.at(part_counts, (a.part_of[in_part], action[in_part]), 1.0)
+    out_part[:, LEXICON] = saturate(part_counts)
+    # Cues, per sentence.
+    doc_cues = np.zeros((n, N_CUES))
+    np.add.at(doc_cues, seg_doc, fired_seg)
+    out_doc[:, CUES] = saturate(doc_cues)
+    kept_seg = part_index >= 0
+    out_part[part_index[kept_seg], CUES] = saturate(fired_seg[kept_seg])
+    # Units: hit tokens share their action's column; cue tokens of firing sentences share the cue's.
+    tokens, columns = [np.flatnonzero(hit)], [N_LINK + action[hit]]
+    fired_tok = fired_seg[seg] > 0 if m else np.zeros((0, N_CUES), dtype=bool)
+    for c, mask in enumerate(_cue_units(np.where(keep, cue, -1), fired_tok)):
+        tokens.append(np.flatnonzero(mask))
+        columns.append(np.full(int(mask.sum()), N_LINK + N_LEXICON + c))
+    unit_token = np.concatenate(tokens).astype(np.int64)
+    unit_column = np.concatenate(columns).astype(np.int64)
+    unit_count = np.zeros((n, N_SIGNALS))
+    np.add.at(unit_count, (doc[unit_token], unit_column), 1.0)
+    return Signals(out_doc, out_part, unit_token, unit_column, unit_count)
+
+
+def link_features(links: Iterable[Link]) -> list[float]:
+    """What the learned rules see of links: how many (saturating), shorteners, disguised links."""
+    links = list(links)
+    return [1.0 - math.exp(-len(links)), float(any(x.shortener for x in links)), float(any(x.obfuscated for x in links))]
+
+
+def ignored(link: Link, domains: tuple[str, ...]) -> bool:
+    """A link the learned rules leave out: to one of ``domains`` (or a subdomain of one)."""
+    return any(link.domain == d or link.domain.endswith("." + d) for d in domains)
+
+
+def signals_reference(text: str, lexicon: Lexicon | None, ignore_domains: tuple[str, ...]):
+    """One comment the plain way: its tokens (normalised, with offsets), which are kept (inside no
+    ignored link), its sentences (token indices), its signals, and the (sentence, signals) of each
+    of its sentence rows (when it has two sentences or more; those of 3+ tokens are rows)."""
+    links = find_links(text)
+    gone = [x for x in links if ignored(x, ignore_domains)]
+    promo = [x for x in links if not ignored(x, ignore_domains)]
+    norm = normalize_reference(text)
+    tokens, breaks = [], []
+    previous = None
+    for match in TOKEN_RE.finditer(norm):
+        breaks.append(previous is not None and bool(_BREAK.search(norm, previous, match.start())))
+        tokens.append((match.group(0), match.start(), match.end()))
+        previous = match.end()
+    keep = [not any(x.start <= a and b <= x.end for x in gone) for _, a, b in tokens]
+    # Sentences: runs of tokens between breaks.
+    segments: list[list[int]] = []
+    for i, brk in enumerate(breaks):
+        if i == 0 or brk:
+            segments.append([])
+        segments[-1].append(i)
+
+    def row(indices: list[int], links_in: list[Link], seg_list: list[list[int]]) -> np.ndarray:
+        out = np.zeros(N_SIGNALS)
+        out[LINKS] = link_features(links_in)
+        counts = np.zeros(N_LEXICON)
+        for i in indices:
+            if keep[i] and lexicon is not None and (t := lexicon.tier(tokens[i][0])) >= 0:
+                counts[ACTIONS.index(lexicon.tiers[t].action)] += 1
+        out[LEXICON] = saturate(counts)
+        cues = np.zeros(N_CUES)
+        for seg in seg_list:
+            has = np.zeros(len(CUE_CLASSES), dtype=bool)
+            for i in seg:
+                if keep[i] and (c := CUES_LEXICON.tier(tokens[i][0])) >= 0:
+                    has[c] = True
+            end = tokens[seg[-1]][2]
+            stop = tokens[seg[-1] + 1][1] if seg[-1] + 1 < len(tokens) else len(text)
+            cues += _cue_features(has[None, :], np.array(["?" in text[end:stop]]))[0]
+        out[CUES] = saturate(cues)
+        return out
+
+    whole = row(list(range(len(tokens))), promo, segments)
+    parts = []
+    if len(segments) >= 2:
+        for seg in segments:
+            if len(seg) >= MIN_SENTENCE_TOKENS:
+                start, end = tokens[seg[0]][1], tokens[seg[-1]][2]
+                parts.append((seg, row(seg, [x for x in promo if start <= x.start < end], [seg])))
+    return tokens, keep, segments, whole, parts

@@ -1,0 +1,199 @@
+"""The foul-language lexicon: tiers of words as written, matched on the normalised tokens.
+
+Why a lexicon: whether a comment holds foul language is a matter of the words in it, and the
+corpora that label "offensive" or "toxic" mix insults, slurs and swearing; a model trained on them
+missed most profane news comments and flagged "a hell of a goal". The lexicon says which words are
+strong (reject), which need the context (the learned model decides), and which are mild (never
+flag on their own); the learned model sees the hits as features, so it can use the context.
+
+Matching works on the tokens the scanner makes (``moderation.text``: case and accents folded, leet
+digits and symbols inside words undone, so ``Sh1t`` and ``a$$`` arrive as ``shit`` and ``ass``),
+whole tokens only, so a lexicon word inside a longer innocent word never matches (Scunthorpe,
+cockatoo, classic). On top of that, a token is also tried:
+
+- masked: stars stand for letters (``f**k``, ``f***``, ``a**hole``, ``f***ing``) and the token
+  matches a lexicon word of that shape (the most severe one, where several fit);
+- stretched: runs of three or more of one letter collapsed to one or two (``shiiiit``, ``fuuuck``).
+
+A whole table of tokens (the model's vocabulary, a batch's unseen tokens) is classified with one
+regular-expression pass per tier over the tokens joined by newlines, so classifying costs a few
+passes over the text, not a call per token.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .errors import RulebookError
+from .text import normalize
+
+#: What a hit of a tier does (see lexicon.toml).
+ACTIONS = ("reject", "review", "model", "none")
+_RUN = re.compile(r"([^\W\d_])\1{2,}")
+_NONE = -1
+
+
+def packaged_lexicon_path() -> Path:
+    return Path(str(resources.files("moderation") / "lexicon.toml"))
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    action: str
+    words: tuple[str, ...]
+
+
+def _form(entry: str) -> str:
+    """An entry's normalised form, stars (wildcards) kept."""
+    return "*".join(normalize(part, fold_digits=False) for part in entry.strip().split("*"))
+
+
+class Lexicon:
+    """Tiers of words, most severe first. ``tier(token)`` is the index of the first tier that
+    matches a normalised token, or -1."""
+
+    def __init__(self, tiers: Sequence[Tier], source: str = "<lexicon>"):
+        self.tiers = tuple(tiers)
+        self.source = source
+        self._exact: list[set[str]] = []
+        self._wild: list[list[tuple[str, str]]] = []     # (kind, stem): prefix, suffix, infix
+        parts = []
+        for tier in self.tiers:
+            exact, wild, alternatives = set(), [], []
+            for entry in tier.words:
+                form = _form(entry)
+                stem = form.strip("*")
+                if not stem or "*" in stem:
+                    raise RulebookError(f"{source}: tier {tier.name!r}: {entry!r} is not a word; a \"*\" may only "
+                                        "begin or end an entry")
+                kind = ("infix" if form.startswith("*") and form.endswith("*") else
+                        "suffix" if form.startswith("*") else "prefix" if form.endswith("*") else "exact")
+                if kind == "exact":
+                    exact.add(stem)
+                else:
+                    wild.append((kind, stem))
+                body = re.escape(stem)
+                alternatives.append({"exact": body, "prefix": body + r"[^\n]*", "suffix": r"[^\n]*" + body,
+                                     "infix": r"[^\n]*" + body + r"[^\n]*"}[kind])
+            self._exact.append(exact)
+            self._wild.append(wild)
+            parts.append(re.compile("^(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")$", re.M)
+                         if alternatives else None)
+        self._patterns = parts
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Lexicon":
+        path = Path(path) if path is not None else packaged_lexicon_path()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RulebookError(f"cannot read lexicon {path}: {exc.strerror or exc}; give the path of a "
+                                "lexicon.toml file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RulebookError(f"lexicon {path} is not valid TOML ({exc}); fix the syntax at that line") from None
+        return cls.parse(data, str(path))
+
+    @classmethod
+    def parse(cls, data: dict, source: str = "<lexicon>") -> "Lexicon":
+        tiers = data.get("tiers")
+        if not isinstance(tiers, dict) or not tiers:
+            raise RulebookError(f"{source}: no [tiers.<name>] tables; each tier has an action and words")
+        out = []
+        for name, tier in tiers.items():
+            where = f"{source}: tier {name!r}"
+            if not isinstance(tier, dict) or set(tier) - {"action", "words"}:
+                raise RulebookError(f"{where} must be a table with 'action' and 'words', got {tier!r}")
+            action = tier.get("action")
+            if action not in ACTIONS:
+                raise RulebookError(f"{where}: action must be one of {', '.join(ACTIONS)}, got {action!r}")
+            words = tier.get("words", [])
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                raise RulebookError(f"{where}: words must be a list of non-empty strings, got {words!r}")
+            bad = [w for w in words if len(w.split()) > 1]
+            if bad:
+                raise RulebookError(f"{where}: {bad[0]!r} is a phrase; the lexicon holds single words (put "
+                                    "phrases in the rulebook's banned_words or suspect_words)")
+            out.append(Tier(name=name, action=action, words=tuple(w.strip() for w in words)))
+        return cls(out, source)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies the tiers and their words: two lexicons with one fingerprint classify alike."""
+        text = "\n".join(f"{t.name}\t{t.action}\t" + " ".join(t.words) for t in self.tiers)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    def actions(self) -> np.ndarray:
+        """Each tier's action, as its index in ``ACTIONS``."""
+        return np.asarray([ACTIONS.index(t.action) for t in self.tiers], dtype=np.int64)
+
+    # --- matching -----------------------------------------------------------------------------
+
+    def _plain(self, token: str) -> int:
+        for k, (exact, pattern) in enumerate(zip(self._exact, self._patterns)):
+            if token in exact or (pattern is not None and pattern.fullmatch(token)):
+                return k
+        return _NONE
+
+    def _masked(self, token: str) -> int:
+        """A token with stars for letters against the words of that shape, most severe tier first."""
+        if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
+            return _NONE
+
+        def fits(word: str, prefix: bool) -> bool:
+            if len(token) < len(word) if prefix else len(token) != len(word):
+                return False
+            return all(c == "*" or c == w for c, w in zip(token, word))
+
+        for k, exact in enumerate(self._exact):
+            if any(fits(w, False) for w in exact) or any(fits(stem, True) for kind, stem in self._wild[k]
+                                                         if kind == "prefix"):
+                return k
+        return _NONE
+
+    def tier(self, token: str) -> int:
+        """The first tier matching one normalised token (see the module docstring), or -1."""
+        found = self._plain(token)
+        if found == _NONE and "*" in token:
+            found = self._masked(token)
+        if found == _NONE and _RUN.search(token):
+            for n in (1, 2):
+                found = self._plain(_RUN.sub(lambda m: m.group(1) * n, token))
+                if found != _NONE:
+                    break
+        return found
+
+    def tiers_of(self, tokens: Iterable[str]) -> np.ndarray:
+        """``tier`` of every token (normalised, without newlines), a table at a time."""
+        tokens = list(tokens)
+        out = np.full(len(tokens), _NONE, dtype=np.int64)
+        if not tokens:
+            return out
+        joined = "\n".join(tokens)
+        starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]])
+        for k, pattern in reversed(list(enumerate(self._patterns))):   # the most severe tier written last
+            if pattern is None:
+                continue
+            at = [m.start() for m in pattern.finditer(joined)]
+            out[np.searchsorted(starts, at)] = k
+        # Masked and stretched tokens are few: tried one by one.
+        for i, token in enumerate(tokens):
+            if out[i] == _NONE and ("*" in token or _RUN.search(token)):
+                out[i] = self.tier(token)
+        return out
+
+    def __getstate__(self):
+        return {"tiers": self.tiers, "source": self.source}
+
+    def __setstate__(self, state):
+        self.__init__(state["tiers"], state["source"])
