@@ -3,6 +3,7 @@ import json
 import joblib
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 from moderation import artifact as artifact_module, evidence
 from moderation.artifact import load, metadata_path, read_card, save
@@ -112,7 +113,19 @@ TRICKY = ["", "You are a complete idiot", "Buy at bit.ly/x and shop.example.com/
           "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "ÄÖÜ café naïve — ok", "a " * 300,
           "Nice work. You are an idiot though.", "Buy meds at pills dot com now. Really cheap!",
           "One. Two three four. And five six seven!\n\nsh1t a$$ end.", "STOP THE CUTS!!! Sooooo bad",
-          "Thanks for the update", "zzqx unseenword qwertyuiop. Another sentence here too."]
+          "Thanks for the update", "zzqx unseenword qwertyuiop. Another sentence here too.",
+          # dense signals: lexicon tiers, masked words, accusation cues, questions, ignored links
+          "The mayor lied about the budget. Did the council steal it? You lied too, f**k this.",
+          "According to the audit the minister took bribes, I suspect. Damn. What the hell, dick?",
+          "See statcan.gc.ca/table and en.wikipedia.org/wiki/X for context; also www.example-news.com/a. Thx",
+          "Cheap pills at pills-now.biz/buy and bit.ly/zz. Trump is a puppet! Is Guterres bought?"]
+
+#: Pieces that exercise every dense signal, shuffled by hypothesis.
+SIGNAL_PIECES = st.lists(st.sampled_from(
+    ["the", "mayor", "lied", "stole", "you", "according", "to", "I", "think", "?", "!", ".", " ", "\n",
+     "fuck", "f**k", "f***ing", "shiiit", "hell", "damn", "dick", "cock", "class", "a$$", "statcan.gc.ca/x",
+     "wikipedia.org/wiki/y", "example-news.com/z", "shop.example.com/a", "bit.ly/q", "www", "dot", "com"]),
+    max_size=25).map(" ".join)
 
 
 def test_batch_rows_equal_the_plain_rows_to_1e9(tiny_artifact):
@@ -125,9 +138,31 @@ def test_batch_rows_equal_the_plain_rows_to_1e9(tiny_artifact):
     assert plain.nnz > 0
 
     @settings(max_examples=100, deadline=None)
-    @given(st.lists(st.text(max_size=200), min_size=1, max_size=5))
+    @given(st.lists(st.one_of(st.text(max_size=200), SIGNAL_PIECES), min_size=1, max_size=5))
     def same(batch):
         assert abs(features.transform(batch) - features.transform_reference(batch)).max() <= 1e-9
+    same()
+
+
+def test_sentence_rows_equal_the_plain_sentence_rows_to_1e9(tiny_artifact):
+    from hypothesis import given, settings
+
+    features = tiny_artifact.model.features_
+
+    def check(batch):
+        _, fast_parts, fast_owner = features.rows(features.analyse(batch))
+        _, plain_parts, plain_owner = features.rows_reference(batch)
+        assert fast_owner.tolist() == plain_owner.tolist()
+        assert fast_parts.shape == plain_parts.shape
+        if fast_parts.shape[0]:
+            assert abs(fast_parts - plain_parts).max() <= 1e-9
+
+    check(TRICKY)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(SIGNAL_PIECES, min_size=1, max_size=4))
+    def same(batch):
+        check(batch)
     same()
 
 
@@ -143,8 +178,8 @@ def test_scores_from_the_fast_path_equal_the_plain_path_to_1e9(tiny_artifact):
         assert fast.std(axis=0).min() > 0
 
         @settings(max_examples=100, deadline=None)
-        @given(st.lists(st.text(alphabet=st.sampled_from(list("abc idot sh1t$@*. !?\nXYZé")), max_size=120),
-                        min_size=1, max_size=4))
+        @given(st.lists(st.one_of(st.text(alphabet=st.sampled_from(list("abc idot sh1t$@*. !?\nXYZé")), max_size=120),
+                                  SIGNAL_PIECES), min_size=1, max_size=4))
         def same(texts):
             np.testing.assert_allclose(model.predict_proba(texts), model.score_reference(texts), rtol=0, atol=1e-9)
         same()

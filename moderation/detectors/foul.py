@@ -2,11 +2,12 @@
 word lists, and the learned model for the context.
 
 - A hit of a lexicon tier whose action is "reject" scores 1.0 and, when the rule's action is
-  "reject", rejects the comment; "review" raises the score to the review threshold; "model" words
+  "reject", rejects the comment; "review" raises the score to the review threshold (a comment
+  raised that way is reviewed, not rejected, unless the model alone would reject it); "model" words
   are left to the learned model (which sees every hit as a feature); "none" words (mild) never flag
   on their own, and a comment whose only hits are mild is never rejected for foul language.
 - A banned word (rulebook ``banned_words``, phrases allowed) rejects the comment; a suspect word
-  (``suspect_words``) sends it to review.
+  (``suspect_words``) sends it to review (the same way as a "review" tier).
 - Evidence: the listed and lexicon words first, then the words the model weighed most.
 """
 from __future__ import annotations
@@ -77,20 +78,21 @@ class FoulLanguageDetector(LearnedDetector):
         review = self.thresholds.review
         raise_to = review if review is not None else 1.0
         reject = has[:, _REJECT] & (self.rule.action == "reject")
+        # Raised to review by a word (a "review" tier, a suspect word): reviewed, not rejected on that.
+        raised = has[:, _REVIEW] & ~has[:, _REJECT] & (scores < raise_to)
         scores[has[:, _REJECT]] = 1.0
-        scores[has[:, _REVIEW]] = np.maximum(scores[has[:, _REVIEW]], raise_to)
-        mild_only = has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL]
+        scores[raised] = raise_to
+        no_reject = raised | (has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL])
         listed: dict[int, tuple] = {}
         if self.banned or self.suspect:
             for d, text in enumerate(batch.texts):
                 banned, suspect = self.banned.find(text), self.suspect.find(text)
                 if banned:
-                    scores[d], reject[d] = 1.0, True
-                elif suspect:
-                    scores[d] = max(scores[d], raise_to)
+                    scores[d], reject[d], no_reject[d] = 1.0, True, False
+                elif suspect and scores[d] < raise_to:
+                    scores[d], no_reject[d] = raise_to, True
                 if banned or suspect:
                     listed[d] = evidence.spans((*banned, *suspect))
-                    mild_only[d] = False
         starts, ends = a.scan.start[hits].tolist(), a.scan.end[hits].tolist()
         words: dict[int, list] = {}
         for d, s, e in zip(doc.tolist(), starts, ends):
@@ -100,4 +102,4 @@ class FoulLanguageDetector(LearnedDetector):
             found = learned.evidence(docs)
             return [evidence.merge(evidence.merge(listed.get(d, ()), words.get(d, ())), f) for d, f in zip(docs, found)]
 
-        return RuleScores(scores, evidence_of, reject=reject, no_reject=mild_only)
+        return RuleScores(scores, evidence_of, reject=reject, no_reject=no_reject)

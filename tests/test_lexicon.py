@@ -1,0 +1,106 @@
+"""The foul-language lexicon and the rule built on it: words as written, both ways."""
+import pytest
+
+from moderation.errors import RulebookError
+from moderation.lexicon import Lexicon
+from moderation.moderator import Moderator
+from moderation.rulebook import load_rulebook, parse_rulebook
+from moderation.text import TOKEN_RE, normalize
+from moderation.verdict import PUBLISH, REJECT, REVIEW
+
+LEXICON = Lexicon.load()
+
+
+def tier_of(text: str) -> list[str]:
+    """The tiers of the lexicon hits in a text, in order."""
+    tokens = [m.group(0) for m in TOKEN_RE.finditer(normalize(text))]
+    return [LEXICON.tiers[k].name for k in LEXICON.tiers_of(tokens) if k >= 0]
+
+
+@pytest.mark.parametrize("text,tiers", [
+    # strong, as written and disguised
+    ("This council is full of shit", ["strong"]),
+    ("This council is full of sh!t and the fcking mayor knows it", ["strong", "strong"]),
+    ("what the f**k", ["strong"]), ("f***ing ridiculous", ["strong"]), ("a**hole", ["strong"]),
+    ("Sh1t happens", ["strong"]), ("a$$", ["strong"]), ("$hit", ["strong"]), ("shiiiiit", ["strong"]),
+    ("FUUUUCK", ["strong"]), ("clusterfuck", ["strong"]), ("Motherfucker", ["strong"]), ("STFU", ["strong"]),
+    ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
+    # slurs
+    ("you retard", ["slurs"]),
+    # words with innocent senses: left to the model
+    ("Dick Cheney again", ["context"]), ("that took balls", ["context"]),
+    # mild: never flag on their own
+    ("Damn, that was a hell of a goal last night!", ["mild", "mild"]), ("what crap", ["mild"]),
+    ("this sucks", ["mild"]), ("screw them", ["mild"]), ("total BS", ["mild"]),
+    # never inside another word (Scunthorpe)
+    ("Scunthorpe United", []), ("a classic assessment", []), ("Middlesex and Essex", []), ("a cockatoo", []),
+    ("grassland", []), ("Hitchcock", []), ("a pushover", []), ("Clitheroe", []), ("Dickens", []),
+    ("shell hello Hellenic", []), ("cocktail hour", []), ("assassin", []), ("passes", []),
+    # insults without profanity are respect, not foul
+    ("You idiot, you moron", []),
+])
+def test_lexicon_tiers(text, tiers):
+    assert tier_of(text) == tiers
+
+
+@pytest.mark.parametrize("data,words", [
+    ({"tiers": {"x": {"action": "delete", "words": ["a"]}}}, "action must be one of reject, review, model, none"),
+    ({"tiers": {"x": {"action": "reject", "words": ["screw you"]}}}, "is a phrase"),
+    ({"tiers": {"x": {"action": "reject", "words": ["f*ck"]}}}, "may only begin or end an entry"),
+    ({"tiers": {"x": {"action": "reject", "words": "fuck"}}}, "words must be a list"),
+    ({}, "no [tiers.<name>] tables"),
+])
+def test_bad_lexicons_are_one_line_errors(data, words):
+    with pytest.raises(RulebookError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        Lexicon.parse(data)
+
+
+def test_batch_and_one_by_one_classification_agree():
+    tokens = ["fuck", "f**k", "shiiit", "class", "hell", "dick", "x", "fucking", "a**", "s***", "bs", "", "ass*"]
+    assert LEXICON.tiers_of(tokens).tolist() == [LEXICON.tier(t) for t in tokens]
+
+
+# --- the rule ---------------------------------------------------------------------------------
+
+def test_strong_words_reject_with_the_words_as_evidence(moderator):
+    verdict = moderator.check("This council is full of sh!t and the fcking mayor knows it.")
+    assert verdict.verdict == REJECT
+    flag = next(f for f in verdict.flags if f.rule == "foul_language")
+    assert flag.score == 1.0
+    assert [e.text for e in flag.evidence][:2] == ["sh!t", "fcking"]
+
+
+def test_mild_words_alone_never_reject_and_are_not_flagged_by_the_lexicon(tiny_artifact):
+    text = "Damn, that was a hell of a goal last night!"
+    # Even with a foul threshold so low that the model flags everything, mild words cannot reject.
+    book = parse_rulebook({"rule": [{"id": "foul_language", "threshold": 0.0001, "reject_threshold": 0.0002}]})
+    verdict = Moderator(tiny_artifact, book).check(text)
+    assert verdict.verdict != REJECT
+    assert Moderator(tiny_artifact, load_rulebook()).check(text).scores["foul_language"] < 1.0
+
+
+def test_an_outlet_can_send_mild_words_to_review(tiny_artifact, tmp_path):
+    lexicon = tmp_path / "lexicon.toml"
+    lexicon.write_text('[tiers.strong]\naction = "reject"\nwords = ["fuck*"]\n'
+                       '[tiers.mild]\naction = "review"\nwords = ["damn*", "hell"]\n')
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "foul_language"\ntext = "no swearing"\nlexicon = "lexicon.toml"\n')
+    verdict = Moderator(tiny_artifact, load_rulebook(rules)).check("Damn, that was a hell of a goal last night!")
+    assert verdict.verdict == REVIEW
+    flag = next(f for f in verdict.flags if f.rule == "foul_language")
+    assert [e.text for e in flag.evidence][:2] == ["Damn", "hell"]
+
+
+def test_a_rulebook_lexicon_that_is_missing_is_a_one_line_error(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nid = "foul_language"\nlexicon = "nope.toml"\n')
+    with pytest.raises(RulebookError, match="lexicon 'nope.toml' is not a file"):
+        load_rulebook(rules)
+
+
+@pytest.mark.parametrize("text", ["Thanks for a classic assessment of Scunthorpe's grassland.",
+                                  "Hitchcock's cockatoo in Middlesex was no pushover."])
+def test_innocent_look_alikes_are_published(moderator, text):
+    verdict = moderator.check(text)
+    assert "foul_language" not in {f.rule for f in verdict.flags}
+    assert verdict.scores["foul_language"] < 1.0
