@@ -156,4 +156,8 @@ def load(path: str | os.PathLike) -> ModelArtifact:
         raise ModelError(f"model {path} could not be loaded ({type(exc).__name__}: {exc}); retrain it") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("version") != card.get("version"):
         raise ModelError(f"model {path} is not the model its metadata describes; retrain it")
+    check = getattr(payload["model"], "check_feature_space", None)
+    if check is not None and not check():
+        raise ModelError(f"model {path} was trained on another feature space than this code's; retrain it with "
+                         f"`moderation train --out {path}`")
     return ModelArtifact(model=payload["model"], thresholds=payload["thresholds"], card=card, path=path)

@@ -34,6 +34,22 @@ Progress = Callable[[str], None]
 MIN_SELECTED = 20
 
 
+def selection(y: np.ndarray, picked: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """The rows a rule's calibration and thresholds are chosen on, and what they are: the selected
+    rows (news comments) when they hold ``MIN_SELECTED`` of each class; when they hold enough
+    negatives but too few positives, those negatives with every positive row (the false-alarm rate
+    is then measured on news comments, the recall on every rule-breaking comment); else all rows."""
+    everything = np.ones(len(y), dtype=bool)
+    if picked is None:
+        return everything, "all"
+    positives, negatives = int(y[picked].sum()), int((1 - y[picked]).sum())
+    if min(positives, negatives) >= MIN_SELECTED:
+        return picked, "selected"
+    if negatives >= MIN_SELECTED:
+        return picked | (y == 1), "selected negatives, all positives"
+    return everything, "all"
+
+
 class CommentModel(BaseEstimator):
     """Scores comments for the learned rules.
 
@@ -115,11 +131,7 @@ class CommentModel(BaseEstimator):
                 clf = self._classifier().fit(Xr[fit_idx], yr[fit_idx])
                 oof_whole[held_idx] = Xr[held_idx] @ clf.coef_[0] + clf.intercept_[0]
                 oof_pooled[held_idx] = self._pooled(clf.coef_[0], clf.intercept_[0], X, pieces, rows[held_idx])
-            on, chosen_on = np.ones(len(rows), dtype=bool), "all"
-            if select is not None:
-                picked = np.asarray(select, dtype=bool)[rows]
-                if min(int(yr[picked].sum()), int((1 - yr[picked]).sum())) >= MIN_SELECTED:
-                    on, chosen_on = picked, "selected"
+            on, chosen_on = selection(yr, None if select is None else np.asarray(select, dtype=bool)[rows])
             ys = yr[on]
             ap_whole, ap_pooled = average_precision_score(ys, oof_whole[on]), average_precision_score(ys, oof_pooled[on])
             self.pooled_[j] = ap_pooled > ap_whole
@@ -150,6 +162,13 @@ class CommentModel(BaseEstimator):
                 zp = np.asarray(part_X[keep] @ coef).ravel() + intercept
                 np.maximum.at(z, np.array([where[o] for o in owners[keep]]), zp)
         return z
+
+    def check_feature_space(self) -> bool:
+        """Whether this fitted model's feature space is the one this code computes."""
+        from .features.dense import N_SIGNALS
+
+        f = self.features_
+        return f.n_features_ == f.n_word_ + f.n_char_ + N_SIGNALS == self.coef_.shape[0]
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.features_.transform(list(texts))

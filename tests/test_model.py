@@ -6,6 +6,7 @@ import pytest
 from hypothesis import strategies as st
 
 from moderation import artifact as artifact_module, evidence
+from moderation.features.dense import LINKS
 from moderation.artifact import load, metadata_path, read_card, save
 from moderation.errors import DataError, ModelError
 from moderation.rulebook import LEARNED_RULES
@@ -216,7 +217,7 @@ def test_token_weights_add_up_to_the_decision_value(tiny_artifact):
         tokens = np.arange(span.start, span.stop)
         weights = np.array([evidence.token_weights(scored, tokens, np.full(len(tokens), j)).sum()
                             for j in range(len(model.rules_))])
-        links = scored.signal_rows[i, :3] @ model.compiled_.links
+        links = scored.signal_rows[i, LINKS] @ model.compiled_.links
         np.testing.assert_allclose(weights + links, scored.z[i], rtol=0, atol=1e-9)
 
 

@@ -124,8 +124,9 @@ def read_civil_comments(folder: Path, extra: dict) -> Iterator[Row]:
 def read_civil_sample(folder: Path, extra: dict) -> Iterator[Row]:
     """Two general samples of the Civil Comments stream (not selected for toxicity).
 
-    Rows we labelled (training/labels/civil-comments-sample.csv: two readers each, a third on
-    disagreements): our accusations, foul_language (strong words as written) and respect labels.
+    Rows we labelled (training/labels/civil-comments-sample*.csv: two readers each, a third on
+    disagreements): our accusations, foul_language (strong words as written) and respect labels,
+    and volume and promotional for the rows that shout at all or hold a link.
     Other rows of care-civilcomments.csv: respect 1 when the share of raters who saw an insult,
     identity attack or threat is at least 0.5, 0 when it is under ``RESPECT_CLEAN_BELOW``, blank in
     between; other rows of sociosim-civilcomments.jsonl: respect 0 for its non-toxic rows (toxicity
@@ -274,7 +275,7 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
     Adapter("civil-comments-toxic-spans", "CC0 1.0", ("foul_language", "respect", "accusations"), read_civil_comments,
             ("acl2022/comments.csv", "acl2022/annotations.csv", "acl2022/spans.csv"), NEWS),
     Adapter("civil-comments-sample", "CC0 1.0 (Civil Comments); samples from CARE (no licence stated) and sociosim (MIT)",
-            ("respect", "accusations", "foul_language"), read_civil_sample,
+            ("respect", "accusations", "foul_language", "volume", "promotional"), read_civil_sample,
             ("care-civilcomments.csv", "sociosim-civilcomments.jsonl"), NEWS),
     Adapter("davidson-hate-offensive", "MIT", ("foul_language", "respect"), read_davidson, ("labeled_data.csv",),
             "tweets"),

@@ -22,7 +22,7 @@ from moderation.rulebook import Rulebook, load_rulebook
 from .config import TrainingConfig
 from .corpora import ADAPTERS, our_labels
 from .data import LabelledData, group_split, read_labelled
-from .metrics import curve_metrics, measure, rule_metrics
+from .metrics import curve_metrics, measure, read_by_us, rule_metrics
 from .train import build_dataset
 
 Progress = Callable[[str], None]
@@ -103,9 +103,10 @@ def _add_peer(report, rows, peer_scores) -> None:
         if y_all is None:
             continue
         labelled = ~np.isnan(y_all)
-        if rule in report["news"]["rules"]:
-            mask = labelled & news
-            report["news"]["rules"][rule]["alt_profanity_check"] = curve_metrics(peer_scores[mask], y_all[mask])
+        ours = read_by_us(rows, rule)
+        for section, mask in (("news", labelled & news & ours), ("news_corpus_labels", labelled & news & ~ours)):
+            if rule in report[section]["rules"]:
+                report[section]["rules"][rule]["alt_profanity_check"] = curve_metrics(peer_scores[mask], y_all[mask])
         for key, entry in report["by_source"].items():
             if key.startswith(f"{rule}@"):
                 mask = labelled & (sources == key.split("@", 1)[1])
@@ -187,7 +188,7 @@ def write_report(report, rows, scores, peer_scores, folder: Path) -> None:
     news = report["news"]
     lines = [f"# Evaluation of model {report['model']}", "",
              f"{report['held_out_rows']} held-out rows (never trained on), {news['rows']} of them real comments "
-             "from news sites.", "", "## News comments", ""]
+             "from news sites.", "", "## News comments (our readers' labels)", ""]
     lines += _rule_table(news["rules"], peers=peer_scores is not None)
     held, mild = news.get("any_flag_on_clean"), news.get("mild_only_rejected")
     if held:
@@ -196,6 +197,12 @@ def write_report(report, rows, scores, peer_scores, folder: Path) -> None:
     if mild and mild["rows"]:
         lines.append(f"Comments with only mild words (our readers' foul tier 1): {mild['rows']}; flagged for foul "
                      f"language {mild['flagged_foul']}; rejected {mild['count']}.")
+    corpus_news = report.get("news_corpus_labels", {}).get("rules")
+    if corpus_news:
+        lines += ["", "## News comments, the corpora's own labels", "",
+                  "(civil-comments-toxic-spans annotators' span types, CARE raters' shares: not our readers' "
+                  "judgements against the rules)", ""]
+        lines += _rule_table(corpus_news, peers=peer_scores is not None)
     lines += ["", "## Each source on its own", "",
               "| rule @ source | domain | rows | positives | ROC AUC | PR AUC | precision | recall | F1 | "
               "alt-profanity-check ROC AUC |", "|---|---|---|---|---|---|---|---|---|---|"]

@@ -103,8 +103,9 @@ def summarise(rows: LabelledData, scores: dict[str, np.ndarray], thresholds: dic
             entry["domain"] = domains[source]
             out["by_source"][f"{rule}@{source}"] = entry
     if verdicts_of is not None:
-        # Clean news comments: those our readers judged clean for every rule they read them for.
-        masks = [m for r in LEARNED_RULES if r in rows.labels and (m := read_by_us(rows, r)).any()]
+        # Clean news comments: those our readers read for every learned rule they read all comments
+        # for (respect, accusations, foul language) and found clean for every rule they labelled.
+        masks = [m for r in MAIN_READING if r in rows.labels and (m := read_by_us(rows, r)).any()]
         read = news & np.all(masks, axis=0) if masks else np.zeros(len(rows), dtype=bool)
         index = np.flatnonzero(read)
         out["news"]["any_flag_on_clean"] = any_flag_rate(rows.subset(read), lambda i: verdicts_of(index[list(i)].tolist()))
@@ -112,6 +113,10 @@ def summarise(rows: LabelledData, scores: dict[str, np.ndarray], thresholds: dic
         out["news"]["review_rate_on_clean"] = review_rate(rows.subset(news), lambda i: verdicts_of(index[list(i)].tolist()))
         out["review_rate_on_clean"] = review_rate(rows, verdicts_of, leave_out=leave_out)
     return out
+
+
+#: The rules our readers judged on every news comment they read (training/labels/README.md).
+MAIN_READING = ("respect", "accusations", "foul_language")
 
 
 def read_by_us(rows: LabelledData, rule: str) -> np.ndarray:
@@ -128,10 +133,10 @@ def read_by_us(rows: LabelledData, rule: str) -> np.ndarray:
 
 
 def any_flag_rate(rows: LabelledData, verdicts_of: Callable[[Sequence[int]], list]) -> dict[str, Any] | None:
-    """Comments labelled clean for every learned rule their source labels (and for at least two of
-    them) that are sent to review or rejected for any reason: what a moderator would call a wrong
-    hold of a healthy comment."""
-    learned = [r for r in LEARNED_RULES if r in rows.labels]
+    """Comments labelled clean for every rule their source labels (and for at least two of them)
+    that are sent to review or rejected for any reason: what a moderator would call a wrong hold of
+    a healthy comment."""
+    learned = [r for r in LABELLED_RULES if r in rows.labels]
     if not learned or not len(rows):
         return None
     stacked = np.vstack([rows.labels[r] for r in learned])

@@ -15,7 +15,7 @@ from moderation.detectors import LEARNED_RULES, MEASURED_FROM_LABELS, RULES, ign
 from moderation.lexicon import Lexicon
 from moderation.errors import DataError
 from moderation.features import TextFeatures
-from moderation.model import CommentModel
+from moderation.model import CommentModel, selection
 from moderation.moderator import Moderator
 from moderation.rulebook import Rulebook, load_rulebook
 from moderation.thresholds import choose_rule_thresholds
@@ -141,8 +141,12 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
             say(f"{rule}: no labelled rows; its threshold must be set in the rulebook")
             continue
         mask = ~np.isnan(y)
+        # Chosen on news comments, as the learned rules' are (moderation.model.selection).
+        on, chosen_on = selection(y[mask].astype(int), train_part.news_rows()[mask])
+        mask[np.flatnonzero(mask)[~on]] = False
         scores = _measured(rule, rulebook, [t for t, m in zip(train_part.texts, mask) if m])
         thresholds[rule] = choose_rule_thresholds(scores, y[mask].astype(int), *cfg.goals_for(rule))
+        thresholds[rule]["chosen_on"] = chosen_on
 
     data_hash = hashlib.sha256("".join(s["sha256"] for s in corpus.sources).encode()).hexdigest()
     created = datetime.now(timezone.utc)

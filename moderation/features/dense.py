@@ -2,10 +2,10 @@
 
 Three groups of columns, for every row (a comment, or one of its sentences):
 
-- links (3): how many links the comment holds that could be promotion (saturating), whether one is
-  a shortener, whether one is disguised. Links to reference sites (government, statistics,
-  encyclopaedias, news) and to the outlet's own domains are not counted, and the words inside them
-  are left out of the row altogether: a link for context is not an advertisement.
+- links (2): whether the comment holds a link through a shortener, and a disguised link. How many
+  links it holds is the ``links`` rule's business, not promotion (a link given for context is not
+  an advertisement); links to reference sites (government, statistics, encyclopaedias, news) and
+  to the outlet's own domains are left out, and so are the words inside them.
 - lexicon (4): hits of the foul-language lexicon, one column per tier action (reject, review,
   model, none), saturating counts. The learned model sees the words the lexicon knows, and the
   context around them.
@@ -22,7 +22,6 @@ the batch path equal to it.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
@@ -36,7 +35,7 @@ from ..text import TOKEN_RE, normalize as normalize_reference
 if TYPE_CHECKING:
     from .analysis import Analysis
 
-N_LINK = 3
+N_LINK = 2
 #: A sentence of fewer tokens is no row of its own.
 MIN_SENTENCE_TOKENS = 3
 N_LEXICON = len(ACTIONS)
@@ -58,6 +57,10 @@ CUE_WORDS = {
         "planted", "extort*", "blackmail*", "racketeer*", "pedophil*", "paedophil*", "rapist*", "murderer*", "scam*",
         "grift*", "swindl*", "deceiv*", "deceit*", "dishonest*", "payoff*", "crony*", "cronies", "sold", "shill*",
         "bribe", "lining", "misled", "mislead*", "propaganda", "hoax*", "treasonous", "stooge*", "paid", "owned",
+        "loot*", "rape", "raped", "raping", "abus*", "manipulat*", "thug*", "shakedown*", "infiltrat*", "murder*",
+        "assault*", "con", "klepto*", "kleptocra*", "betray*", "sabotag*", "smear*", "slander*", "libel*", "defraud*",
+        "siphon*", "misappropriat*", "nepotis*", "plagiar*", "spied", "spying", "leaked", "rigged", "grifter*",
+        "unethical", "extorted", "complicit", "cult", "agent", "agents", "gangster*", "mafia", "mob",
     ],
     "actor": [
         "mayor", "councillor*", "councilor*", "council", "minister*", "premier", "president", "senator*", "governor",
@@ -85,6 +88,13 @@ CUE_WORDS = {
 CUE_CLASSES = tuple(CUE_WORDS)
 CUES_LEXICON = Lexicon([Tier(name, "none", tuple(words)) for name, words in CUE_WORDS.items()], "<cue words>")
 _WRONG, _ACTOR, _SOURCE, _HEDGE, _YOU = range(5)
+#: A capitalised word inside a sentence that holds a wrongdoing: a name (Brown, Zuma, Podesta).
+_NAME = len(CUE_CLASSES)
+
+
+def is_name(text: str, token: str, start: int, first_in_sentence: bool) -> bool:
+    """A token that reads as a name: capitalised as written, not the sentence's first word, not "I"."""
+    return not first_in_sentence and len(token) >= 2 and text[start].isupper()
 _BREAK = re.compile(r"\n|[.!?\u2026]\s")
 
 
@@ -104,16 +114,17 @@ class Signals:
 
 
 def _cue_features(has: np.ndarray, question: np.ndarray) -> np.ndarray:
-    """(segments, 5) 0/1 cue columns from per-segment class presence (segments, 5) and questions."""
+    """(segments, 5) 0/1 cue columns from per-segment class presence (segments, 6: the cue classes
+    and names) and questions."""
     wrong = has[:, _WRONG]
-    return np.column_stack([wrong & has[:, _ACTOR], wrong & has[:, _YOU], wrong & (has[:, _SOURCE] | has[:, _HEDGE]),
-                            wrong & question, wrong]).astype(np.float64)
+    return np.column_stack([wrong & (has[:, _ACTOR] | has[:, _NAME]), wrong & has[:, _YOU],
+                            wrong & (has[:, _SOURCE] | has[:, _HEDGE]), wrong & question, wrong]).astype(np.float64)
 
 
 def _cue_units(cls: np.ndarray, fired: np.ndarray) -> list[np.ndarray]:
     """For each cue column, which tokens (by their class, in a segment where it fires) share it."""
     wrong = cls == _WRONG
-    return [(wrong | (cls == _ACTOR)) & fired[:, 0], (wrong | (cls == _YOU)) & fired[:, 1],
+    return [(wrong | (cls == _ACTOR) | (cls == _NAME)) & fired[:, 0], (wrong | (cls == _YOU)) & fired[:, 1],
             (wrong | (cls == _SOURCE) | (cls == _HEDGE)) & fired[:, 2], wrong & fired[:, 3], wrong & fired[:, 4]]
 
 
@@ -140,9 +151,19 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
                 last = int(seg_last[k])
                 stop = starts[last + 1] if last + 1 < first_of_doc[d + 1] else len(text)
                 question[k] = "?" in text[ends[last]:stop]
-    has = np.zeros((nseg, len(CUE_CLASSES)), dtype=bool)
+    has = np.zeros((nseg, len(CUE_CLASSES) + 1), dtype=bool)
     kept_cue = keep & (cue >= 0)
     has[seg[kept_cue], cue[kept_cue]] = True
+    # Names, looked for only in the sentences that hold a wrongdoing (a few in a hundred).
+    cls = np.where(keep, cue, -1)
+    if nseg:
+        starts_ = s.start
+        for k in np.flatnonzero(has[:, _WRONG]).tolist():
+            text = a.texts[int(seg_doc[k])]
+            for t in range(int(seg_first[k]) + 1, int(seg_last[k]) + 1):
+                if cls[t] < 0 and keep[t] and is_name(text, _token_text(a, t), int(starts_[t]), False):
+                    cls[t] = _NAME
+                    has[k, _NAME] = True
     fired_seg = _cue_features(has, question)
     part_index = a.segment_part()
     out_doc, out_part = np.zeros((n, N_SIGNALS)), np.zeros((len(a.part_doc), N_SIGNALS))
@@ -171,7 +192,7 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
     # Units: hit tokens share their action's column; cue tokens of firing sentences share the cue's.
     tokens, columns = [np.flatnonzero(hit)], [N_LINK + action[hit]]
     fired_tok = fired_seg[seg] > 0 if m else np.zeros((0, N_CUES), dtype=bool)
-    for c, mask in enumerate(_cue_units(np.where(keep, cue, -1), fired_tok)):
+    for c, mask in enumerate(_cue_units(cls, fired_tok)):
         tokens.append(np.flatnonzero(mask))
         columns.append(np.full(int(mask.sum()), N_LINK + N_LEXICON + c))
     unit_token = np.concatenate(tokens).astype(np.int64)
@@ -181,10 +202,16 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
     return Signals(out_doc, out_part, unit_token, unit_column, unit_count)
 
 
+def _token_text(a: "Analysis", t: int) -> str:
+    """The normalised text of token ``t`` (a name is looked up only when it is not a cue word)."""
+    d = int(a.scan.doc[t])
+    return a.texts[d][int(a.scan.start[t]):int(a.scan.end[t])].lower()
+
+
 def link_features(links: Iterable[Link]) -> list[float]:
-    """What the learned rules see of links: how many (saturating), shorteners, disguised links."""
+    """What the learned rules see of links: a shortener, a disguised link."""
     links = list(links)
-    return [1.0 - math.exp(-len(links)), float(any(x.shortener for x in links)), float(any(x.obfuscated for x in links))]
+    return [float(any(x.shortener for x in links)), float(any(x.obfuscated for x in links))]
 
 
 def ignored(link: Link, domains: tuple[str, ...]) -> bool:
@@ -224,10 +251,13 @@ def signals_reference(text: str, lexicon: Lexicon | None, ignore_domains: tuple[
         out[LEXICON] = saturate(counts)
         cues = np.zeros(N_CUES)
         for seg in seg_list:
-            has = np.zeros(len(CUE_CLASSES), dtype=bool)
+            has = np.zeros(len(CUE_CLASSES) + 1, dtype=bool)
             for i in seg:
                 if keep[i] and (c := CUES_LEXICON.tier(tokens[i][0])) >= 0:
                     has[c] = True
+            if has[_WRONG]:
+                has[_NAME] = any(keep[i] and CUES_LEXICON.tier(tokens[i][0]) < 0
+                                 and is_name(text, tokens[i][0], tokens[i][1], i == seg[0]) for i in seg)
             end = tokens[seg[-1]][2]
             stop = tokens[seg[-1] + 1][1] if seg[-1] + 1 < len(tokens) else len(text)
             cues += _cue_features(has[None, :], np.array(["?" in text[end:stop]]))[0]
