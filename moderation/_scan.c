@@ -827,15 +827,17 @@ static PyObject *py_normalize(PyObject *self, PyObject *text)
     return out;
 }
 
-/* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8)
- * as bytes: one entry per token, then one flag byte per text (1: may hold a link, 2: may shout). */
+/* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8,
+ * marks uint8) as bytes: one entry per token, one flag byte per text (1: may hold a link, 2: may
+ * shout), then one mark byte per token (1: its first character is a capital as written, 2: a
+ * question mark follows it before the next token or the end of the text). */
 static PyObject *py_scan(PyObject *self, PyObject *args)
 {
     PyObject *texts, *tlds;
     if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &texts, &PySet_Type, &tlds))
         return NULL;
     Py_ssize_t count = PyList_GET_SIZE(texts);
-    Buf doc = {0}, start = {0}, end = {0}, hash = {0}, brk = {0}, flags = {0};
+    Buf doc = {0}, start = {0}, end = {0}, hash = {0}, brk = {0}, marks = {0}, flags = {0};
     Py_UCS4 *a = NULL;
     Py_ssize_t cap = 0;
     PyObject *result = NULL;
@@ -854,7 +856,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
         /* A text of n characters has at most (n + 1) / 2 tokens. */
         Py_ssize_t most = (n + 1) / 2 + 1;
         if (buf_reserve(&doc, 4 * most) < 0 || buf_reserve(&start, 4 * most) < 0 || buf_reserve(&end, 4 * most) < 0 ||
-            buf_reserve(&hash, 8 * most) < 0 || buf_reserve(&brk, most) < 0)
+            buf_reserve(&hash, 8 * most) < 0 || buf_reserve(&brk, most) < 0 || buf_reserve(&marks, most) < 0)
             goto done;
         while (i < n) {
             if (!is_alnum(a[i])) {
@@ -882,6 +884,11 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             /* A sentence ends in the gap: a newline, or . ! ? or an ellipsis followed by space. */
             uint8_t b = 0;
             if (prev_end >= 0) {
+                for (Py_ssize_t k = prev_end; k < s; k++)
+                    if (a[k] == '?') {
+                        ((uint8_t *)marks.data)[marks.size - 1] |= 2; /* a question mark after the previous token */
+                        break;
+                    }
                 for (Py_ssize_t k = prev_end; k < s && !b; k++) {
                     Py_UCS4 c = a[k];
                     if (c == '\n')
@@ -895,8 +902,15 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             BUF_APPEND(&end, int32_t, (int32_t)i);
             BUF_APPEND(&hash, uint64_t, h);
             BUF_APPEND(&brk, uint8_t, b);
+            BUF_APPEND(&marks, uint8_t, (uint8_t)(is_upper(raw[s]) ? 1 : 0));
             prev_end = i;
         }
+        if (prev_end >= 0)
+            for (Py_ssize_t k = prev_end; k < n; k++)
+                if (a[k] == '?') {
+                    ((uint8_t *)marks.data)[marks.size - 1] |= 2;
+                    break;
+                }
         int link = may_link(raw, n, text, tlds);
         if (link < 0)
             goto done;
@@ -905,8 +919,8 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
         if (buf_put(&flags, &f, 1) < 0)
             goto done;
     }
-    result = Py_BuildValue("(NNNNNN)", buf_bytes(&doc), buf_bytes(&start), buf_bytes(&end), buf_bytes(&hash),
-                           buf_bytes(&brk), buf_bytes(&flags));
+    result = Py_BuildValue("(NNNNNNN)", buf_bytes(&doc), buf_bytes(&start), buf_bytes(&end), buf_bytes(&hash),
+                           buf_bytes(&brk), buf_bytes(&flags), buf_bytes(&marks));
 done:
     PyMem_Free(a);
     PyMem_Free(doc.data);
@@ -914,8 +928,138 @@ done:
     PyMem_Free(end.data);
     PyMem_Free(hash.data);
     PyMem_Free(brk.data);
+    PyMem_Free(marks.data);
     PyMem_Free(flags.data);
     return result;
+}
+
+
+/* screen(texts) -> flags (uint8 per text), what moderation.normaliser may have to undo:
+ * 1: a character above ASCII; 2: three single letters spaced apart ("f u c k": a letter not after a
+ * word character, then twice 1-3 of " .-_\n\r\t" and a letter not before a word character) or dotted capitals
+ * ("W.A."); 4: a mask beside a letter (a letter next to # @ % _ or a dash U+2013/U+2014, "--"
+ * next to a word character, a capital X next to a lower-case letter). The same as the regular
+ * expressions of moderation/_scan_py.py's screen. */
+static inline int is_word(Py_UCS4 c) { return c == '_' || is_alnum(c); }
+static inline int is_letter(Py_UCS4 c) { return is_alnum(c) && !is_decimal(c) && c != '_'; }
+static inline int is_sep(Py_UCS4 c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '\n' || c == '\r' || c == '\t'; }
+static inline int is_mask(Py_UCS4 c) { return c == '#' || c == '@' || c == '%' || c == '_' || c == 0x2013 || c == 0x2014; }
+
+/* Character classes for the ASCII fast path of screen. */
+#define SC_LETTER 1
+#define SC_WORD 2
+#define SC_SEP 4
+#define SC_MASK 8
+static uint8_t screen_class[128];
+
+#define SC_X 16
+#define SC_ALNUM 32
+/* From separator i (after a letter): 1-3 separators then a single letter. Returns the index just
+ * after that letter (where the next separator must be), or -1. */
+static Py_ssize_t spaced_letter_ascii(const Py_UCS1 *a, Py_ssize_t n, Py_ssize_t i)
+{
+    for (Py_ssize_t j = i; j < n && j <= i + 2 && (screen_class[a[j]] & SC_SEP); j++)
+        if (j + 1 < n && (screen_class[a[j + 1]] & SC_LETTER) && (j + 2 >= n || !(screen_class[a[j + 2]] & SC_ALNUM)))
+            return j + 2;
+    return -1;
+}
+
+static Py_ssize_t spaced_letter_any(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+#define AT(i) PyUnicode_READ(kind, data, (i))
+    for (Py_ssize_t j = i; j < n && j <= i + 2 && is_sep(AT(j)); j++)
+        if (j + 1 < n && is_letter(AT(j + 1)) && (j + 2 >= n || !is_alnum(AT(j + 2))))
+            return j + 2;
+    return -1;
+#undef AT
+}
+
+static uint8_t screen_ascii(const Py_UCS1 *a, Py_ssize_t n)
+{
+    /* Only separators, masks and X can start what is looked for: everything else is skipped at
+     * one table lookup. */
+    uint8_t f = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t k = screen_class[a[i]];
+        if (!(k & (SC_SEP | SC_MASK | SC_X)))
+            continue;
+        if ((k & SC_SEP) && !(f & 2) && i > 0 && (screen_class[a[i - 1]] & SC_LETTER)) {
+            /* a single letter before this separator, then twice 1-3 separators and a single letter */
+            if (i < 2 || !(screen_class[a[i - 2]] & SC_ALNUM)) {
+                Py_ssize_t next = spaced_letter_ascii(a, n, i);
+                if (next >= 0 && spaced_letter_ascii(a, n, next) >= 0)
+                    f |= 2;
+            }
+            /* dotted capitals: A.B. */
+            if (a[i] == '.' && a[i - 1] >= 'A' && a[i - 1] <= 'Z' && i + 2 < n && a[i + 1] >= 'A' &&
+                a[i + 1] <= 'Z' && a[i + 2] == '.')
+                f |= 2;
+        }
+        if (!(f & 4) && (k & (SC_MASK | SC_X) || a[i] == '-')) {
+            Py_UCS1 p = i ? a[i - 1] : 0, e = i + 1 < n ? a[i + 1] : 0;
+            uint8_t kp = i ? screen_class[p] : 0, ke = i + 1 < n ? screen_class[e] : 0;
+            if (((k & SC_MASK) && ((kp & SC_LETTER) || (ke & SC_LETTER))) ||
+                (a[i] == '-' && e == '-' && ((kp & SC_WORD) || (i + 2 < n && (screen_class[a[i + 2]] & SC_WORD)))) ||
+                (a[i] == 'X' && ((p >= 'a' && p <= 'z') || (e >= 'a' && e <= 'z'))))
+                f |= 4;
+        }
+        if (f == 6)
+            break;
+    }
+    return f;
+}
+
+static PyObject *py_screen(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(texts);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, count);
+    if (out == NULL)
+        return NULL;
+    uint8_t *flags = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t d = 0; d < count; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        if (!PyUnicode_Check(text)) {
+            Py_DECREF(out);
+            PyErr_Format(PyExc_TypeError, "comment #%zd is not a str", d + 1);
+            return NULL;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        if (PyUnicode_IS_ASCII(text)) {
+            flags[d] = screen_ascii(PyUnicode_1BYTE_DATA(text), n);
+            continue;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+#define AT(i) PyUnicode_READ(kind, data, (i))
+        uint8_t f = 1;
+        for (Py_ssize_t i = 0; i < n && f != 7; i++) {
+            Py_UCS4 c = AT(i);
+            if (!(f & 2)) {
+                if (is_letter(c) && (i == 0 || !is_alnum(AT(i - 1)))) {
+                    Py_ssize_t next = spaced_letter_any(kind, data, n, i + 1);
+                    if (next >= 0 && spaced_letter_any(kind, data, n, next) >= 0)
+                        f |= 2;
+                }
+                if (c >= 'A' && c <= 'Z' && i + 3 < n && AT(i + 1) == '.' && AT(i + 2) >= 'A' && AT(i + 2) <= 'Z' &&
+                    AT(i + 3) == '.')
+                    f |= 2;
+            }
+            if (!(f & 4) && i + 1 < n) {
+                Py_UCS4 e = AT(i + 1);
+                if ((is_letter(c) && is_mask(e)) || (is_mask(c) && is_letter(e)) ||
+                    (is_word(c) && e == '-' && i + 2 < n && AT(i + 2) == '-') ||
+                    (c == '-' && e == '-' && i + 2 < n && is_word(AT(i + 2))) ||
+                    (c >= 'a' && c <= 'z' && e == 'X') || (c == 'X' && e >= 'a' && e <= 'z'))
+                    f |= 4;
+            }
+        }
+#undef AT
+        flags[d] = f;
+    }
+    return out;
 }
 
 static PyMethodDef methods[] = {
@@ -926,6 +1070,7 @@ static PyMethodDef methods[] = {
     {"grams", py_grams, METH_VARARGS, "Hashes of the padded character n-grams of words."},
     {"grams_at", py_grams_at, METH_VARARGS, "Hashes of the character n-grams of normalised token spans."},
     {"probe", py_probe, METH_VARARGS, "Look up 64-bit keys in an open-addressing table."},
+    {"screen", py_screen, METH_VARARGS, "Which comments the normaliser may have to change."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -937,5 +1082,9 @@ PyMODINIT_FUNC PyInit__scan(void)
         ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0) |
                                    ((Py_UNICODE_ISSPACE(c) || c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' ||
                                      c == '(' || c == '{') ? ASCII_LINK : 0));
+    for (Py_UCS4 c = 0; c < 128; c++)
+        screen_class[c] = (uint8_t)((is_letter(c) ? SC_LETTER : 0) | (is_word(c) ? SC_WORD : 0) |
+                                    (is_sep(c) ? SC_SEP : 0) | (is_mask(c) ? SC_MASK : 0) | (c == 'X' ? SC_X : 0) |
+                                    (is_alnum(c) ? SC_ALNUM : 0));
     return PyModule_Create(&module);
 }

@@ -39,22 +39,29 @@ def normalize(text: str) -> str:
 
 
 def scan(texts: list[str], tlds) -> tuple:
-    """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8).
-    It screens nothing out: every text is flagged as one that may hold a link (1) and shout (2)."""
-    doc, start, end, hashes, brk = [], [], [], [], []
+    """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8,
+    marks uint8). It screens nothing out: every text is flagged as one that may hold a link (1) and
+    shout (2). A token's mark is 1 when its first character is a capital as written, plus 2 when a
+    "?" follows it before the next token (or the end of the text)."""
+    doc, start, end, hashes, brk, marks = [], [], [], [], [], []
     for d, text in enumerate(texts):
         norm = _normalize(text)
         previous = None
         for match in TOKEN_RE.finditer(norm):
+            if previous is not None and "?" in norm[previous:match.start()]:
+                marks[-1] |= 2
             doc.append(d)
             start.append(match.start())
             end.append(match.end())
             hashes.append(fnv1a(match.group(0)))
             brk.append(previous is not None and bool(_BREAK.search(norm, previous, match.start())))
+            marks.append(1 if text[match.start()].isupper() else 0)
             previous = match.end()
+        if previous is not None and "?" in norm[previous:]:
+            marks[-1] |= 2
     return (np.asarray(doc, dtype=np.int32), np.asarray(start, dtype=np.int32), np.asarray(end, dtype=np.int32),
             np.asarray(hashes, dtype=np.uint64), np.asarray(brk, dtype=np.bool_),
-            np.full(len(texts), 3, dtype=np.uint8))
+            np.full(len(texts), 3, dtype=np.uint8), np.asarray(marks, dtype=np.uint8))
 
 
 def measure_volume(text: str, acronyms: set, acronyms_cased: bool) -> tuple:
@@ -103,3 +110,15 @@ def probe(slots, shift: int, queries) -> np.ndarray:
         occupied = (values > 0) & ~hit
         pending, slot = pending[occupied], (slot[occupied] + 1) & mask
     return out
+
+
+_SPACED_ONE = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_\n\r\t]{1,3}[^\W\d_](?![^\W_])[ .\-_\n\r\t]{1,3}"
+                         r"[^\W\d_](?![^\W_])|[A-Z]\.[A-Z]\.")
+_MASK_NEAR = re.compile(r"[^\W\d_][#@%_\u2013\u2014]|[#@%_\u2013\u2014][^\W\d_]|\w--|--\w|[a-z]X|X[a-z]")
+
+
+def screen(texts: list[str]) -> np.ndarray:
+    """What moderation.normaliser may have to undo in each text (uint8): 1 a character above ASCII,
+    2 three single letters spaced apart or dotted capitals, 4 a mask beside a letter."""
+    return np.asarray([(0 if t.isascii() else 1) | (2 if _SPACED_ONE.search(t) else 0) |
+                       (4 if _MASK_NEAR.search(t) else 0) for t in texts], dtype=np.uint8)

@@ -68,3 +68,7 @@ def grams_at(texts: list[str], doc, start, end, low: int, high: int) -> tuple:
 
 def probe(slots, shift: int, queries):
     return _impl.probe(slots, shift, queries)
+
+
+def screen(texts: list[str]):
+    return _impl.screen(texts)

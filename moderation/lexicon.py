@@ -38,6 +38,8 @@ from .text import normalize
 #: What a hit of a tier does (see lexicon.toml).
 ACTIONS = ("reject", "review", "model", "none")
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
+#: Tokens (lines of a joined table) with a star or a letter three times in a row.
+_CANDIDATE = re.compile(r"^(?=[^\n]*(?:\*|([^\W\d_])\1\1))[^\n]+$", re.M)
 _NONE = -1
 
 
@@ -66,9 +68,10 @@ class Lexicon:
         self.source = source
         self._exact: list[set[str]] = []
         self._wild: list[list[tuple[str, str]]] = []     # (kind, stem): prefix, suffix, infix
+        self._ordered: list[list[tuple[str, str]]] = []  # (kind, stem) of every entry, in file order
         parts = []
         for tier in self.tiers:
-            exact, wild, alternatives = set(), [], []
+            exact, wild, alternatives, ordered = set(), [], [], []
             for entry in tier.words:
                 form = _form(entry)
                 stem = form.strip("*")
@@ -81,14 +84,18 @@ class Lexicon:
                     exact.add(stem)
                 else:
                     wild.append((kind, stem))
+                ordered.append((kind, stem))
                 body = re.escape(stem)
                 alternatives.append({"exact": body, "prefix": body + r"[^\n]*", "suffix": r"[^\n]*" + body,
                                      "infix": r"[^\n]*" + body + r"[^\n]*"}[kind])
             self._exact.append(exact)
             self._wild.append(wild)
-            parts.append(re.compile("^(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")$", re.M)
-                         if alternatives else None)
-        self._patterns = parts
+            self._ordered.append(ordered)
+            parts.append("|".join(sorted(alternatives, key=len, reverse=True)) if alternatives else None)
+        self._patterns = [re.compile(f"^(?:{p})$", re.M) if p else None for p in parts]
+        # Every tier in one pattern, most severe first: a table of tokens is classified in one pass.
+        self._combined = re.compile("^(?:" + "|".join(f"(?P<t{k}>{p})" for k, p in enumerate(parts) if p) + ")$", re.M) \
+            if any(parts) else None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -145,21 +152,47 @@ class Lexicon:
                 return k
         return _NONE
 
-    def _masked(self, token: str) -> int:
-        """A token with stars for letters against the words of that shape, most severe tier first."""
+    def unmask(self, token: str) -> str | None:
+        """The word a token with stars for letters stands for (``f**k``: fuck, ``f***ing``: fucking,
+        ``sh*``: shit, a trailing run of stars standing for the rest of the word), the most severe
+        tier's first, or None."""
         if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
-            return _NONE
+            return None
+        body = token.rstrip("*")
+        trailing = len(token) - len(body)
 
-        def fits(word: str, prefix: bool) -> bool:
-            if len(token) < len(word) if prefix else len(token) != len(word):
-                return False
-            return all(c == "*" or c == w for c, w in zip(token, word))
+        def same(part: str, word: str) -> bool:
+            return len(part) == len(word) and all(c == "*" or c == w for c, w in zip(part, word))
 
-        for k, exact in enumerate(self._exact):
-            if any(fits(w, False) for w in exact) or any(fits(stem, True) for kind, stem in self._wild[k]
-                                                         if kind == "prefix"):
-                return k
-        return _NONE
+        for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
+            for word in words:                                   # f**k: fuck
+                if same(token, word):
+                    return word
+            for word in stems:                                   # f***ing: fuck + ing
+                if len(token) > len(word) and same(token[:len(word)], word) and "*" not in token[len(word):]:
+                    return word + token[len(word):]
+            if trailing and len(body) >= 2:                      # sh*: the stars stand for the rest
+                for word in words:
+                    if len(word) > len(body) and same(body, word[:len(body)]):
+                        return word
+        return None
+
+    @cached_property
+    def _by_first_letter(self) -> dict[str, list[tuple[list[str], list[str]]]]:
+        """First letter -> per tier (most severe first), the words and the prefix stems beginning
+        with it, in the file's order: what ``unmask`` tries."""
+        out: dict[str, list[tuple[list[str], list[str]]]] = {}
+        letters = {stem[0] for ordered in self._ordered for kind, stem in ordered if kind in ("exact", "prefix")}
+        for letter in letters:
+            out[letter] = [([stem for kind, stem in ordered if kind in ("exact", "prefix") and stem[0] == letter],
+                            [stem for kind, stem in ordered if kind == "prefix" and stem[0] == letter])
+                           for ordered in self._ordered]
+        return out
+
+    def _masked(self, token: str) -> int:
+        """The tier of the word a masked token stands for (``unmask``), or -1."""
+        word = self.unmask(token)
+        return _NONE if word is None else self._plain(word)
 
     def tier(self, token: str) -> int:
         """The first tier matching one normalised token (see the module docstring), or -1."""
@@ -181,15 +214,16 @@ class Lexicon:
             return out
         joined = "\n".join(tokens)
         starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]])
-        for k, pattern in reversed(list(enumerate(self._patterns))):   # the most severe tier written last
-            if pattern is None:
-                continue
-            at = [m.start() for m in pattern.finditer(joined)]
-            out[np.searchsorted(starts, at)] = k
+        if self._combined is not None:
+            found = [(m.start(), int(m.lastgroup[1:])) for m in self._combined.finditer(joined)]
+            if found:
+                at, tier = zip(*found)
+                out[np.searchsorted(starts, at)] = tier
         # Masked and stretched tokens are few: tried one by one.
-        for i, token in enumerate(tokens):
-            if out[i] == _NONE and ("*" in token or _RUN.search(token)):
-                out[i] = self.tier(token)
+        for m in _CANDIDATE.finditer(joined):
+            i = int(np.searchsorted(starts, m.start()))
+            if out[i] == _NONE:
+                out[i] = self.tier(m.group(0))
         return out
 
     def __getstate__(self):

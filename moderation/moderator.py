@@ -18,6 +18,8 @@ from .artifact import ModelArtifact
 from .comment import Comment
 from .detectors import RULE_IDS, RULES, Batch, Context, RuleThresholds, ignored_link_domains
 from .errors import InputError
+from .lexicon import Lexicon
+from .normaliser import Normaliser
 from .rulebook import Rulebook
 from .store import HistoryStore
 from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Flag, Verdict, rounded
@@ -52,8 +54,11 @@ class Moderator:
         self.rulebook = rulebook
         self.history = history
         self.evidence_per_flag = evidence_per_flag
+        self.lexicon = Lexicon.load(rulebook["foul_language"].settings.lexicon or None)
+        #: Every comment is read through this (disguises undone); see moderation.normaliser.
+        self.normaliser = Normaliser(self.lexicon)
         context = Context(artifact=artifact, history=history, clock=clock, evidence_per_flag=evidence_per_flag,
-                          ignore_link_domains=ignored_link_domains(rulebook))
+                          ignore_link_domains=ignored_link_domains(rulebook), lexicon=self.lexicon)
         self.thresholds = {r: resolve_thresholds(rulebook[r], RULES[r].detector.chosen_thresholds(r, artifact))
                            for r in RULE_IDS}
         self.detectors = [RULES[r].detector(rulebook[r], self.thresholds[r], context) for r in RULE_IDS]
@@ -90,7 +95,7 @@ class Moderator:
         # verdicts are the same either way.
         for start in range(0, len(texts), CHUNK):
             end = start + CHUNK
-            batch = Batch(texts[start:end], None if items is None else items[start:end])
+            batch = Batch(texts[start:end], None if items is None else items[start:end], self.normaliser)
             verdicts += self._verdicts(batch, ids[start:end])
         return verdicts
 

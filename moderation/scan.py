@@ -30,6 +30,9 @@ class Scan:
     brk: np.ndarray        # bool: a sentence ends between this token and the comment's previous one
     may_link: np.ndarray   # bool per comment
     may_shout: np.ndarray  # bool per comment
+    #: per token: 1 its first character is a capital as written, 2 a "?" follows it (before the
+    #: next token, or the end of the comment)
+    marks: np.ndarray
 
 
 def normalize(text: str) -> str:
@@ -37,14 +40,15 @@ def normalize(text: str) -> str:
     return accel.normalize(text)
 
 
-def _as_scan(doc, start, end, hashes, brk, flags) -> Scan:
+def _as_scan(doc, start, end, hashes, brk, flags, marks) -> Scan:
     # Read-only views of the scanner's buffers, int32 as it wrote them: a batch's arrays are
     # allocated once (fresh memory costs page faults, a visible share of a batch).
     flags_ = np.frombuffer(flags, dtype=np.uint8)
     return Scan(doc=np.frombuffer(doc, dtype=np.int32), start=np.frombuffer(start, dtype=np.int32),
                 end=np.frombuffer(end, dtype=np.int32), hash=np.frombuffer(hashes, dtype=np.uint64),
                 brk=np.frombuffer(brk, dtype=np.bool_),
-                may_link=(flags_ & 1).astype(bool), may_shout=(flags_ & 2).astype(bool))
+                may_link=(flags_ & 1).astype(bool), may_shout=(flags_ & 2).astype(bool),
+                marks=np.frombuffer(marks, dtype=np.uint8))
 
 
 def scan(texts: list[str]) -> Scan:

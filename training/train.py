@@ -13,6 +13,7 @@ import numpy as np
 from moderation.artifact import ModelArtifact, library_versions, save
 from moderation.detectors import LEARNED_RULES, MEASURED_FROM_LABELS, RULES, ignored_link_domains
 from moderation.lexicon import Lexicon
+from moderation.normaliser import Normaliser
 from moderation.errors import DataError
 from moderation.features import TextFeatures
 from moderation.model import CommentModel, selection
@@ -126,6 +127,9 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
     train_part, test_part = corpus.subset(~held_out), corpus.subset(held_out)
     say(f"{len(train_part)} rows to train on, {len(test_part)} held out for metrics")
     train_part = select_corpus_rules(train_part, cfg)
+    # The model learns from comments as the detectors will read them (disguises undone).
+    normaliser = Normaliser(Lexicon.load(rulebook["foul_language"].settings.lexicon or None))
+    train_part = normalised(train_part, normaliser)
     texts, labels, groups = with_mixed_rows(train_part, cfg.mixed_share, cfg.seed)
     if len(texts) > len(train_part):
         say(f"added {len(texts) - len(train_part)} mixed rows (a clean comment joined to a labelled one)")
@@ -174,6 +178,14 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
         save(artifact, out)
     say(f"done in {time.perf_counter() - started:.1f}s")
     return artifact
+
+
+def normalised(data: LabelledData, normaliser: Normaliser) -> LabelledData:
+    """``data`` with every text as ``normaliser`` reads it."""
+    changed = normaliser.normalise_many(data.texts)
+    texts = [changed[i].text if i in changed else t for i, t in enumerate(data.texts)]
+    return LabelledData(texts=texts, labels=data.labels, groups=data.groups, sources=data.sources,
+                        forced_test=data.forced_test, origins=data.origins)
 
 
 def select_corpus_rules(data: LabelledData, config: TrainingConfig) -> LabelledData:

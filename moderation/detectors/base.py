@@ -22,6 +22,8 @@ from ..verdict import Evidence
 
 if TYPE_CHECKING:
     from ..artifact import ModelArtifact
+    from ..lexicon import Lexicon
+    from ..normaliser import Normaliser
     from ..rulebook import Rule
     from ..store import HistoryStore
 
@@ -49,15 +51,21 @@ class Context:
     evidence_per_flag: int = 5
     #: Link domains the learned rules leave out (``detectors.ignored_link_domains``).
     ignore_link_domains: tuple[str, ...] = ()
+    #: The rulebook's foul-language lexicon (what the normaliser may join or unmask, what foul words are).
+    lexicon: "Lexicon | None" = None
 
 
 class Batch:
     """One chunk of comments as every detector of one check sees it."""
 
-    __slots__ = ("texts", "_comments", "_scan", "_links", "_shared")
+    __slots__ = ("texts", "originals", "normalised", "_comments", "_scan", "_links", "_shared")
 
-    def __init__(self, texts: list[str], comments: list[Comment] | None = None):
-        self.texts = texts
+    def __init__(self, texts: list[str], comments: list[Comment] | None = None, normaliser: "Normaliser | None" = None):
+        #: The comments as written, and as every detector reads them (``moderation.normaliser``).
+        self.originals = texts
+        self.normalised = normaliser.normalise_many(texts) if normaliser is not None else {}
+        self.texts = texts if not self.normalised else [
+            self.normalised[d].text if d in self.normalised else t for d, t in enumerate(texts)]
         self._comments = comments
         self._scan: Scan | None = None
         self._links: dict[int, tuple[Link, ...]] | None = None
@@ -68,10 +76,28 @@ class Batch:
 
     @property
     def comments(self) -> list[Comment]:
-        """The comments with their ids, threads and authors (plain texts become bare comments)."""
+        """The comments with their ids, threads and authors (plain texts become bare comments), their
+        text as the detectors read it."""
         if self._comments is None:
             self._comments = [Comment(text=t) for t in self.texts]
+        elif self.normalised:
+            self._comments = [Comment(self.texts[d], c.id, c.thread, c.author, c.store) if d in self.normalised else c
+                              for d, c in enumerate(self._comments)]
         return self._comments
+
+    def evidence(self, d: int, start: int, end: int, extra=None) -> Evidence:
+        """Evidence of ``texts[d][start:end]``, as the commenter wrote it: the span of the original."""
+        found = self.normalised.get(d)
+        if found is not None:
+            start, end = found.span(start, end)
+            if extra and "spans" in extra:
+                extra = dict(extra, spans=[dict(zip(("start", "end"), found.span(x["start"], x["end"])))
+                                           for x in extra["spans"]])
+        return Evidence(self.originals[d][start:end], start, end, extra)
+
+    def spans(self, d: int, found) -> tuple[Evidence, ...]:
+        """``evidence`` of measured spans (links, shouted words, listed words), in order."""
+        return tuple(self.evidence(d, x.start, x.end, getattr(x, "extra", None)) for x in found)
 
     @property
     def scan(self) -> Scan:

@@ -42,7 +42,7 @@ class FoulLanguageDetector(LearnedDetector):
         super().__init__(rule, thresholds, context)
         self.banned = WordList(self.settings.banned_words)
         self.suspect = WordList(self.settings.suspect_words)
-        self.lexicon = Lexicon.load(self.settings.lexicon or packaged_lexicon_path())
+        self.lexicon = context.lexicon or Lexicon.load(self.settings.lexicon or packaged_lexicon_path())
         features = self.model.features_
         own = getattr(features, "lexicon", None)
         # The model's own per-token classes serve when it was trained with this very lexicon;
@@ -92,11 +92,11 @@ class FoulLanguageDetector(LearnedDetector):
                 elif suspect and scores[d] < raise_to:
                     scores[d], no_reject[d] = raise_to, True
                 if banned or suspect:
-                    listed[d] = evidence.spans((*banned, *suspect))
+                    listed[d] = batch.spans(d, (*banned, *suspect))
         starts, ends = a.scan.start[hits].tolist(), a.scan.end[hits].tolist()
         words: dict[int, list] = {}
         for d, s, e in zip(doc.tolist(), starts, ends):
-            words.setdefault(d, []).append(evidence.Evidence(batch.texts[d][s:e], s, e))
+            words.setdefault(d, []).append(batch.evidence(d, s, e))
 
         def evidence_of(docs):
             found = learned.evidence(docs)

@@ -47,8 +47,7 @@ class LearnedDetector(Detector):
 
     def evidence(self, batch: Batch, scored, docs: Sequence[int]):
         chosen = evidence.choose(scored, [(int(d), self.column) for d in docs], self.context.evidence_per_flag)
-        texts = batch.texts
-        return [tuple(evidence.Evidence(texts[d][s:e], s, e) for s, e, _ in spans) for d, spans in zip(docs, chosen)]
+        return [tuple(batch.evidence(d, s, e) for s, e, _ in spans) for d, spans in zip(docs, chosen)]
 
     def ready(self) -> None:
         self.model.score(["readiness probe"])

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import evidence
 from ..signals import allowed_links, link_score
 from .base import Batch, Detector, RuleScores
 from .learned import _domains
@@ -40,4 +39,4 @@ class LinksDetector(Detector):
         for d, found in batch.links.items():
             counted[d] = allowed_links(found, self.settings.allow_domains)
             scores[d] = link_score(len(counted[d]), self.settings.limit)
-        return RuleScores(scores, lambda docs: [evidence.spans(counted.get(d, ())) for d in docs])
+        return RuleScores(scores, lambda docs: [batch.spans(d, counted.get(d, ())) for d in docs])

@@ -44,7 +44,7 @@ class RepeatedDetector(Detector):
             log.warning("repeat check skipped: %s", exc)
             return RuleScores(np.zeros(len(batch)), unavailable=True)
         return RuleScores(np.array([r.score for r in results], dtype=np.float64),
-                          lambda docs: [tuple(results[d].evidence) for d in docs])
+                          lambda docs: [batch.spans(d, results[d].evidence) for d in docs])
 
     def ready(self) -> None:
         if self.checker is not None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import evidence
 from ..scan import VolumeMeter
 from .base import Batch, Detector, RuleScores
 
@@ -39,5 +38,5 @@ class VolumeDetector(Detector):
         volumes = {int(d): self.meter(batch.texts[d]) for d in np.flatnonzero(batch.scan.may_shout)}
         for d, volume in volumes.items():
             scores[d] = volume.score
-        return RuleScores(scores, lambda docs: [evidence.spans(volumes[d].spans) if d in volumes else ()
+        return RuleScores(scores, lambda docs: [batch.spans(d, volumes[d].spans) if d in volumes else ()
                                                 for d in docs])

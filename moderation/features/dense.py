@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
@@ -138,32 +139,20 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
     # Segments (sentences) of every comment, as the sentence rows use them.
     seg, seg_doc, seg_first, seg_last = a.segments()
     nseg = len(seg_doc)
-    question = np.zeros(nseg, dtype=bool)
-    asking = [d for d in range(n) if "?" in a.texts[d]]
-    if asking and nseg:
-        ends, starts = s.end.tolist(), s.start.tolist()
-        first_of_doc = a.first_tokens()
-        for d in asking:
-            text = a.texts[d]
-            if first_of_doc[d] == first_of_doc[d + 1]:
-                continue   # no tokens, no sentences
-            for k in range(int(seg[first_of_doc[d]]), int(seg[first_of_doc[d + 1] - 1]) + 1):
-                last = int(seg_last[k])
-                stop = starts[last + 1] if last + 1 < first_of_doc[d + 1] else len(text)
-                question[k] = "?" in text[ends[last]:stop]
+    marks = s.marks
+    question = (marks[seg_last] & 2).astype(bool) if nseg else np.zeros(0, dtype=bool)
     has = np.zeros((nseg, len(CUE_CLASSES) + 1), dtype=bool)
     kept_cue = keep & (cue >= 0)
     has[seg[kept_cue], cue[kept_cue]] = True
-    # Names, looked for only in the sentences that hold a wrongdoing (a few in a hundred).
+    # Names: capitalised words (not a sentence's first, not "I") of the sentences with a wrongdoing.
     cls = np.where(keep, cue, -1)
     if nseg:
-        starts_ = s.start
-        for k in np.flatnonzero(has[:, _WRONG]).tolist():
-            text = a.texts[int(seg_doc[k])]
-            for t in range(int(seg_first[k]) + 1, int(seg_last[k]) + 1):
-                if cls[t] < 0 and keep[t] and is_name(text, _token_text(a, t), int(starts_[t]), False):
-                    cls[t] = _NAME
-                    has[k, _NAME] = True
+        first_in_sentence = np.zeros(m, dtype=bool)
+        first_in_sentence[seg_first] = True
+        name = ((marks & 1).astype(bool) & ~first_in_sentence & ((s.end - s.start) >= 2) & (cls < 0) & keep
+                & has[seg, _WRONG])
+        cls[name] = _NAME
+        has[seg[name], _NAME] = True
     fired_seg = _cue_features(has, question)
     part_index = a.segment_part()
     out_doc, out_part = np.zeros((n, N_SIGNALS)), np.zeros((len(a.part_doc), N_SIGNALS))
@@ -202,12 +191,6 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
     return Signals(out_doc, out_part, unit_token, unit_column, unit_count)
 
 
-def _token_text(a: "Analysis", t: int) -> str:
-    """The normalised text of token ``t`` (a name is looked up only when it is not a cue word)."""
-    d = int(a.scan.doc[t])
-    return a.texts[d][int(a.scan.start[t]):int(a.scan.end[t])].lower()
-
-
 def link_features(links: Iterable[Link]) -> list[float]:
     """What the learned rules see of links: a shortener, a disguised link."""
     links = list(links)
@@ -216,7 +199,14 @@ def link_features(links: Iterable[Link]) -> list[float]:
 
 def ignored(link: Link, domains: tuple[str, ...]) -> bool:
     """A link the learned rules leave out: to one of ``domains`` (or a subdomain of one)."""
-    return any(link.domain == d or link.domain.endswith("." + d) for d in domains)
+    wanted = _domain_set(domains)
+    labels = link.domain.split(".")
+    return any(".".join(labels[i:]) in wanted for i in range(len(labels)))
+
+
+@lru_cache(maxsize=16)
+def _domain_set(domains: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(domains)
 
 
 def signals_reference(text: str, lexicon: Lexicon | None, ignore_domains: tuple[str, ...]):

@@ -1,0 +1,240 @@
+"""One normaliser for every detector: the comment as it reads, however it is dressed.
+
+Commenters who want a word or a link past a filter disguise it: zero-width characters inside the
+word, look-alike letters from other scripts (a Cyrillic "с" in "fuсk"), styled letters (𝐟𝐮𝐜𝐤,
+ｆｕｃｋ), combining accents, letters spaced or dotted apart ("f u c k", "s.h.i.t"), masks
+("f---ing", "s--t", "aXXhole"), ideographic full stops in a domain ("cheap-pills。com"). Every
+detector reads the comment through ``Normaliser.normalise``, which undoes these, and keeps a map
+from each character of the result back to the original, so evidence always points at the text as
+the commenter wrote it.
+
+Character by character (linear, cached per code point):
+
+- Unicode NFKC (fullwidth and mathematical letters become plain ones; "…" becomes "...");
+- format and invisible characters (category Cf: zero-width space, joiners, word joiner, BOM, soft
+  hyphen, bidirectional controls) removed, and so are combining marks (after decomposition: "é"
+  becomes "e", and stacked accents vanish);
+- letters of other scripts that are confusable with Latin letters, by Unicode's own confusables
+  data (TR39, through the ``confusable_homoglyphs`` package), become those Latin letters; other
+  characters are kept;
+- the ideographic full stops U+3002 and U+FF61 become "." (a disguised domain dot).
+
+Word by word, against the foul-language lexicon (only where the result is a lexicon word, so
+nothing else is touched):
+
+- single letters separated by spaces, dots, dashes, underscores or line breaks are joined;
+- masked words (letters with ``-`` runs, ``#``, ``@``, ``%``, ``_``, dashes, or capital ``X`` for
+  letters) become the lexicon word of that shape. (Stars, stretched letters and leet digits are
+  matched by the lexicon itself on the tokens.)
+
+Most comments need none of this: ``needs_work`` (a pass in C when the scanner is built) says which
+do, and the others are returned as they are.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Sequence
+
+from .lexicon import Lexicon
+from .text import normalize as fold_text
+
+#: Characters that stand for a dot in a disguised domain.
+_FULL_STOPS = {"\u3002": ".", "\uff61": "."}
+
+
+@lru_cache(maxsize=1)
+def _confusables() -> dict[str, str]:
+    """Non-ASCII letters confusable with one ASCII letter (Unicode's confusables data)."""
+    data = json.loads((resources.files("confusable_homoglyphs") / "confusables.json").read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for char, homoglyphs in data.items():
+        if len(char) != 1 or char.isascii() or not char.isalpha():
+            continue
+        for h in homoglyphs:
+            c = h.get("c", "")
+            if len(c) == 1 and c.isascii() and c.isalpha():
+                out[char] = c
+                break
+    return out
+
+
+class _Table(dict):
+    """Code point -> replacement (``str.translate`` table), computed on first use of each."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if code < 128:
+            out = char
+        elif char in _FULL_STOPS:
+            out = _FULL_STOPS[char]
+        elif unicodedata.category(char) == "Cf":
+            out = ""
+        else:
+            pieces = []
+            confusables = _confusables()
+            for c in unicodedata.normalize("NFD", unicodedata.normalize("NFKC", char)):
+                if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me"):
+                    continue
+                pieces.append(confusables.get(c, c) if not c.isascii() else c)
+            out = "".join(pieces)
+        self[code] = out
+        return out
+
+
+TABLE = _Table()
+_ABOVE_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _replace(match: re.Match) -> str:
+    return TABLE[ord(match.group(0))]
+
+_LETTER = r"[^\W\d_]"
+#: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
+_SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
+#: Where a mask may be: a mask character, a double dash, a capital X.
+_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
+_WORDISH = re.compile(r"[\w*#@%\-\u2013\u2014]")
+
+
+def _masked_words(chars: str) -> list[tuple[int, int]]:
+    """Spans of the runs of word and mask characters around each mask spot (3 to 40 long)."""
+    spans, end = [], -1
+    for m in _MASK_SPOT.finditer(chars):
+        if m.start() < end:
+            continue
+        start = m.start()
+        while start > 0 and _WORDISH.match(chars, start - 1):
+            start -= 1
+        end = m.end()
+        while end < len(chars) and _WORDISH.match(chars, end):
+            end += 1
+        if 3 <= end - start <= 40:
+            spans.append((start, end))
+    return spans
+_MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
+#: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words.
+_SPACED_CAPS = re.compile(r"(?<![\w.])[A-Z](?:( )[A-Z](?![\w.])(?:\1[A-Z](?![\w.]))*+|(\.)[A-Z](?:\2[A-Z])*+\.?(?![\w.]))")
+#: What ``accel.screen`` flags: a character above ASCII; letters spaced apart (or dotted capitals);
+#: a mask beside a letter. A comment with none is returned as it is.
+ABOVE_ASCII, SPACED, MASKED = 1, 2, 4
+
+
+def screen(texts: Sequence[str]) -> list[int]:
+    """``accel.screen`` of every text (a pass in C when the scanner is built)."""
+    from . import accel
+
+    return list(bytes(accel.screen(list(texts))))
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """A comment as the detectors read it. ``offsets[i]`` is the index in the original of the
+    character ``text[i]`` came from (None: the same text, character for character)."""
+
+    text: str
+    original: str
+    offsets: tuple[int, ...] | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of ``text[start:end]``."""
+        if self.offsets is None or start >= end:
+            return start, end
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+class Normaliser:
+    """``normalise(text)`` for a lexicon (which words may be joined or unmasked)."""
+
+    def __init__(self, lexicon: Lexicon | None):
+        self.lexicon = lexicon
+
+    def normalise(self, text: str, flag: int | None = None) -> Normalised:
+        """``text`` as the detectors read it; ``flag`` is its ``screen`` flag when known."""
+        if flag is None:
+            flag = screen([text])[0]
+        if not flag:
+            return Normalised(text, text)
+        chars, offsets = text, None
+        if flag & ABOVE_ASCII:
+            above = {c for c in _ABOVE_ASCII.findall(text)}
+            if any(TABLE[ord(c)] != c for c in above):
+                chars = _ABOVE_ASCII.sub(_replace, text)
+                if any(len(TABLE[ord(c)]) != 1 for c in above):
+                    offsets = [i for i, c in enumerate(text) for _ in range(len(TABLE[ord(c)]))]
+                flag |= screen([chars])[0]   # letters may stand apart or masked only now
+        if flag & (SPACED | MASKED):
+            chars, offsets = self._words(chars, offsets, flag)
+        if chars == text:
+            return Normalised(text, text)
+        return Normalised(chars, text, None if offsets is None else tuple(offsets))
+
+    def normalise_many(self, texts: Sequence[str]) -> dict[int, Normalised]:
+        """``normalise`` of the texts it changes, by their index, screened together (most texts
+        need nothing and are not in the result)."""
+        out = {}
+        for i, f in enumerate(screen(texts)):
+            if f:
+                found = self.normalise(texts[i], f)
+                if found.text != found.original:
+                    out[i] = found
+        return out
+
+    # --- word by word ----------------------------------------------------------------------------
+
+    def _words(self, chars: str, offsets: list[int] | None, flag: int) -> tuple[str, list[int] | None]:
+        edits: list[tuple[int, int, str, list[int] | None]] = []   # (start, end, replacement, its positions)
+        caps = list(_SPACED_CAPS.finditer(chars)) if flag & SPACED else []
+        # Two spaced or dotted capitals are a word only beside a longer run ("T H I S  I S"), so
+        # "vitamin B C" and "U.S." stay as they are.
+        if any(sum(c.isalpha() for c in m.group(0)) >= 3 for m in caps):
+            for m in caps:
+                letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
+                edits.append((m.start(), m.end(), "".join(c for _, c in letters), [i for i, _ in letters]))
+        for m in _SPACED.finditer(chars) if self.lexicon is not None and flag & SPACED else ():
+            if any(a < m.end() and m.start() < b for a, b, _, _ in edits):
+                continue
+            letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
+            word = "".join(c for _, c in letters)
+            if self.lexicon.tier(fold_text(word)) >= 0:
+                edits.append((m.start(), m.end(), word, [i for i, _ in letters]))
+        for start, end in _masked_words(chars) if self.lexicon is not None and flag & MASKED else ():
+            if any(a < end and start < b for a, b, _, _ in edits):
+                continue
+            word = self._unmask(chars[start:end])
+            if word is not None:
+                edits.append((start, end, word, None))
+        if not edits:
+            return chars, offsets
+        edits.sort()
+        where = offsets if offsets is not None else list(range(len(chars)))
+        out, out_offsets, at = [], [], 0
+        for start, end, word, positions in edits:
+            out.append(chars[at:start])
+            out_offsets += where[at:start]
+            out.append(word)
+            if positions is not None:
+                out_offsets += [where[p] for p in positions]
+            else:   # a masked word stands where it was written, its letters spread over it
+                span = end - start
+                out_offsets += [where[start + min(k * span // max(len(word), 1), span - 1)] for k in range(len(word))]
+            at = end
+        out.append(chars[at:])
+        out_offsets += where[at:]
+        return "".join(out), out_offsets
+
+    def _unmask(self, token: str) -> str | None:
+        """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...)."""
+        if "-" in token and not re.search(r"--|\w-$|^\w-", token):
+            return None   # a single hyphen between words is a compound ("well-known"), not a mask
+        masked = _MASK_CHARS.sub("*", token)
+        if "X" in token and token != token.upper() or re.search(r"(?<=[a-z])X|X(?=[a-z])", token):
+            masked = re.sub(r"X", "*", masked)
+        if "*" not in masked or not any(c.isalpha() for c in masked.replace("*", "")):
+            return None
+        folded = fold_text(masked, fold_digits=False)
+        return self.lexicon.unmask(folded)
