@@ -118,15 +118,20 @@ def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[lis
             i, j = int(docs[f]), int(rules[f])
             links = a.promo_links[i]
             part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
-            for link in links:
-                inside = (starts[part] >= link.start) & (ends[part] <= link.end)
-                starts[part][inside], ends[part][inside], quiet[part][inside] = link.start, link.end, False
+            # The link each word lies in (links never overlap): found by one search, not a loop.
+            link_start = np.asarray([x.start for x in links], dtype=np.int64)
+            link_end = np.asarray([x.end for x in links], dtype=np.int64)
+            at = np.maximum(np.searchsorted(link_start, starts[part], side="right") - 1, 0)
+            inside = (starts[part] >= link_start[at]) & (ends[part] <= link_end[at])
+            starts[part][inside], ends[part][inside] = link_start[at[inside]], link_end[at[inside]]
+            quiet[part][inside] = False
             share = float(scored.signal_rows[i, LINKS] @ scored.compiled.links[:, j]) / len(links)
-            for link in links:
-                extra_owner.append(f)
-                extra_weight.append(share)
-                extra_start.append(link.start)
-                extra_end.append(link.end)
+            extra_owner.append(np.full(len(links), f))
+            extra_weight.append(np.full(len(links), share))
+            extra_start.append(link_start)
+            extra_end.append(link_end)
+        extra_owner, extra_weight, extra_start, extra_end = (np.concatenate(x) for x in (
+            extra_owner, extra_weight, extra_start, extra_end))
         # Only the linked flags' entries are merged into units; the rest stay one per word.
         mine = np.isin(owner, linked)
         lo_owner = np.concatenate([owner[mine], extra_owner]).astype(np.int64)

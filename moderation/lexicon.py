@@ -194,6 +194,24 @@ class Lexicon:
         word = self.unmask(token)
         return _NONE if word is None else self._plain(word)
 
+    def whole_word(self, token: str) -> bool:
+        """Whether ``token`` is a lexicon word as a whole: an exact entry or a word an entry begins
+        ("fucking" for "fuck*"), not one a word merely contains."""
+        exact, prefixes = self._whole
+        return token in exact or token.startswith(prefixes)
+
+    @cached_property
+    def word_prefixes(self) -> frozenset[str]:
+        """Every beginning of a whole word (``whole_word``): a spaced run is searched only as far as
+        its letters can still begin one."""
+        exact, stems = self._whole
+        return frozenset(w[:k] for w in (*exact, *stems) for k in range(1, len(w) + 1))
+
+    @cached_property
+    def _whole(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        return (frozenset().union(*self._exact),
+                tuple(stem for wild in self._wild for kind, stem in wild if kind == "prefix"))
+
     def tier(self, token: str) -> int:
         """The first tier matching one normalised token (see the module docstring), or -1."""
         found = self._plain(token)

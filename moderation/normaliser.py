@@ -32,6 +32,7 @@ do, and the others are returned as they are.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
@@ -45,6 +46,9 @@ from .text import normalize as fold_text
 
 #: Characters that stand for a dot in a disguised domain.
 _FULL_STOPS = {"\u3002": ".", "\uff61": "."}
+#: Kept as they are although NFKC would change them: the tokeniser and the sentence splitter read
+#: them already, and keeping them keeps most comments' offsets as they are.
+_KEPT = {"\u2026"}
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +72,7 @@ class _Table(dict):
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
-        if code < 128:
+        if code < 128 or char in _KEPT:
             out = char
         elif char in _FULL_STOPS:
             out = _FULL_STOPS[char]
@@ -92,6 +96,18 @@ _ABOVE_ASCII = re.compile(r"[^\x00-\x7f]")
 
 def _replace(match: re.Match) -> str:
     return TABLE[ord(match.group(0))]
+
+
+def _offsets(text: str, changing: list[str]) -> list[int]:
+    """The original index of each character of ``text.translate(TABLE)``, where the characters in
+    ``changing`` become other than one character."""
+    import numpy as np
+
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    lengths = np.ones(len(points), dtype=np.int64)
+    for c in changing:
+        lengths[points == ord(c)] = len(TABLE[ord(c)])
+    return np.repeat(np.arange(len(points)), lengths).tolist()
 
 _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
@@ -117,6 +133,11 @@ def _masked_words(chars: str) -> list[tuple[int, int]]:
             spans.append((start, end))
     return spans
 _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
+#: The longest word a run of spaced letters is searched for.
+_LONGEST = 16
+_MISSING = object()
+_REAL_DASH_MASK = re.compile(r"--|\w-$|^\w-")
+_X_MASK = re.compile(r"(?<=[a-z])X|X(?=[a-z])")
 #: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words.
 _SPACED_CAPS = re.compile(r"(?<![\w.])[A-Z](?:( )[A-Z](?![\w.])(?:\1[A-Z](?![\w.]))*+|(\.)[A-Z](?:\2[A-Z])*+\.?(?![\w.]))")
 #: What ``accel.screen`` flags: a character above ASCII; letters spaced apart (or dotted capitals);
@@ -129,6 +150,23 @@ def screen(texts: Sequence[str]) -> list[int]:
     from . import accel
 
     return list(bytes(accel.screen(list(texts))))
+
+
+class _Spans:
+    """Disjoint spans, sorted: does a new one overlap any? (log time, so many edits stay linear)."""
+
+    def __init__(self, spans):
+        spans = sorted(spans)
+        self.starts, self.ends = [a for a, _ in spans], [b for _, b in spans]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, end)
+        return i > 0 and self.ends[i - 1] > start
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +190,7 @@ class Normaliser:
 
     def __init__(self, lexicon: Lexicon | None):
         self.lexicon = lexicon
+        self._unmask_cache: dict[str, str | None] = {}
 
     def normalise(self, text: str, flag: int | None = None) -> Normalised:
         """``text`` as the detectors read it; ``flag`` is its ``screen`` flag when known."""
@@ -161,11 +200,14 @@ class Normaliser:
             return Normalised(text, text)
         chars, offsets = text, None
         if flag & ABOVE_ASCII:
-            above = {c for c in _ABOVE_ASCII.findall(text)}
+            found = _ABOVE_ASCII.findall(text)
+            above = set(found)
             if any(TABLE[ord(c)] != c for c in above):
-                chars = _ABOVE_ASCII.sub(_replace, text)
-                if any(len(TABLE[ord(c)]) != 1 for c in above):
-                    offsets = [i for i, c in enumerate(text) for _ in range(len(TABLE[ord(c)]))]
+                # Few characters to replace: one call each; many: the whole text through the table.
+                chars = _ABOVE_ASCII.sub(_replace, text) if len(found) * 8 < len(text) else text.translate(TABLE)
+                changing = [c for c in above if len(TABLE[ord(c)]) != 1]
+                if changing:
+                    offsets = _offsets(text, changing)
                 flag |= screen([chars])[0]   # letters may stand apart or masked only now
         if flag & (SPACED | MASKED):
             chars, offsets = self._words(chars, offsets, flag)
@@ -195,19 +237,23 @@ class Normaliser:
             for m in caps:
                 letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
                 edits.append((m.start(), m.end(), "".join(c for _, c in letters), [i for i, _ in letters]))
+        taken = _Spans([(a, b) for a, b, _, _ in edits])
         for m in _SPACED.finditer(chars) if self.lexicon is not None and flag & SPACED else ():
-            if any(a < m.end() and m.start() < b for a, b, _, _ in edits):
+            if taken.overlaps(m.start(), m.end()):
                 continue
             letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
-            word = "".join(c for _, c in letters)
-            if self.lexicon.tier(fold_text(word)) >= 0:
-                edits.append((m.start(), m.end(), word, [i for i, _ in letters]))
+            for first, last in self._words_in(letters):
+                a, b = letters[first][0], letters[last][0] + 1
+                edits.append((a, b, "".join(c for _, c in letters[first:last + 1]),
+                              [i for i, _ in letters[first:last + 1]]))
+                taken.add(a, b)
         for start, end in _masked_words(chars) if self.lexicon is not None and flag & MASKED else ():
-            if any(a < end and start < b for a, b, _, _ in edits):
+            if taken.overlaps(start, end):
                 continue
             word = self._unmask(chars[start:end])
             if word is not None:
                 edits.append((start, end, word, None))
+                taken.add(start, end)
         if not edits:
             return chars, offsets
         edits.sort()
@@ -227,14 +273,44 @@ class Normaliser:
         out_offsets += where[at:]
         return "".join(out), out_offsets
 
+    def _words_in(self, letters: list[tuple[int, str]]) -> list[tuple[int, int]]:
+        """The lexicon words the letters of a spaced run spell, leftmost and longest first, as
+        (first, last) letter indices: "a b c f u c k" holds "fuck", not "abcfuck". Each start tries
+        at most ``_LONGEST`` lengths, so a run costs its length."""
+        found, i, n = [], 0, len(letters)
+        text = "".join(c for _, c in letters).lower()
+        prefixes, whole = self.lexicon.word_prefixes, self.lexicon.whole_word
+        while i <= n - 3:
+            best = None
+            for j in range(i + 1, min(n, i + _LONGEST) + 1):
+                piece = text[i:j]
+                if j - i >= 3 and whole(piece):
+                    best = j
+                elif piece not in prefixes:
+                    break
+            if best is None:
+                i += 1
+            else:
+                found.append((i, best - 1))
+                i = best
+        return found
+
     def _unmask(self, token: str) -> str | None:
-        """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...)."""
-        if "-" in token and not re.search(r"--|\w-$|^\w-", token):
+        """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...);
+        remembered per token, as the same disguises come again and again."""
+        found = self._unmask_cache.get(token, _MISSING)
+        if found is _MISSING:
+            found = self._unmask_new(token)
+            if len(self._unmask_cache) < 100_000:
+                self._unmask_cache[token] = found
+        return found
+
+    def _unmask_new(self, token: str) -> str | None:
+        if "-" in token and not _REAL_DASH_MASK.search(token):
             return None   # a single hyphen between words is a compound ("well-known"), not a mask
         masked = _MASK_CHARS.sub("*", token)
-        if "X" in token and token != token.upper() or re.search(r"(?<=[a-z])X|X(?=[a-z])", token):
-            masked = re.sub(r"X", "*", masked)
+        if "X" in token and token != token.upper() or _X_MASK.search(token):
+            masked = masked.replace("X", "*")
         if "*" not in masked or not any(c.isalpha() for c in masked.replace("*", "")):
             return None
-        folded = fold_text(masked, fold_digits=False)
-        return self.lexicon.unmask(folded)
+        return self.lexicon.unmask(masked.lower())

@@ -5,23 +5,27 @@ original text it counted: the evidence a moderator sees.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .text import fold, unleet
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     text: str
     start: int
     end: int
 
 
-@dataclass(frozen=True)
-class Link(Span):
+# A tuple, not a frozen dataclass: a comment may hold thousands of links, and building a frozen
+# dataclass costs several times as much.
+class Link(NamedTuple):
+    text: str
+    start: int
+    end: int
     domain: str
     obfuscated: bool
     shortener: bool
@@ -62,14 +66,94 @@ _SCHEME_URL = re.compile(
     rf"(?<![A-Za-z0-9])(?:https?|hxxps?|h\*\*ps?|ftps?)\s?(?::|\[:\])\s?//\s?{_LABEL}(?:{_SEP}{_LABEL})*{_PORT}{_PATH}",
     re.IGNORECASE)
 _WWW_URL = re.compile(rf"(?<![\w@.\-/])www{_SEP}{_LABEL}(?:{_SEP}{_LABEL})+{_PORT}{_PATH}", re.IGNORECASE)
-# Labels are atomic groups: a separator never starts with a label character, so giving back part
-# of a label can never let a match succeed, and without the backtracking the pattern is several
-# times faster on ordinary prose (tests compare it with the backtracking form on the corpora).
-_BARE_URL = re.compile(
+# Bare domains ("example.com/x", "example dot com") are found by a scanner, not one regular
+# expression: a pattern that tries every label as a start and scans on for a top-level domain is
+# quadratic on a crafted chain of labels with none ("x.com a[.]a[.]a[.]…"). The scanner walks each
+# chain of labels once: a label from which no top-level domain can be reached is remembered, and a
+# later start there fails at once. It finds exactly what this pattern finds (tests compare them):
+_BARE_URL_REFERENCE = re.compile(
     rf"(?<![\w@.\-/])(?>{_LABEL})(?:{_SEP}(?>{_LABEL}))*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
-_BARE_URL_BACKTRACKING = re.compile(
-    rf"(?<![\w@.\-/]){_LABEL}(?:{_SEP}{_LABEL})*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
-_EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_LABEL_AT = re.compile(_LABEL)
+_SEP_AT = re.compile(_SEP)
+_TAIL_AT = re.compile(rf"(?P<port>{_PORT})(?P<path>{_PATH})")
+_START = re.compile(r"(?<![\w@.\-/])[A-Za-z0-9]")
+_WORD_OR_HYPHEN = re.compile(r"[\w-]")
+#: Steps the bare-domain search took in its last call (tests hold it linear in the text): the
+#: characters of the chains it read, or the scanner's steps.
+work = {"bare_url": 0}
+
+
+class _Bare(NamedTuple):
+    """What ``_BARE_URL_REFERENCE`` gives of a match: its span, top-level domain and path."""
+
+    start: int
+    end: int
+    tld: str
+    path: str
+
+
+#: Chains of labels and separators, each matched once (possessive): how long can a scan be?
+_CHAIN = re.compile(rf"(?<![\w@.\-/])(?>{_LABEL})(?:{_SEP}(?>{_LABEL}))*+")
+#: Chains up to this many characters: the pattern itself is quick (each start scans at most one
+#: chain); a text with a longer one goes to the scanner.
+_SHORT_CHAIN = 256
+
+
+def _bare_urls(text: str):
+    """The matches of ``_BARE_URL_REFERENCE`` in ``text``, in linear time: by the pattern where
+    every chain of labels is short (the common case, and quicker), else by ``_scan_bare_urls``."""
+    longest, chars = 0, 0
+    for chain in _CHAIN.finditer(text):
+        size = chain.end() - chain.start()
+        chars += size
+        longest = max(longest, size)
+    if longest <= _SHORT_CHAIN:
+        work["bare_url"] = chars
+        return [_Bare(m.start(), m.end(), m.group("tld"), m.group("path")) for m in _BARE_URL_REFERENCE.finditer(text)]
+    return list(_scan_bare_urls(text))
+
+
+def _scan_bare_urls(text: str):
+    """The matches of ``_BARE_URL_REFERENCE`` in ``text``, walking each chain of labels once."""
+    failed: set[int] = set()
+    resume = 0
+    steps = 0
+    for candidate in _START.finditer(text):
+        p = candidate.start()
+        steps += 1
+        if p < resume or p in failed:
+            continue
+        label = _LABEL_AT.match(text, p)
+        visited = [p]
+        at, found = label.end(), None
+        while True:
+            steps += 1
+            sep = _SEP_AT.match(text, at)
+            if sep is None:
+                break
+            q = sep.end()
+            nxt = _LABEL_AT.match(text, q)
+            if nxt is None:
+                break
+            if nxt.group(0) in _TLD_SET and not _WORD_OR_HYPHEN.match(text, nxt.end()):
+                found = nxt
+                break
+            if nxt.start() in failed:
+                break
+            visited.append(nxt.start())
+            at = nxt.end()
+        if found is None:
+            failed.update(visited)
+            continue
+        tail = _TAIL_AT.match(text, found.end())
+        resume = tail.end()
+        yield _Bare(p, tail.end(), found.group(0), tail.group("path"))
+    work["bare_url"] = steps
+
+
+_TLD_SET = frozenset(TLDS)
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+")
 _OBF_SEP_RE = re.compile(_OBF_SEP)
 _TRAILING = ".,;:!?'\"\u201d\u2019)]}>*"
 
@@ -83,10 +167,15 @@ def _trim(text: str, start: int, end: int) -> int:
     return end
 
 
-def _host(url: str) -> str:
-    host = _OBF_SEP_RE.sub(".", url)
-    host = re.sub(r"^[A-Za-z*]+\s?(?::|\[:\])\s?//\s?", "", host)
-    host = re.split(r"[/?#:]", host, maxsplit=1)[0]
+_SCHEME_PREFIX = re.compile(r"^[A-Za-z*]+\s?(?::|\[:\])\s?//\s?")
+_HOST_END = re.compile(r"[/?#:]")
+_FIRST_WORD_END = re.compile(r"[\s.\[({]")
+
+
+def _host(url: str, obfuscated: bool = True) -> str:
+    host = _OBF_SEP_RE.sub(".", url) if obfuscated else url
+    host = _SCHEME_PREFIX.sub("", host) if "//" in host or "[:]" in host else host
+    host = _HOST_END.split(host, maxsplit=1)[0]
     return host.lower().removeprefix("www.")
 
 
@@ -116,33 +205,44 @@ def detect_links(text: str) -> tuple[Link, ...]:
     again for the same texts)."""
     taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
     links: list[Link] = []
+    # A scheme URL needs "//" and a www. address "www": without them those patterns cannot match.
+    found = []
+    if "//" in text:
+        found += [(m.start(), m.end(), None) for m in _SCHEME_URL.finditer(text)]
+    if "www" in text.lower():
+        found += [(m.start(), m.end(), None) for m in _WWW_URL.finditer(text)]
+    found += [(m.start, m.end, m) for m in _bare_urls(text)]
+    starts: list[int] = []      # the taken spans, sorted by start (they never overlap)
+    ends: list[int] = []
+    for a, b in sorted(taken):
+        starts.append(a)
+        ends.append(b)
 
     def free(start: int, end: int) -> bool:
-        return all(end <= a or start >= b for a, b in taken)
+        i = bisect.bisect_left(starts, end)   # the spans starting before ``end``
+        return i == 0 or ends[i - 1] <= start
 
-    # A scheme URL needs "//" and a www. address "www": without them those patterns cannot match.
-    patterns = [p for p, needs in ((_SCHEME_URL, "//" in text), (_WWW_URL, "www" in text.lower()), (_BARE_URL, True))
-                if needs]
-    for pattern in patterns:
-        for match in pattern.finditer(text):
-            start, end = match.start(), _trim(text, match.start(), match.end())
-            if not free(start, end):
+    for match_start, match_end, bare in found:
+        start, end = match_start, _trim(text, match_start, match_end)
+        if not free(start, end):
+            continue
+        raw = text[start:end]
+        obfuscated = bool(_OBF_SEP_RE.search(raw)) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
+        if bare is not None:
+            tld, has_path = bare.tld, bool(bare.path.strip(_TRAILING))
+            if tld in _WORDLIKE_TLDS and not has_path:
                 continue
-            raw = text[start:end]
-            obfuscated = bool(_OBF_SEP_RE.search(raw)) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
-            if pattern is _BARE_URL:
-                tld, has_path = match.group("tld"), bool(match.group("path").strip(_TRAILING))
-                if tld in _WORDLIKE_TLDS and not has_path:
-                    continue
-                if obfuscated and tld not in _OBFUSCATION_TLDS:
-                    continue
-                first = re.split(r"[\s.\[({]", raw, maxsplit=1)[0].lower()
-                if obfuscated and first in _DOT_STOPWORDS:
-                    continue
-            domain = _host(raw)
-            taken.append((start, end))
-            links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
-                              shortener=domain in SHORTENERS))
+            if obfuscated and tld not in _OBFUSCATION_TLDS:
+                continue
+            first = _FIRST_WORD_END.split(raw, maxsplit=1)[0].lower()
+            if obfuscated and first in _DOT_STOPWORDS:
+                continue
+        domain = _host(raw, obfuscated or bare is None)
+        i = bisect.bisect_left(starts, start)
+        starts.insert(i, start)
+        ends.insert(i, end)
+        links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
+                          shortener=domain in SHORTENERS))
     links.sort(key=lambda link: link.start)
     return tuple(links)
 

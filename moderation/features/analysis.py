@@ -126,8 +126,10 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
         if gone:
             lo, hi = int(first_of_doc[d]), int(first_of_doc[d + 1])
             starts, ends = s.start[lo:hi], s.end[lo:hi]
-            for x in gone:
-                keep[lo:hi] &= ~((starts >= x.start) & (ends <= x.end))
+            gone_start = np.asarray([x.start for x in gone], dtype=np.int64)
+            gone_end = np.asarray([x.end for x in gone], dtype=np.int64)
+            at = np.maximum(np.searchsorted(gone_start, starts, side="right") - 1, 0)   # links never overlap
+            keep[lo:hi] &= ~((starts >= gone_start[at]) & (ends <= gone_end[at]))
     n_tok = len(features.hashes_)
     table = features._tokens.lookup(s.hash)
     found = table >= 0
