@@ -309,7 +309,7 @@ class Normaliser:
         if "-" in token and not _REAL_DASH_MASK.search(token):
             return None   # a single hyphen between words is a compound ("well-known"), not a mask
         masked = _MASK_CHARS.sub("*", token)
-        if "X" in token and token != token.upper() or _X_MASK.search(token):
+        if "X" in token.strip("X") or _X_MASK.search(token):   # FXXK, aXXhole (not XXX, TAX)
             masked = masked.replace("X", "*")
         if "*" not in masked or not any(c.isalpha() for c in masked.replace("*", "")):
             return None

@@ -1,0 +1,186 @@
+"""The same verdict however a comment is dressed: disguised foul words, links and shouting, both
+ways, with the evidence on the text as written; and the invariance properties."""
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from moderation import _scan_py, accel
+from moderation.lexicon import Lexicon
+from moderation.normaliser import TABLE, Normaliser, _confusables, screen
+from moderation.signals import find_links
+from moderation.verdict import REJECT
+
+NORMALISER = Normaliser(Lexicon.load())
+BASE = "This article is {x} and the writer should {y} off."
+
+
+@pytest.mark.parametrize("shit,fuck", [
+    ("shit", "fuck"), ("SHIT", "FUCK"), ("sh1t", "f*ck"), ("$h1t", "fvck"),
+    ("sh\u200bit", "fu\u200dck"),                     # zero-width space, zero-width joiner
+    ("sh\u00adit", "f\u00aduck"),                     # soft hyphens
+    ("s h i t", "f u c k"), ("s.h.i.t", "f.u.c.k"), ("s-h-i-t", "f-u-c-k"), ("s_h_i_t", "f\nu\nc\nk"),
+    ("\u0455hit", "fu\u0441k"),                       # Cyrillic look-alikes (dze, es)
+    ("\u0455h\u0456t", "f\u03c5ck"),                  # Cyrillic i, Greek upsilon
+    ("s\u0301h\u0301i\u0301t\u0301", "f\u0308uck"),   # combining accents
+    ("shiiiit", "fuuuuck"),                          # stretched letters
+    ("\u202eshit\u202c", "\u2066fuck\u2069"),          # bidirectional controls
+    ("ｓｈｉｔ", "ｆｕｃｋ"),                              # fullwidth
+    ("𝐬𝐡𝐢𝐭", "𝐟𝐮𝐜𝐤"),                              # mathematical bold
+    ("s--t", "f---"), ("sh#t", "f@ck"), ("sh—", "FXXK"),   # masks
+])
+def test_disguised_foul_words_are_rejected_with_the_words_as_written(moderator, shit, fuck):
+    text = BASE.format(x=shit, y=fuck)
+    verdict = moderator.check(text)
+    assert verdict.verdict == REJECT, (text, verdict.to_dict())
+    flag = next(f for f in verdict.flags if f.rule == "foul_language")
+    shown = {e.text for e in flag.evidence}
+    for word in (shit, fuck):
+        written = word.strip("\u202e\u202c\u2066\u2069")
+        assert any(written in e or e in written for e in shown), (word, shown)
+    for e in flag.evidence:
+        assert text[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize("text", [
+    "Scunthorpe United won at Middlesex", "a classic assessment of the grassland", "Hitchcock's cockatoo",
+    "what a pushover", "Clitheroe and Essex", "I a m here", "Plan B C D", "the U.S. and the F.B.I. agree",
+    "a well-known e-mail", "MAXIMUM TAXES on XBOX", "pass the class", "Dick Van Dyke's cocktail",
+])
+def test_innocent_look_alikes_stay_unflagged(moderator, text):
+    verdict = moderator.check(text)
+    assert "foul_language" not in {f.rule for f in verdict.flags}, verdict.to_dict()
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Cheap meds at cheap-pills\u3002com and buy-now\u3002net", ["cheap-pills\u3002com", "buy-now\u3002net"]),
+    ("Cheap meds at cheap-pills\uff0ecom and buy-now\uff61net", ["cheap-pills\uff0ecom", "buy-now\uff61net"]),
+    ("go to pills(dot)com or pills[dot]net or pills[.]org", ["pills(dot)com", "pills[dot]net", "pills[.]org"]),
+    ("visit pills . com or meds . net today", ["pills . com", "meds . net"]),
+    ("hxxps://evil.example.com/x and ｈｔｔｐｓ://bad.example.org", ["hxxps://evil.example.com/x", "ｈｔｔｐｓ://bad.example.org"]),
+    ("see ev\u200bil.c\u200bom/x and ba\u200dd.net/y", ["ev\u200bil.c\u200bom/x", "ba\u200dd.net/y"]),
+    ("see \u0435vil.\u0441om/x and b\u0430d.net/y", ["\u0435vil.\u0441om/x", "b\u0430d.net/y"]),   # Cyrillic e, es, a
+])
+def test_disguised_links_count_shown_as_written(moderator, text, expected):
+    verdict = moderator.check(text)
+    flag = next(f for f in verdict.flags if f.rule == "links")
+    assert [e.text for e in flag.evidence] == expected
+    for e in flag.evidence:
+        assert text[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize("text", [
+    "In the U.S. at 9 a.m. the F.B.I. said e.g. i.e. etc.", "write to jane.doe@example.com", "the dot com era ended",
+])
+def test_abbreviations_and_addresses_are_not_links(moderator, text):
+    assert moderator.check(text).scores["links"] == 0.0
+
+
+@pytest.mark.parametrize("plain,text,shown", [
+    ("THIS IS A DISGRACE AND THEY KNOW IT", "T H I S   I S   A   D I S G R A C E   A N D   T H E Y   K N O W   I T",
+     "T H I S   I S   A   D I S G R A C E   A N D   T H E Y   K N O W"),
+    ("WAKE UP PEOPLE", "W.A.K.E U.P P.E.O.P.L.E", "W.A.K.E U.P P.E.O.P.L.E"),
+    ("THIS IS A DISGRACE AND THEY KNOW IT", "𝐓𝐇𝐈𝐒 𝐈𝐒 𝐀 𝐃𝐈𝐒𝐆𝐑𝐀𝐂𝐄 𝐀𝐍𝐃 𝐓𝐇𝐄𝐘 𝐊𝐍𝐎𝐖 𝐈𝐓",
+     "𝐓𝐇𝐈𝐒 𝐈𝐒 𝐀 𝐃𝐈𝐒𝐆𝐑𝐀𝐂𝐄 𝐀𝐍𝐃 𝐓𝐇𝐄𝐘 𝐊𝐍𝐎𝐖"),
+    ("THIS IS A DISGRACE AND THEY KNOW IT", "ＴＨＩＳ ＩＳ Ａ ＤＩＳＧＲＡＣＥ ＡＮＤ ＴＨＥＹ ＫＮＯＷ ＩＴ",
+     "ＴＨＩＳ ＩＳ Ａ ＤＩＳＧＲＡＣＥ ＡＮＤ ＴＨＥＹ ＫＮＯＷ"),
+    ("This is outrageous!!! and so is that!!!", "This is outrageous！！！ and so is that！！！", "！！！"),
+])
+def test_disguised_shouting_is_volume_shown_as_written(moderator, plain, text, shown):
+    """Dressed up, the comment shouts as loud as its plain twin (which the tiny model flags); the
+    shouted words are shown as written (a two-letter word at the end is not shouting)."""
+    verdict, twin = moderator.check(text), moderator.check(plain)
+    assert "volume" in {f.rule for f in twin.flags}
+    assert verdict.scores["volume"] == twin.scores["volume"]
+    flag = next(f for f in verdict.flags if f.rule == "volume")
+    assert any(e.text == shown for e in flag.evidence), [e.text for e in flag.evidence]
+    for e in flag.evidence:
+        assert text[e.start:e.end] == e.text
+
+
+def test_acronyms_stay_acronyms(moderator):
+    assert moderator.check("The F.B.I. and the U.S. and NATO met the CBC").scores["volume"] == 0.0
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+FORMAT = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202a", "\u202e", "\u2066", "\u2069"]
+LOOK_ALIKES: dict[str, list[str]] = {}
+for _char, _latin in _confusables().items():
+    if TABLE[ord(_char)] == _latin:
+        LOOK_ALIKES.setdefault(_latin, []).append(_char)
+
+TEXTS = st.sampled_from([
+    "You are a complete idiot and the mayor lied about the budget.", "See shop.example.com/deal now!!! CHEAP",
+    "This council is full of shit and the mayor knows it.", "Thanks for the clear reporting on the school board.",
+    "THIS IS A DISGRACE, the councillor pocketed the grant money", "buy cheap pills at pills dot com",
+])
+
+
+@st.composite
+def with_format_characters(draw):
+    text = draw(TEXTS)
+    chars = list(text)
+    for _ in range(draw(st.integers(1, 8))):
+        chars.insert(draw(st.integers(0, len(chars))), draw(st.sampled_from(FORMAT)))
+    return text, "".join(chars)
+
+
+@st.composite
+def with_look_alikes(draw):
+    text = draw(TEXTS)
+    chars = list(text)
+    for i in draw(st.lists(st.integers(0, len(chars) - 1), max_size=12)):
+        if chars[i] in LOOK_ALIKES:
+            chars[i] = draw(st.sampled_from(LOOK_ALIKES[chars[i]]))
+    return text, "".join(chars)
+
+
+@pytest.mark.parametrize("strategy", [with_format_characters, with_look_alikes])
+def test_format_characters_and_look_alikes_change_no_score(moderator, strategy):
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(strategy())
+    def same(pair):
+        plain, dressed = pair
+        a, b = moderator.check(plain).scores, moderator.check(dressed).scores
+        assert all(abs(a[r] - b[r]) <= 0.01 for r in a), (dressed, a, b)
+    same()
+
+
+def test_there_are_look_alikes_for_most_letters():
+    assert sum(1 for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if LOOK_ALIKES.get(c)) >= 40
+
+
+def test_evidence_offsets_map_back_to_the_text_as_written():
+    text = "f\u200bu\u200bc\u200bk this s h i t, \ufb01ne \u0455hit"
+    found = NORMALISER.normalise(text)
+    assert found.text == "fuck this shit, fine shit"
+    start = found.text.index("shit")
+    assert found.span(start, start + 4) == (text.index("s h i t"), text.index("s h i t") + len("s h i t"))
+    start = found.text.index("fuck")
+    assert text[slice(*found.span(start, start + 4))] == "f\u200bu\u200bc\u200bk"
+
+
+@pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
+def test_the_compiled_screen_equals_the_python_screen():
+    compiled = accel.IMPLEMENTATIONS["compiled"]
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(st.one_of(st.text(max_size=30),
+                              st.text(alphabet=st.sampled_from(list("aAbX .-_\n#@%\u2013\u2014x\u00e91\t")), max_size=24)),
+                    min_size=1, max_size=3))
+    def same(texts):
+        assert list(bytes(compiled.screen(texts))) == _scan_py.screen(texts).tolist()
+    same()
+
+
+def test_comments_the_screen_passes_are_left_as_they_are():
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(max_size=40))
+    def unchanged(text):
+        if screen([text])[0] == 0:
+            assert NORMALISER.normalise(text).text == text
+    unchanged()
+
+
+def test_shown_links_keep_their_disguise():
+    assert [link.text for link in find_links("cheap-pills.com")] == ["cheap-pills.com"]
