@@ -35,6 +35,9 @@ import numpy as np
 from .errors import RulebookError
 from .text import normalize
 
+#: What may follow a masked word's stem ("f***ing", "sh*tty"): an ending, not another word ("do---if").
+SUFFIXES = frozenset("s es ed er ers ing ings in y ty ier iest ies ly head heads face faces wit wits tard tards hole "
+                     "holes bag bags off up ery ry er's".split())
 #: What a hit of a tier does (see lexicon.toml).
 ACTIONS = ("reject", "review", "model", "none")
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
@@ -169,8 +172,9 @@ class Lexicon:
                 if same(token, word):
                     return word
             for word in stems:                                   # f***ing: fuck + ing
-                if len(token) > len(word) and same(token[:len(word)], word) and "*" not in token[len(word):]:
-                    return word + token[len(word):]
+                rest = token[len(word):]
+                if len(token) > len(word) and same(token[:len(word)], word) and rest in SUFFIXES:
+                    return word + rest
             if trailing and len(body) >= 2:                      # sh*: the stars stand for the rest
                 for word in words:
                     if len(word) > len(body) and same(body, word[:len(body)]):

@@ -138,6 +138,7 @@ _LONGEST = 16
 _MISSING = object()
 _REAL_DASH_MASK = re.compile(r"--|\w-$|^\w-")
 _X_MASK = re.compile(r"(?<=[a-z])X|X(?=[a-z])")
+_SHORT_TRAILING_MASK = re.compile(r"[^\W\d_][#@%_\-\u2013\u2014]{1,2}")
 #: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words.
 _SPACED_CAPS = re.compile(r"(?<![\w.])[A-Z](?:( )[A-Z](?![\w.])(?:\1[A-Z](?![\w.]))*+|(\.)[A-Z](?:\2[A-Z])*+\.?(?![\w.]))")
 #: What ``accel.screen`` flags: a character above ASCII; letters spaced apart (or dotted capitals);
@@ -308,6 +309,8 @@ class Normaliser:
     def _unmask_new(self, token: str) -> str | None:
         if "-" in token and not _REAL_DASH_MASK.search(token):
             return None   # a single hyphen between words is a compound ("well-known"), not a mask
+        if _SHORT_TRAILING_MASK.fullmatch(token):
+            return None   # "A--", "B--": a list's letters, not "ass" (a letter and three masks is: "f---")
         masked = _MASK_CHARS.sub("*", token)
         if "X" in token.strip("X") or _X_MASK.search(token):   # FXXK, aXXhole (not XXX, TAX)
             masked = masked.replace("X", "*")
