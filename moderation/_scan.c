@@ -945,6 +945,62 @@ static inline int is_letter(Py_UCS4 c) { return is_alnum(c) && !is_decimal(c) &&
 static inline int is_sep(Py_UCS4 c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '\n' || c == '\r' || c == '\t'; }
 static inline int is_mask(Py_UCS4 c) { return c == '#' || c == '@' || c == '%' || c == '_' || c == 0x2013 || c == 0x2014; }
 
+
+/* terms_at(texts, doc, start, end) -> [str]: the normalised text of each token span
+ * normalize(texts[doc[i]])[start[i]:end[i]] (doc ascending: each comment is normalised once). */
+static PyObject *py_terms_at(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    Py_buffer doc, start, end;
+    if (!PyArg_ParseTuple(args, "O!y*y*y*", &PyList_Type, &texts, &doc, &start, &end))
+        return NULL;
+    Py_UCS4 *a = NULL;
+    Py_ssize_t cap = 0, current = -1;
+    const int64_t *d = doc.buf, *s0 = start.buf, *e0 = end.buf;
+    Py_ssize_t count = doc.len / 8;
+    PyObject *out = NULL;
+    if (start.len != doc.len || end.len != doc.len) {
+        PyErr_SetString(PyExc_ValueError, "terms_at: doc, start and end differ in length");
+        goto done;
+    }
+    out = PyList_New(count);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (d[i] < 0 || d[i] >= PyList_GET_SIZE(texts)) {
+            PyErr_SetString(PyExc_IndexError, "terms_at: comment index out of range");
+            goto fail;
+        }
+        PyObject *text = PyList_GET_ITEM(texts, d[i]);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "terms_at needs a list of str");
+            goto fail;
+        }
+        if (d[i] != current) {
+            if (load_normalized(text, &a, &cap) == NULL)
+                goto fail;
+            current = d[i];
+        }
+        if (s0[i] < 0 || e0[i] > PyUnicode_GET_LENGTH(text) || s0[i] > e0[i]) {
+            PyErr_SetString(PyExc_IndexError, "terms_at: token span out of range");
+            goto fail;
+        }
+        PyObject *term = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a + s0[i], e0[i] - s0[i]);
+        if (term == NULL)
+            goto fail;
+        PyList_SET_ITEM(out, i, term);
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    PyMem_Free(a);
+    PyBuffer_Release(&doc);
+    PyBuffer_Release(&start);
+    PyBuffer_Release(&end);
+    return out;
+}
+
 /* Character classes for the ASCII fast path of screen. */
 #define SC_LETTER 1
 #define SC_WORD 2
@@ -974,40 +1030,59 @@ static Py_ssize_t spaced_letter_any(int kind, const void *data, Py_ssize_t n, Py
 #undef AT
 }
 
-static uint8_t screen_ascii(const Py_UCS1 *a, Py_ssize_t n)
+/* The classes of any character: the table for ASCII, the Unicode database above it. */
+static inline uint8_t screen_klass(Py_UCS4 c)
 {
-    /* Only separators, masks and X can start what is looked for: everything else is skipped at
-     * one table lookup. */
-    uint8_t f = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint8_t k = screen_class[a[i]];
-        if (!(k & (SC_SEP | SC_MASK | SC_X)))
-            continue;
-        if ((k & SC_SEP) && !(f & 2) && i > 0 && (screen_class[a[i - 1]] & SC_LETTER)) {
-            /* a single letter before this separator, then twice 1-3 separators and a single letter */
-            if (i < 2 || !(screen_class[a[i - 2]] & SC_ALNUM)) {
-                Py_ssize_t next = spaced_letter_ascii(a, n, i);
-                if (next >= 0 && spaced_letter_ascii(a, n, next) >= 0)
-                    f |= 2;
-            }
-            /* dotted capitals: A.B. */
-            if (a[i] == '.' && a[i - 1] >= 'A' && a[i - 1] <= 'Z' && i + 2 < n && a[i + 1] >= 'A' &&
-                a[i + 1] <= 'Z' && a[i + 2] == '.')
-                f |= 2;
-        }
-        if (!(f & 4) && (k & (SC_MASK | SC_X) || a[i] == '-')) {
-            Py_UCS1 p = i ? a[i - 1] : 0, e = i + 1 < n ? a[i + 1] : 0;
-            uint8_t kp = i ? screen_class[p] : 0, ke = i + 1 < n ? screen_class[e] : 0;
-            if (((k & SC_MASK) && ((kp & SC_LETTER) || (ke & SC_LETTER))) ||
-                (a[i] == '-' && e == '-' && ((kp & SC_WORD) || (i + 2 < n && (screen_class[a[i + 2]] & SC_WORD)))) ||
-                (a[i] == 'X' && ((p >= 'a' && p <= 'z') || (e >= 'a' && e <= 'z'))))
-                f |= 4;
-        }
-        if (f == 6)
-            break;
-    }
-    return f;
+    if (c < 128)
+        return screen_class[c];
+    return (uint8_t)((is_letter(c) ? SC_LETTER : 0) | (is_word(c) ? SC_WORD : 0) | (is_mask(c) ? SC_MASK : 0) |
+                     (is_alnum(c) ? SC_ALNUM : 0));
 }
+
+/* One screen loop for 1-byte and 4-byte text (CH is the character type, K its class). */
+#define SCREEN_LOOP(CH, K)                                                                                  \
+    {                                                                                                       \
+        uint8_t f = 0;                                                                                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                                \
+            uint8_t k = K(a[i]);                                                                            \
+            if (!(k & (SC_SEP | SC_MASK | SC_X)))                                                           \
+                continue;                                                                                   \
+            if ((k & SC_SEP) && !(f & 2) && i > 0 && (K(a[i - 1]) & SC_LETTER)) {                           \
+                if (i < 2 || !(K(a[i - 2]) & SC_ALNUM)) {                                                   \
+                    Py_ssize_t next = -1;                                                                   \
+                    for (Py_ssize_t j = i; j < n && j <= i + 2 && (K(a[j]) & SC_SEP); j++)                  \
+                        if (j + 1 < n && (K(a[j + 1]) & SC_LETTER) && (j + 2 >= n || !(K(a[j + 2]) & SC_ALNUM))) { \
+                            next = j + 2;                                                                   \
+                            break;                                                                          \
+                        }                                                                                   \
+                    if (next >= 0)                                                                          \
+                        for (Py_ssize_t j = next; j < n && j <= next + 2 && (K(a[j]) & SC_SEP); j++)        \
+                            if (j + 1 < n && (K(a[j + 1]) & SC_LETTER) && (j + 2 >= n || !(K(a[j + 2]) & SC_ALNUM))) { \
+                                f |= 2;                                                                     \
+                                break;                                                                      \
+                            }                                                                               \
+                }                                                                                           \
+                if (a[i] == '.' && a[i - 1] >= 'A' && a[i - 1] <= 'Z' && i + 2 < n && a[i + 1] >= 'A' &&    \
+                    a[i + 1] <= 'Z' && a[i + 2] == '.')                                                     \
+                    f |= 2;                                                                                 \
+            }                                                                                               \
+            if (!(f & 4) && ((k & (SC_MASK | SC_X)) || a[i] == '-')) {                                      \
+                CH p = i ? a[i - 1] : 0, e = i + 1 < n ? a[i + 1] : 0;                                      \
+                uint8_t kp = i ? K(p) : 0, ke = i + 1 < n ? K(e) : 0;                                        \
+                if (((k & SC_MASK) && ((kp & SC_LETTER) || (ke & SC_LETTER))) ||                            \
+                    (a[i] == '-' && e == '-' && ((kp & SC_WORD) || (i + 2 < n && (K(a[i + 2]) & SC_WORD)))) || \
+                    (a[i] == 'X' && ((p >= 'a' && p <= 'z') || (e >= 'a' && e <= 'z'))))                     \
+                    f |= 4;                                                                                 \
+            }                                                                                               \
+            if (f == 6)                                                                                     \
+                break;                                                                                      \
+        }                                                                                                   \
+        return f;                                                                                           \
+    }
+
+#define ASCII_KLASS(c) (screen_class[(c)])
+static uint8_t screen_ascii(const Py_UCS1 *a, Py_ssize_t n) SCREEN_LOOP(Py_UCS1, ASCII_KLASS)
+static uint8_t screen_ucs4(const Py_UCS4 *a, Py_ssize_t n) SCREEN_LOOP(Py_UCS4, screen_klass)
 
 static PyObject *py_screen(PyObject *self, PyObject *args)
 {
@@ -1019,10 +1094,13 @@ static PyObject *py_screen(PyObject *self, PyObject *args)
     if (out == NULL)
         return NULL;
     uint8_t *flags = (uint8_t *)PyBytes_AS_STRING(out);
+    Py_UCS4 *buf = NULL;
+    Py_ssize_t cap = 0;
     for (Py_ssize_t d = 0; d < count; d++) {
         PyObject *text = PyList_GET_ITEM(texts, d);
         if (!PyUnicode_Check(text)) {
             Py_DECREF(out);
+            PyMem_Free(buf);
             PyErr_Format(PyExc_TypeError, "comment #%zd is not a str", d + 1);
             return NULL;
         }
@@ -1031,34 +1109,23 @@ static PyObject *py_screen(PyObject *self, PyObject *args)
             flags[d] = screen_ascii(PyUnicode_1BYTE_DATA(text), n);
             continue;
         }
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-#define AT(i) PyUnicode_READ(kind, data, (i))
-        uint8_t f = 1;
-        for (Py_ssize_t i = 0; i < n && f != 7; i++) {
-            Py_UCS4 c = AT(i);
-            if (!(f & 2)) {
-                if (is_letter(c) && (i == 0 || !is_alnum(AT(i - 1)))) {
-                    Py_ssize_t next = spaced_letter_any(kind, data, n, i + 1);
-                    if (next >= 0 && spaced_letter_any(kind, data, n, next) >= 0)
-                        f |= 2;
-                }
-                if (c >= 'A' && c <= 'Z' && i + 3 < n && AT(i + 1) == '.' && AT(i + 2) >= 'A' && AT(i + 2) <= 'Z' &&
-                    AT(i + 3) == '.')
-                    f |= 2;
-            }
-            if (!(f & 4) && i + 1 < n) {
-                Py_UCS4 e = AT(i + 1);
-                if ((is_letter(c) && is_mask(e)) || (is_mask(c) && is_letter(e)) ||
-                    (is_word(c) && e == '-' && i + 2 < n && AT(i + 2) == '-') ||
-                    (c == '-' && e == '-' && i + 2 < n && is_word(AT(i + 2))) ||
-                    (c >= 'a' && c <= 'z' && e == 'X') || (c == 'X' && e >= 'a' && e <= 'z'))
-                    f |= 4;
+        if (n + 1 > cap) {
+            PyMem_Free(buf);
+            cap = 2 * (n + 1);
+            buf = PyMem_Malloc(sizeof(Py_UCS4) * cap);
+            if (buf == NULL) {
+                Py_DECREF(out);
+                return PyErr_NoMemory();
             }
         }
-#undef AT
-        flags[d] = f;
+        if (PyUnicode_AsUCS4(text, buf, cap, 0) == NULL) {
+            Py_DECREF(out);
+            PyMem_Free(buf);
+            return NULL;
+        }
+        flags[d] = 1 | screen_ucs4(buf, n);
     }
+    PyMem_Free(buf);
     return out;
 }
 
@@ -1071,6 +1138,7 @@ static PyMethodDef methods[] = {
     {"grams_at", py_grams_at, METH_VARARGS, "Hashes of the character n-grams of normalised token spans."},
     {"probe", py_probe, METH_VARARGS, "Look up 64-bit keys in an open-addressing table."},
     {"screen", py_screen, METH_VARARGS, "Which comments the normaliser may have to change."},
+    {"terms_at", py_terms_at, METH_VARARGS, "The normalised text of token spans."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -81,6 +81,18 @@ def grams(words: list[str], low: int, high: int) -> tuple:
     return np.asarray(owner, dtype=np.int32), np.asarray(hashes, dtype=np.uint64)
 
 
+def terms_at(texts: list[str], doc, start, end) -> list[str]:
+    """The normalised token spans ``normalize(texts[doc[i]])[start[i]:end[i]]``."""
+    normalized: dict[int, str] = {}
+    out = []
+    for d, a, b in zip(np.frombuffer(doc, dtype=np.int64).tolist(), np.frombuffer(start, dtype=np.int64).tolist(),
+                       np.frombuffer(end, dtype=np.int64).tolist()):
+        if d not in normalized:
+            normalized[d] = _normalize(texts[d])
+        out.append(normalized[d][a:b])
+    return out
+
+
 def grams_at(texts: list[str], doc, start, end, low: int, high: int) -> tuple:
     """``grams`` of the normalised token spans ``normalize(texts[doc[i]])[start[i]:end[i]]``."""
     normalized: dict[int, str] = {}

@@ -72,3 +72,7 @@ def probe(slots, shift: int, queries):
 
 def screen(texts: list[str]):
     return _impl.screen(texts)
+
+
+def terms_at(texts: list[str], doc, start, end) -> list[str]:
+    return _impl.terms_at(texts, doc, start, end)

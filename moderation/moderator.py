@@ -124,6 +124,7 @@ class Moderator:
             flagged.setdefault(d, []).append(j)
             by_rule.setdefault(j, []).append(d)
         # Each rule's evidence for all its flags of the chunk at once.
+        batch.wanted = {RULE_IDS[j]: docs for j, docs in by_rule.items()}
         evidence = {}
         for j, docs in by_rule.items():
             evidence.update(((d, j), found) for d, found in zip(docs, results[j].evidence(docs)))

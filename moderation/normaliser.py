@@ -85,7 +85,8 @@ class _Table(dict):
                 if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me"):
                     continue
                 pieces.append(confusables.get(c, c) if not c.isascii() else c)
-            out = "".join(pieces)
+            # Recomposed: a Hangul syllable decomposes into letters that are no marks.
+            out = unicodedata.normalize("NFC", "".join(pieces))
         self[code] = out
         return out
 
@@ -96,6 +97,18 @@ _ABOVE_ASCII = re.compile(r"[^\x00-\x7f]")
 
 def _replace(match: re.Match) -> str:
     return TABLE[ord(match.group(0))]
+
+
+class _Lazy:
+    """The offsets of a translated text, made when first needed."""
+
+    __slots__ = ("text", "changing")
+
+    def __init__(self, text: str, changing: list[str]):
+        self.text, self.changing = text, changing
+
+    def make(self) -> list[int]:
+        return _offsets(self.text, self.changing)
 
 
 def _offsets(text: str, changing: list[str]) -> list[int]:
@@ -170,20 +183,34 @@ class _Spans:
         self.ends.insert(i, end)
 
 
-@dataclass(frozen=True, slots=True)
 class Normalised:
-    """A comment as the detectors read it. ``offsets[i]`` is the index in the original of the
-    character ``text[i]`` came from (None: the same text, character for character)."""
+    """A comment as the detectors read it, and a map back: ``span`` gives the original span of a
+    span of ``text`` (the map is made only when a span is asked for: most comments never are)."""
 
-    text: str
-    original: str
-    offsets: tuple[int, ...] | None = None
+    __slots__ = ("text", "original", "_offsets", "_make")
+
+    def __init__(self, text: str, original: str, offsets=None, make=None):
+        self.text, self.original, self._offsets, self._make = text, original, offsets, make
+
+    @property
+    def offsets(self):
+        """The index in the original of each character of ``text`` (None: the same, one for one)."""
+        if self._offsets is None and self._make is not None:
+            self._offsets, self._make = self._make(), None
+        return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of ``text[start:end]``."""
-        if self.offsets is None or start >= end:
+        offsets = self.offsets
+        if offsets is None or start >= end:
             return start, end
-        return self.offsets[start], self.offsets[end - 1] + 1
+        return offsets[start], offsets[end - 1] + 1
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Normalised) and (self.text, self.original) == (other.text, other.original)
+
+    def __repr__(self) -> str:
+        return f"Normalised({self.text!r}, {self.original!r})"
 
 
 class Normaliser:
@@ -208,13 +235,18 @@ class Normaliser:
                 chars = _ABOVE_ASCII.sub(_replace, text) if len(found) * 8 < len(text) else text.translate(TABLE)
                 changing = [c for c in above if len(TABLE[ord(c)]) != 1]
                 if changing:
-                    offsets = _offsets(text, changing)
-                flag |= screen([chars])[0]   # letters may stand apart or masked only now
+                    offsets = _Lazy(text, changing)
+                # A letter for a letter (é for e) changes no spacing and no mask; a character removed,
+                # or one become a space or a dot, may: then letters may stand apart or masked only now.
+                if changing or any(not TABLE[ord(c)].isalpha() for c in above if TABLE[ord(c)] != c):
+                    flag |= screen([chars])[0]
         if flag & (SPACED | MASKED):
-            chars, offsets = self._words(chars, offsets, flag)
+            chars, offsets = self._words(chars, offsets.make() if isinstance(offsets, _Lazy) else offsets, flag)
         if chars == text:
             return Normalised(text, text)
-        return Normalised(chars, text, None if offsets is None else tuple(offsets))
+        if isinstance(offsets, _Lazy):
+            return Normalised(chars, text, make=offsets.make)
+        return Normalised(chars, text, offsets)
 
     def normalise_many(self, texts: Sequence[str]) -> dict[int, Normalised]:
         """``normalise`` of the texts it changes, by their index, screened together (most texts

@@ -9,7 +9,7 @@ from moderation.signals import find_links, measure_volume
 from moderation.text import char_ngrams, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
-FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe")
+FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
@@ -174,3 +174,13 @@ def test_grams_at_spans_equal_grams_of_the_normalised_tokens(implementation):
     words = [normalize(texts[d])[a:b] for d, a, b in zip(s.doc.tolist(), s.start.tolist(), s.end.tolist())]
     expected_owner, expected = scan.gram_hashes(words, 2, 5)
     assert owner.tolist() == expected_owner.tolist() and hashes.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("implementation", accel.available())
+def test_terms_at_are_the_normalised_token_spans(implementation):
+    texts = ["Sh1t happens, FOO", "naïve café", "a$$ end"]
+    s = scan.scan_reference(texts)
+    doc, start, end = (np.ascontiguousarray(x, dtype=np.int64) for x in (s.doc, s.start, s.end))
+    with accel.use(implementation):
+        terms = accel.terms_at(texts, doc, start, end)
+    assert terms == [normalize(texts[d])[a:b] for d, a, b in zip(s.doc.tolist(), s.start.tolist(), s.end.tolist())]

@@ -36,6 +36,7 @@ class ClassifierConfig:
     C: float
     class_weight: str | None
     max_iter: int
+    pooling_min_gain: float
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
         bad("classifier.C", "a number > 0", c.get("C"))
     if not whole(c.get("max_iter")) or c["max_iter"] < 1:
         bad("classifier.max_iter", "a whole number >= 1", c.get("max_iter"))
+    c.setdefault("pooling_min_gain", 0.0)   # model cards from before it existed
+    if not number(c["pooling_min_gain"]) or not 0 <= c["pooling_min_gain"] <= 1:
+        bad("classifier.pooling_min_gain", "a number from 0 to 1", c["pooling_min_gain"])
     corpora = data.get("corpora", {})
     from .corpora import ADAPTERS
 
@@ -190,7 +194,7 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
                                 min_df=f["min_df"], max_word_features=f["max_word_features"],
                                 max_char_features=f["max_char_features"]),
         classifier=ClassifierConfig(C=c["C"], class_weight=None if c["class_weight"] in (None, "none") else "balanced",
-                                    max_iter=c["max_iter"]),
+                                    max_iter=c["max_iter"], pooling_min_gain=float(c["pooling_min_gain"])),
         thresholds=ThresholdsConfig(review=t["review"], reject=t["reject"], fallback=t["fallback"],
                                     rules={r: dict(g) for r, g in rules.items()}),
         corpora={name: tuple(trains) for name, trains in corpora.items()})

@@ -39,7 +39,8 @@ def _model(config: TrainingConfig, rulebook: Rulebook) -> CommentModel:
                         max_iter=c.max_iter, cv=config.cv_folds,
                         review_goal={r: g[0] for r, g in goals.items()},
                         reject_goal={r: g[1] for r, g in goals.items()},
-                        fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config.seed)
+                        fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config.seed,
+                        pooling_min_gain=c.pooling_min_gain)
 
 
 def with_mixed_rows(data: LabelledData, share: float, seed: int):

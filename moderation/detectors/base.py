@@ -58,7 +58,7 @@ class Context:
 class Batch:
     """One chunk of comments as every detector of one check sees it."""
 
-    __slots__ = ("texts", "originals", "normalised", "_comments", "_scan", "_links", "_shared")
+    __slots__ = ("texts", "originals", "normalised", "wanted", "_comments", "_scan", "_links", "_shared")
 
     def __init__(self, texts: list[str], comments: list[Comment] | None = None, normaliser: "Normaliser | None" = None):
         #: The comments as written, and as every detector reads them (``moderation.normaliser``).
@@ -67,6 +67,9 @@ class Batch:
         self.texts = texts if not self.normalised else [
             self.normalised[d].text if d in self.normalised else t for d, t in enumerate(texts)]
         self._comments = comments
+        #: rule id -> the comments the moderator will ask that rule's evidence of (detectors that
+        #: share work may choose it for all of them at once)
+        self.wanted: dict[str, list[int]] = {}
         self._scan: Scan | None = None
         self._links: dict[int, tuple[Link, ...]] | None = None
         self._shared: dict[Any, Any] = {}

@@ -46,8 +46,24 @@ class LearnedDetector(Detector):
         return RuleScores(probabilities[:, self.column], lambda docs: self.evidence(batch, scored, docs))
 
     def evidence(self, batch: Batch, scored, docs: Sequence[int]):
-        chosen = evidence.choose(scored, [(int(d), self.column) for d in docs], self.context.evidence_per_flag)
-        return [tuple(batch.evidence(d, s, e) for s, e, _ in spans) for d, spans in zip(docs, chosen)]
+        """The words that weighed most for this rule in each of ``docs``. Every learned rule's flags
+        of the batch (``batch.wanted``) are chosen together, in one sort, on the first request."""
+        wanted = batch.wanted
+        rules = self.model.rules_
+
+        def choose_all():
+            flags = [(int(d), rules.index(r)) for r, ds in wanted.items() if r in rules for d in ds]
+            return dict(zip(flags, evidence.choose(scored, flags, self.context.evidence_per_flag)))
+
+        chosen = batch.shared(("learned-evidence", id(self.model)), choose_all) if wanted else {}
+        missing = [int(d) for d in docs if (int(d), self.column) not in chosen]
+        if missing:
+            chosen = dict(chosen)
+            chosen.update(zip([(d, self.column) for d in missing],
+                              evidence.choose(scored, [(d, self.column) for d in missing], self.context.evidence_per_flag)))
+        texts, changed, Evidence = batch.originals, batch.normalised, evidence.Evidence
+        return [tuple(Evidence(texts[d][s:e], s, e) for s, e, _ in chosen[(int(d), self.column)]) if d not in changed
+                else tuple(batch.evidence(d, s, e) for s, e, _ in chosen[(int(d), self.column)]) for d in docs]
 
     def ready(self) -> None:
         self.model.score(["readiness probe"])

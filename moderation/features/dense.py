@@ -165,16 +165,14 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
             out_part[p, LINKS] = link_features([x for x in a.promo_links[int(a.part_doc[p])] if start <= x.start < end])
     # Lexicon hits, per action.
     hit = keep & (action >= 0)
-    counts = np.zeros((n, N_LEXICON))
-    np.add.at(counts, (doc[hit], action[hit]), 1.0)
+    counts = _count2(doc[hit], action[hit], n, N_LEXICON)
     out_doc[:, LEXICON] = saturate(counts)
     in_part = hit & (a.part_of >= 0)
-    part_counts = np.zeros((len(a.part_doc), N_LEXICON))
-    np.add.at(part_counts, (a.part_of[in_part], action[in_part]), 1.0)
+    part_counts = _count2(a.part_of[in_part], action[in_part], len(a.part_doc), N_LEXICON)
     out_part[:, LEXICON] = saturate(part_counts)
     # Cues, per sentence.
-    doc_cues = np.zeros((n, N_CUES))
-    np.add.at(doc_cues, seg_doc, fired_seg)
+    doc_cues = np.column_stack([np.bincount(seg_doc, weights=fired_seg[:, c], minlength=n) for c in range(N_CUES)]) \
+        if nseg else np.zeros((n, N_CUES))
     out_doc[:, CUES] = saturate(doc_cues)
     kept_seg = part_index >= 0
     out_part[part_index[kept_seg], CUES] = saturate(fired_seg[kept_seg])
@@ -186,9 +184,14 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
         columns.append(np.full(int(mask.sum()), N_LINK + N_LEXICON + c))
     unit_token = np.concatenate(tokens).astype(np.int64)
     unit_column = np.concatenate(columns).astype(np.int64)
-    unit_count = np.zeros((n, N_SIGNALS))
-    np.add.at(unit_count, (doc[unit_token], unit_column), 1.0)
+    unit_count = _count2(doc[unit_token], unit_column, n, N_SIGNALS)
     return Signals(out_doc, out_part, unit_token, unit_column, unit_count)
+
+
+def _count2(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> np.ndarray:
+    """(n_rows, n_columns) counts of the (row, column) pairs (``np.add.at``, by one bincount)."""
+    flat = np.bincount(rows.astype(np.int64) * n_columns + columns, minlength=n_rows * n_columns)
+    return flat[:n_rows * n_columns].reshape(n_rows, n_columns).astype(np.float64)
 
 
 def link_features(links: Iterable[Link]) -> list[float]:

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .. import accel
 from ..hashindex import HashIndex
 from ..scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_hash
 from ..signals import Link
@@ -22,15 +23,10 @@ from .dense import CUES_LEXICON, N_SIGNALS
 
 
 def _oov_terms(a: Analysis) -> list[str]:
-    """The normalised text of the batch's tokens that are not in the table (each comment normalised once)."""
-    s, normalized = a.scan, {}
-    out = []
-    for t in a.oov.tolist():
-        d = int(s.doc[t])
-        if d not in normalized:
-            normalized[d] = normalize(a.texts[d])
-        out.append(normalized[d][int(s.start[t]):int(s.end[t])])
-    return out
+    """The normalised text of the batch's tokens that are not in the table."""
+    s = a.scan
+    doc, start, end = (np.ascontiguousarray(x[a.oov], dtype=np.int64) for x in (s.doc, s.start, s.end))
+    return accel.terms_at(a.texts, doc, start, end)
 
 
 def _idf(df: np.ndarray, n: int) -> np.ndarray:
