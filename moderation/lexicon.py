@@ -21,6 +21,7 @@ passes over the text, not a call per token.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import tomllib
@@ -41,9 +42,34 @@ SUFFIXES = frozenset("s es ed er ers ing ings in y ty ier iest ies ly head heads
 #: What a hit of a tier does (see lexicon.toml).
 ACTIONS = ("reject", "review", "model", "none")
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
-#: Tokens (lines of a joined table) with a star or a letter three times in a row.
-_CANDIDATE = re.compile(r"^(?=[^\n]*(?:\*|([^\W\d_])\1\1))[^\n]+$", re.M)
+#: Where a token (a line of a joined table) may be masked or stretched: a star, or a letter three
+#: times in a row.
+_CANDIDATE = re.compile(r"\*|([^\W\d_])\1\1")
 _NONE = -1
+
+
+def _trie_pattern(words: list[tuple[str, bool]]) -> str:
+    """A regular expression matching a whole line that is one of ``words``, or begins with one of
+    them marked as a prefix (True), written as a trie: ``fuck(?:ing|er)?`` rather than one
+    alternative per word."""
+    root: dict = {}
+    for word, prefix in words:
+        node = root
+        for c in word:
+            node = node.setdefault(c, {})
+        node[""] = max(node.get("", False), prefix)   # end: True means anything may follow
+
+    def emit(node: dict) -> str:
+        options = [re.escape(c) + emit(child) for c, child in sorted(node.items()) if c != ""]
+        if "" in node:
+            options.append(r"[^\n]*" if node[""] else "")
+        if not options:
+            return ""
+        if len(options) == 1:
+            return options[0] if not options[0] or node.get("", None) is None else f"(?:{options[0]})"
+        return "(?:" + "|".join(options) + ")"
+
+    return emit(root)
 
 
 def packaged_lexicon_path() -> Path:
@@ -94,7 +120,12 @@ class Lexicon:
             self._exact.append(exact)
             self._wild.append(wild)
             self._ordered.append(ordered)
-            parts.append("|".join(sorted(alternatives, key=len, reverse=True)) if alternatives else None)
+            # The words and stems as a trie (the engine tries one branch per character, not every
+            # word), then the few entries that may start anywhere in a token.
+            trie = _trie_pattern([(stem, kind == "prefix") for kind, stem in ordered if kind in ("exact", "prefix")])
+            anywhere = [a for (kind, _), a in zip(ordered, alternatives) if kind in ("suffix", "infix")]
+            pieces = ([trie] if trie else []) + anywhere
+            parts.append("|".join(pieces) if pieces else None)
         self._patterns = [re.compile(f"^(?:{p})$", re.M) if p else None for p in parts]
         # Every tier in one pattern, most severe first: a table of tokens is classified in one pass.
         self._combined = re.compile("^(?:" + "|".join(f"(?P<t{k}>{p})" for k, p in enumerate(parts) if p) + ")$", re.M) \
@@ -235,17 +266,19 @@ class Lexicon:
         if not tokens:
             return out
         joined = "\n".join(tokens)
-        starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]])
+        starts = np.zeros(len(tokens), dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))[:-1] + 1, out=starts[1:])
         if self._combined is not None:
             found = [(m.start(), int(m.lastgroup[1:])) for m in self._combined.finditer(joined)]
             if found:
                 at, tier = zip(*found)
                 out[np.searchsorted(starts, at)] = tier
         # Masked and stretched tokens are few: tried one by one.
-        for m in _CANDIDATE.finditer(joined):
-            i = int(np.searchsorted(starts, m.start()))
+        line_starts = starts.tolist()
+        lines = {bisect.bisect_right(line_starts, m.start()) - 1 for m in _CANDIDATE.finditer(joined)}
+        for i in sorted(lines):
             if out[i] == _NONE:
-                out[i] = self.tier(m.group(0))
+                out[i] = self.tier(tokens[i])
         return out
 
     def __getstate__(self):

@@ -131,28 +131,34 @@ def _cue_units(cls: np.ndarray, fired: np.ndarray) -> list[np.ndarray]:
 
 def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals:
     """The signals of every comment and sentence row of an analysed batch. ``action`` and ``cue`` are
-    each token's lexicon action and cue class (-1: none)."""
+    each token's lexicon action and cue class (-1: none). Lexicon hits and cue words are a few in a
+    hundred tokens: everything past finding them works on them alone."""
     s = a.scan
-    n, m = a.n, len(s.doc)
+    n = a.n
     keep = a.keep
-    doc = s.doc.astype(np.int64)
     # Segments (sentences) of every comment, as the sentence rows use them.
     seg, seg_doc, seg_first, seg_last = a.segments()
     nseg = len(seg_doc)
     marks = s.marks
     question = (marks[seg_last] & 2).astype(bool) if nseg else np.zeros(0, dtype=bool)
+    cue_tok = np.flatnonzero(cue >= 0)
+    cue_tok = cue_tok[keep[cue_tok]]
+    cue_cls = cue[cue_tok]
     has = np.zeros((nseg, len(CUE_CLASSES) + 1), dtype=bool)
-    kept_cue = keep & (cue >= 0)
-    has[seg[kept_cue], cue[kept_cue]] = True
+    has[seg[cue_tok], cue_cls] = True
     # Names: capitalised words (not a sentence's first, not "I") of the sentences with a wrongdoing.
-    cls = np.where(keep, cue, -1)
-    if nseg:
-        first_in_sentence = np.zeros(m, dtype=bool)
-        first_in_sentence[seg_first] = True
-        name = ((marks & 1).astype(bool) & ~first_in_sentence & ((s.end - s.start) >= 2) & (cls < 0) & keep
-                & has[seg, _WRONG])
-        cls[name] = _NAME
-        has[seg[name], _NAME] = True
+    wrong_segs = np.flatnonzero(has[:, _WRONG]) if nseg else np.zeros(0, dtype=np.int64)
+    if len(wrong_segs):
+        lengths = seg_last[wrong_segs] - seg_first[wrong_segs]           # tokens after the first
+        starts = np.repeat(seg_first[wrong_segs] + 1, lengths)
+        inside = starts + (np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+        name_tok = inside[(marks[inside] & 1).astype(bool) & ((s.end[inside] - s.start[inside]) >= 2)
+                          & (cue[inside] < 0) & keep[inside]]
+        has[seg[name_tok], _NAME] = True
+        unit_tok = np.concatenate([cue_tok, name_tok])
+        unit_cls = np.concatenate([cue_cls, np.full(len(name_tok), _NAME)])
+    else:
+        unit_tok, unit_cls = cue_tok, cue_cls
     fired_seg = _cue_features(has, question)
     part_index = a.segment_part()
     out_doc, out_part = np.zeros((n, N_SIGNALS)), np.zeros((len(a.part_doc), N_SIGNALS))
@@ -164,27 +170,28 @@ def batch_signals(a: "Analysis", action: np.ndarray, cue: np.ndarray) -> Signals
             start, end = a.part_span[p]
             out_part[p, LINKS] = link_features([x for x in a.promo_links[int(a.part_doc[p])] if start <= x.start < end])
     # Lexicon hits, per action.
-    hit = keep & (action >= 0)
-    counts = _count2(doc[hit], action[hit], n, N_LEXICON)
-    out_doc[:, LEXICON] = saturate(counts)
-    in_part = hit & (a.part_of >= 0)
-    part_counts = _count2(a.part_of[in_part], action[in_part], len(a.part_doc), N_LEXICON)
-    out_part[:, LEXICON] = saturate(part_counts)
+    hit = np.flatnonzero(action >= 0)
+    hit = hit[keep[hit]]
+    hit_doc, hit_action = s.doc[hit].astype(np.int64), action[hit]
+    out_doc[:, LEXICON] = saturate(_count2(hit_doc, hit_action, n, N_LEXICON))
+    hit_part = a.part_of[hit]
+    in_part = hit_part >= 0
+    out_part[:, LEXICON] = saturate(_count2(hit_part[in_part], hit_action[in_part], len(a.part_doc), N_LEXICON))
     # Cues, per sentence.
     doc_cues = np.column_stack([np.bincount(seg_doc, weights=fired_seg[:, c], minlength=n) for c in range(N_CUES)]) \
         if nseg else np.zeros((n, N_CUES))
     out_doc[:, CUES] = saturate(doc_cues)
     kept_seg = part_index >= 0
     out_part[part_index[kept_seg], CUES] = saturate(fired_seg[kept_seg])
-    # Units: hit tokens share their action's column; cue tokens of firing sentences share the cue's.
-    tokens, columns = [np.flatnonzero(hit)], [N_LINK + action[hit]]
-    fired_tok = fired_seg[seg] > 0 if m else np.zeros((0, N_CUES), dtype=bool)
-    for c, mask in enumerate(_cue_units(cls, fired_tok)):
-        tokens.append(np.flatnonzero(mask))
+    # Units: hit tokens share their action's column; cue words of firing sentences share the cue's.
+    tokens, columns = [hit], [N_LINK + hit_action]
+    fired_tok = fired_seg[seg[unit_tok]] > 0 if len(unit_tok) else np.zeros((0, N_CUES), dtype=bool)
+    for c, mask in enumerate(_cue_units(unit_cls, fired_tok)):
+        tokens.append(unit_tok[mask])
         columns.append(np.full(int(mask.sum()), N_LINK + N_LEXICON + c))
     unit_token = np.concatenate(tokens).astype(np.int64)
     unit_column = np.concatenate(columns).astype(np.int64)
-    unit_count = _count2(doc[unit_token], unit_column, n, N_SIGNALS)
+    unit_count = _count2(s.doc[unit_token].astype(np.int64), unit_column, n, N_SIGNALS)
     return Signals(out_doc, out_part, unit_token, unit_column, unit_count)
 
 

@@ -7,6 +7,7 @@ scored lives in the sibling modules; the methods here are their entry points.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,12 +15,19 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .. import accel
 from ..hashindex import HashIndex
+from ..lexicon import Lexicon
 from ..scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_hash
 from ..signals import Link
 from ..text import char_ngrams
 from . import analysis as _analysis, compiled as _compiled, rows as _rows
 from .analysis import Analysis
 from .dense import CUES_LEXICON, N_SIGNALS
+
+
+@lru_cache(maxsize=4)
+def _both_lexicons(lexicon: Lexicon) -> Lexicon:
+    """The lexicon's tiers followed by the cue classes: a token's first match, in one pass."""
+    return Lexicon(lexicon.tiers + CUES_LEXICON.tiers, "lexicon and cue words")
 
 
 def _oov_terms(a: Analysis) -> list[str]:
@@ -137,12 +145,23 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def _classes(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Each term's lexicon action (index in ``lexicon.ACTIONS``) and cue class, or -1."""
-        if self.lexicon is not None and len(terms):
-            tiers = self.lexicon.tiers_of(terms)
-            action = np.where(tiers >= 0, self.lexicon.actions()[np.maximum(tiers, 0)], -1)
+        if not len(terms):
+            return np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int8)
+        if self.lexicon is not None:
+            # One pass for both: the lexicon's tiers, then the cue classes after them. A lexicon hit
+            # may be a cue word too (hits are few): those are looked up again among the cues.
+            both = _both_lexicons(self.lexicon).tiers_of(terms)
+            n_lexicon = len(self.lexicon.tiers)
+            hit = (both >= 0) & (both < n_lexicon)
+            action = np.where(hit, self.lexicon.actions()[np.where(hit, both, 0)], -1)
+            cue = np.where(both >= n_lexicon, both - n_lexicon, -1)
+            if hit.any():
+                index = np.flatnonzero(hit)
+                cue[index] = CUES_LEXICON.tiers_of([terms[i] for i in index])
         else:
             action = np.full(len(terms), -1, dtype=np.int64)
-        return action.astype(np.int8), CUES_LEXICON.tiers_of(terms).astype(np.int8)
+            cue = CUES_LEXICON.tiers_of(terms)
+        return action.astype(np.int8), cue.astype(np.int8)
 
     def token_classes(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
         """Lexicon action and cue class of every token of an analysed batch (-1: none)."""
