@@ -946,6 +946,207 @@ static inline int is_sep(Py_UCS4 c) { return c == ' ' || c == '.' || c == '-' ||
 static inline int is_mask(Py_UCS4 c) { return c == '#' || c == '@' || c == '%' || c == '_' || c == 0x2013 || c == 0x2014; }
 
 
+/* The normaliser's character table (moderation.normaliser.TABLE): code point -> replacement str.
+ * set_table(fn) hands over fn(code point); its answers for the BMP are cached here. */
+static PyObject *table_fn = NULL;
+static PyObject **bmp_table = NULL; /* NULL entry: not asked yet */
+
+static PyObject *py_set_table(PyObject *self, PyObject *fn)
+{
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "set_table needs a callable");
+        return NULL;
+    }
+    Py_XDECREF(table_fn);
+    Py_INCREF(fn);
+    table_fn = fn;
+    if (bmp_table != NULL)
+        for (Py_ssize_t c = 0; c < 65536; c++)
+            Py_CLEAR(bmp_table[c]);
+    Py_RETURN_NONE;
+}
+
+/* The replacement of one code point above ASCII (a new reference), or NULL on error. */
+static PyObject *table_at(Py_UCS4 c)
+{
+    if (table_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "moderation._scan: set_table() was not called");
+        return NULL;
+    }
+    if (c < 65536) {
+        if (bmp_table == NULL) {
+            bmp_table = PyMem_Calloc(65536, sizeof(PyObject *));
+            if (bmp_table == NULL)
+                return PyErr_NoMemory();
+        }
+        if (bmp_table[c] == NULL) {
+            PyObject *r = PyObject_CallFunction(table_fn, "I", (unsigned int)c);
+            if (r == NULL)
+                return NULL;
+            if (!PyUnicode_Check(r)) {
+                Py_DECREF(r);
+                PyErr_SetString(PyExc_TypeError, "moderation._scan: the table must give str");
+                return NULL;
+            }
+            bmp_table[c] = r;
+        }
+        Py_INCREF(bmp_table[c]);
+        return bmp_table[c];
+    }
+    PyObject *r = PyObject_CallFunction(table_fn, "I", (unsigned int)c);
+    if (r != NULL && !PyUnicode_Check(r)) {
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_TypeError, "moderation._scan: the table must give str");
+        return NULL;
+    }
+    return r;
+}
+
+/* translate(texts) -> ([str | None], reshaped bytes): each text through the table (None where
+ * nothing changes), and per text whether a character became other than one character (then the
+ * offsets are no longer one for one). Only texts above ASCII can change. */
+static PyObject *py_translate(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &texts))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(texts);
+    PyObject *out = PyList_New(count), *lengths = PyBytes_FromStringAndSize(NULL, count);
+    Py_UCS4 *buf = NULL;
+    Py_ssize_t cap = 0;
+    if (out == NULL || lengths == NULL)
+        goto fail;
+    uint8_t *changed_length = (uint8_t *)PyBytes_AS_STRING(lengths);
+    for (Py_ssize_t d = 0; d < count; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        changed_length[d] = 0;
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "comment #%zd is not a str", d + 1);
+            goto fail;
+        }
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(out, d, Py_None);
+        if (PyUnicode_IS_ASCII(text))
+            continue;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t size = 0;
+        int changed = 0, reshaped = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            Py_ssize_t need = 1;
+            PyObject *r = NULL;
+            if (c >= 128) {
+                r = table_at(c);
+                if (r == NULL)
+                    goto fail;
+                need = PyUnicode_GET_LENGTH(r);
+                if (need != 1)
+                    changed = reshaped = 1;
+                else if (PyUnicode_READ_CHAR(r, 0) != c)
+                    changed = 1;
+            }
+            if (size + need + 1 > cap) {
+                Py_ssize_t grown = 2 * (size + need + 1) + n;
+                Py_UCS4 *b = PyMem_Realloc(buf, sizeof(Py_UCS4) * grown);
+                if (b == NULL) {
+                    Py_XDECREF(r);
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+                buf = b;
+                cap = grown;
+            }
+            if (r == NULL)
+                buf[size++] = c;
+            else {
+                for (Py_ssize_t k = 0; k < need; k++)
+                    buf[size++] = PyUnicode_READ_CHAR(r, k);
+                Py_DECREF(r);
+            }
+        }
+        if (!changed)
+            continue;
+        PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, size);
+        if (result == NULL)
+            goto fail;
+        PyList_SET_ITEM(out, d, result); /* steals; drops the None set above */
+        Py_DECREF(Py_None);
+        changed_length[d] = (uint8_t)reshaped;
+    }
+    PyMem_Free(buf);
+    return Py_BuildValue("(NN)", out, lengths);
+fail:
+    PyMem_Free(buf);
+    Py_XDECREF(out);
+    Py_XDECREF(lengths);
+    return NULL;
+}
+
+/* segment_sums(out, k, group, cols, cols2, keep, ext): for each item i with group[i] >= 0 (and
+ * keep[i], when keep is given), out[group[i]] += ext[cols[i]] where cols[i] >= 0, then += ext[cols2[i]]
+ * where cols2 is given and cols2[i] >= 0; rows of k float64. The sums are taken in item order, as
+ * a CSR product of the same 0/1 matrix sums them, so both give the same numbers exactly. */
+static PyObject *py_segment_sums(PyObject *self, PyObject *args)
+{
+    Py_buffer out, group, cols, cols2 = {0}, keep = {0}, ext;
+    Py_ssize_t k;
+    PyObject *cols2_obj, *keep_obj, *result = NULL;
+    if (!PyArg_ParseTuple(args, "w*ny*y*OOy*", &out, &k, &group, &cols, &cols2_obj, &keep_obj, &ext))
+        return NULL;
+    int have2 = cols2_obj != Py_None, have_keep = keep_obj != Py_None;
+    if (have2 && PyObject_GetBuffer(cols2_obj, &cols2, PyBUF_SIMPLE) < 0)
+        goto done;
+    if (have_keep && PyObject_GetBuffer(keep_obj, &keep, PyBUF_SIMPLE) < 0)
+        goto done;
+    Py_ssize_t m = group.len / 8, n_rows = k > 0 ? out.len / (8 * k) : 0, n_ext = k > 0 ? ext.len / (8 * k) : 0;
+    if (k <= 0 || cols.len / 8 != m || (have2 && cols2.len / 8 != m) || (have_keep && keep.len != m)) {
+        PyErr_SetString(PyExc_ValueError, "segment_sums: the item arrays must be as long as group");
+        goto done;
+    }
+    {
+        const int64_t *g = group.buf, *c1 = cols.buf, *c2 = have2 ? cols2.buf : NULL;
+        const uint8_t *kp = have_keep ? keep.buf : NULL;
+        const double *x = ext.buf;
+        double *y = out.buf;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            int64_t row = g[i];
+            if (row < 0 || (kp != NULL && !kp[i]))
+                continue;
+            if (row >= n_rows) {
+                PyErr_SetString(PyExc_IndexError, "segment_sums: a group is past the last row");
+                goto done;
+            }
+            for (int pass = 0; pass < 2; pass++) {
+                int64_t col = pass == 0 ? c1[i] : (c2 != NULL ? c2[i] : -1);
+                if (col < 0)
+                    continue;
+                if (col >= n_ext) {
+                    PyErr_SetString(PyExc_IndexError, "segment_sums: a column is past the last row of ext");
+                    goto done;
+                }
+                double *to = y + row * k;
+                const double *from = x + col * k;
+                for (Py_ssize_t j = 0; j < k; j++)
+                    to[j] += from[j];
+            }
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&group);
+    PyBuffer_Release(&cols);
+    if (cols2.obj != NULL)
+        PyBuffer_Release(&cols2);
+    if (keep.obj != NULL)
+        PyBuffer_Release(&keep);
+    PyBuffer_Release(&ext);
+    return result;
+}
+
 /* terms_at(texts, doc, start, end) -> [str]: the normalised text of each token span
  * normalize(texts[doc[i]])[start[i]:end[i]] (doc ascending: each comment is normalised once). */
 static PyObject *py_terms_at(PyObject *self, PyObject *args)
@@ -1139,6 +1340,9 @@ static PyMethodDef methods[] = {
     {"probe", py_probe, METH_VARARGS, "Look up 64-bit keys in an open-addressing table."},
     {"screen", py_screen, METH_VARARGS, "Which comments the normaliser may have to change."},
     {"terms_at", py_terms_at, METH_VARARGS, "The normalised text of token spans."},
+    {"set_table", py_set_table, METH_O, "Set the normaliser's character table (code point -> str)."},
+    {"translate", py_translate, METH_VARARGS, "Texts through the normaliser's character table."},
+    {"segment_sums", py_segment_sums, METH_VARARGS, "Per-group sums of rows of a matrix (a 0/1 CSR product)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,3 +17,9 @@ def probe(slots: ReadableBuffer, shift: int, queries: ReadableBuffer, /) -> byte
 def screen(texts: list[str], /) -> bytes:
     """Per text: 1 above ASCII, 2 letters spaced apart or dotted capitals, 4 a mask beside a letter."""
 def terms_at(texts: list[str], doc: ReadableBuffer, start: ReadableBuffer, end: ReadableBuffer, /) -> list[str]: ...
+def set_table(fn: Callable[[int], str], /) -> None: ...
+def translate(texts: list[str], /) -> tuple[list[str | None], bytes]:
+    """Each text through the normaliser's table (None: unchanged), and per text whether a character became other than one."""
+def segment_sums(out: ReadableBuffer, k: int, group: ReadableBuffer, cols: ReadableBuffer, cols2: ReadableBuffer | None,
+                 keep: ReadableBuffer | None, ext: ReadableBuffer, /) -> None:
+    """out[group[i]] += ext[cols[i]] (+ ext[cols2[i]]) for kept items with a group; columns below 0 skipped."""

@@ -38,6 +38,62 @@ def normalize(text: str) -> str:
     return _normalize(text)
 
 
+_table: list[Callable[[int], str]] = []
+
+
+def set_table(fn: Callable[[int], str]) -> None:
+    """The normaliser's character table: code point (above ASCII) -> its replacement."""
+    _table[:] = [fn]
+
+
+def translate(texts: list[str]) -> tuple[list[str | None], bytes]:
+    """Each text through the table (None where nothing changes), and per text whether a character
+    became other than one character."""
+    if not _table:
+        raise RuntimeError("moderation._scan_py: set_table() was not called")
+    fn = _table[0]
+    out, reshaped = [], bytearray(len(texts))
+    for d, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"comment #{d + 1} is not a str")
+        if text.isascii():
+            out.append(None)
+            continue
+        pieces = [c if c < "\x80" else fn(ord(c)) for c in text]
+        changed = any(p != c for p, c in zip(pieces, text))
+        reshaped[d] = changed and any(len(p) != 1 for p in pieces)
+        out.append("".join(pieces) if changed else None)
+    return out, bytes(reshaped)
+
+
+def segment_sums(out, k: int, group, cols, cols2, keep, ext) -> None:
+    """``out[group[i]] += ext[cols[i]]`` (then ``ext[cols2[i]]``) for every item with a group (and
+    kept), columns below 0 skipped: the product of a 0/1 CSR matrix with ``ext``, in item order."""
+    import scipy.sparse as sp
+
+    y = np.frombuffer(out, dtype=np.float64).reshape(-1, k) if not isinstance(out, np.ndarray) else out.reshape(-1, k)
+    x = np.asarray(ext, dtype=np.float64).reshape(-1, k)
+    g = np.asarray(group, dtype=np.int64)
+    columns = [np.asarray(cols, dtype=np.int64)] + ([np.asarray(cols2, dtype=np.int64)] if cols2 is not None else [])
+    use = g >= 0
+    if keep is not None:
+        use &= np.asarray(keep, dtype=bool)
+    if use.any() and (g[use].max() >= len(y)):
+        raise IndexError("segment_sums: a group is past the last row")
+    items = np.flatnonzero(use)
+    rows = np.repeat(g[items], len(columns))
+    col = np.column_stack([c[items] for c in columns]).ravel() if len(items) else np.zeros(0, dtype=np.int64)
+    valid = col >= 0
+    rows, col = rows[valid], col[valid]
+    if len(col) and col.max() >= len(x):
+        raise IndexError("segment_sums: a column is past the last row of ext")
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(len(y) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(y)), out=indptr[1:])
+    matrix = sp.csr_matrix((np.ones(len(col)), col[order], indptr), shape=(len(y), len(x)))
+    y += matrix @ x
+
+
 def scan(texts: list[str], tlds) -> tuple:
     """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8,
     marks uint8). It screens nothing out: every text is flagged as one that may hold a link (1) and

@@ -76,3 +76,27 @@ def screen(texts: list[str]):
 
 def terms_at(texts: list[str], doc, start, end) -> list[str]:
     return _impl.terms_at(texts, doc, start, end)
+
+
+def set_table(fn) -> None:
+    """Hand the normaliser's character table (code point -> str) to both implementations."""
+    for implementation in IMPLEMENTATIONS.values():
+        implementation.set_table(fn)
+
+
+def translate(texts: list[str]) -> tuple[list, bytes]:
+    return _impl.translate(texts)
+
+
+def segment_sums(group, cols, cols2, keep, ext, n_rows: int):
+    """(n_rows x k) sums: row ``group[i]`` adds ``ext[cols[i]]`` and ``ext[cols2[i]]`` (columns
+    below 0 and unkept items skipped), the product of the 0/1 matrix they describe with ``ext``."""
+    import numpy as np
+
+    ext = np.ascontiguousarray(ext, dtype=np.float64)
+    k = ext.shape[1]
+    out = np.zeros((n_rows, k))
+    as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    _impl.segment_sums(out, k, as64(group), as64(cols), None if cols2 is None else as64(cols2),
+                       None if keep is None else np.ascontiguousarray(keep).view(np.uint8), ext)
+    return out

@@ -41,6 +41,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
+from . import accel
 from .lexicon import Lexicon
 from .text import normalize as fold_text
 
@@ -93,22 +94,20 @@ class _Table(dict):
 
 TABLE = _Table()
 _ABOVE_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _replace(match: re.Match) -> str:
-    return TABLE[ord(match.group(0))]
+accel.set_table(TABLE.__getitem__)
 
 
 class _Lazy:
-    """The offsets of a translated text, made when first needed."""
+    """The offsets of a text put through the table, made when first needed."""
 
-    __slots__ = ("text", "changing")
+    __slots__ = ("text",)
 
-    def __init__(self, text: str, changing: list[str]):
-        self.text, self.changing = text, changing
+    def __init__(self, text: str):
+        self.text = text
 
     def make(self) -> list[int]:
-        return _offsets(self.text, self.changing)
+        changing = [c for c in set(_ABOVE_ASCII.findall(self.text)) if len(TABLE[ord(c)]) != 1]
+        return _offsets(self.text, changing)
 
 
 def _offsets(text: str, changing: list[str]) -> list[int]:
@@ -161,8 +160,6 @@ ABOVE_ASCII, SPACED, MASKED = 1, 2, 4
 
 def screen(texts: Sequence[str]) -> list[int]:
     """``accel.screen`` of every text (a pass in C when the scanner is built)."""
-    from . import accel
-
     return list(bytes(accel.screen(list(texts))))
 
 
@@ -222,41 +219,44 @@ class Normaliser:
 
     def normalise(self, text: str, flag: int | None = None) -> Normalised:
         """``text`` as the detectors read it; ``flag`` is its ``screen`` flag when known."""
-        if flag is None:
-            flag = screen([text])[0]
-        if not flag:
-            return Normalised(text, text)
-        chars, offsets = text, None
-        if flag & ABOVE_ASCII:
-            found = _ABOVE_ASCII.findall(text)
-            above = set(found)
-            if any(TABLE[ord(c)] != c for c in above):
-                # Few characters to replace: one call each; many: the whole text through the table.
-                chars = _ABOVE_ASCII.sub(_replace, text) if len(found) * 8 < len(text) else text.translate(TABLE)
-                changing = [c for c in above if len(TABLE[ord(c)]) != 1]
-                if changing:
-                    offsets = _Lazy(text, changing)
-                # A letter for a letter (é for e) changes no spacing and no mask; a character removed,
-                # or one become a space or a dot, may: then letters may stand apart or masked only now.
-                if changing or any(not TABLE[ord(c)].isalpha() for c in above if TABLE[ord(c)] != c):
-                    flag |= screen([chars])[0]
-        if flag & (SPACED | MASKED):
-            chars, offsets = self._words(chars, offsets.make() if isinstance(offsets, _Lazy) else offsets, flag)
-        if chars == text:
-            return Normalised(text, text)
-        if isinstance(offsets, _Lazy):
-            return Normalised(chars, text, make=offsets.make)
-        return Normalised(chars, text, offsets)
+        found = self.normalise_many([text], None if flag is None else [flag])
+        return found.get(0) or Normalised(text, text)
 
-    def normalise_many(self, texts: Sequence[str]) -> dict[int, Normalised]:
-        """``normalise`` of the texts it changes, by their index, screened together (most texts
-        need nothing and are not in the result)."""
+    def normalise_many(self, texts: Sequence[str], flags: Sequence[int] | None = None) -> dict[int, Normalised]:
+        """``normalise`` of the texts it changes, by their index (most texts need nothing and are
+        not in the result). Each step runs over the whole batch at once: the screen, the
+        character table (in C when the scanner is built), the screen again of what the table
+        changed, then the word-by-word pass over the few texts the screens flag."""
+        flags = list(screen(texts)) if flags is None else list(flags)
+        above = [i for i, f in enumerate(flags) if f & ABOVE_ASCII]
+        chars: dict[int, str] = {}
+        lazy: dict[int, _Lazy] = {}
+        if above:
+            translated, reshaped = accel.translate([texts[i] for i in above])
+            changed = [(i, t, r) for i, t, r in zip(above, translated, reshaped) if t is not None]
+            # A character removed, or become a space or a dot, may leave letters standing apart or
+            # masked only now: what the table changed is screened again.
+            again = screen([t for _, t, _ in changed]) if changed else []
+            for (i, t, r), f in zip(changed, again):
+                chars[i] = t
+                flags[i] |= f
+                if r:
+                    lazy[i] = _Lazy(texts[i])
         out = {}
-        for i, f in enumerate(screen(texts)):
-            if f:
-                found = self.normalise(texts[i], f)
-                if found.text != found.original:
-                    out[i] = found
+        for i, f in enumerate(flags):
+            if not f:
+                continue
+            text = texts[i]
+            current = chars.get(i, text)
+            offsets: object = lazy.get(i)
+            if f & (SPACED | MASKED):
+                current, offsets = self._words(current, offsets.make() if isinstance(offsets, _Lazy) else offsets, f)
+            if current == text:
+                continue
+            if isinstance(offsets, _Lazy):
+                out[i] = Normalised(current, text, make=offsets.make)
+            else:
+                out[i] = Normalised(current, text, offsets)
         return out
 
     # --- word by word ----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from moderation.signals import find_links, measure_volume
 from moderation.text import char_ngrams, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
-FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at")
+FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at", "set_table", "translate",
+             "segment_sums")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
@@ -184,3 +185,69 @@ def test_terms_at_are_the_normalised_token_spans(implementation):
     with accel.use(implementation):
         terms = accel.terms_at(texts, doc, start, end)
     assert terms == [normalize(texts[d])[a:b] for d, a, b in zip(s.doc.tolist(), s.start.tolist(), s.end.tolist())]
+
+
+@pytest.mark.parametrize("implementation", accel.available())
+def test_translate_puts_each_text_through_the_normaliser_table(implementation):
+    from moderation.normaliser import TABLE
+
+    texts = ["plain ascii", "fu\u0441k", "caf\u00e9", "\u2019quoted\u2019", "z\u200bw", "ﬁne", "", "日本"]
+    with accel.use(implementation):
+        translated, reshaped = accel.translate(texts)
+    for text, got, r in zip(texts, translated, reshaped):
+        expected = text.translate(TABLE)
+        assert got == (None if expected == text else expected)
+        assert bool(r) == any(len(TABLE[ord(c)]) != 1 for c in text if ord(c) >= 128)
+    assert translated[1] == "fuck" and translated[0] is None and reshaped[4] and reshaped[5]
+
+
+@compiled
+def test_compiled_translate_equals_the_reference():
+    with accel.use("compiled"):
+        reference = accel.IMPLEMENTATIONS["python"].translate
+
+        @settings(max_examples=300, deadline=None)
+        @given(st.lists(st.one_of(st.text(max_size=40), letters), max_size=4))
+        def same(texts):
+            assert accel.translate(texts) == reference(texts)
+        same()
+
+
+def test_translate_names_a_text_that_is_not_a_string():
+    for implementation in accel.available():
+        with accel.use(implementation), pytest.raises(TypeError, match="comment #2 is not a str"):
+            accel.translate(["ok", 3])
+
+
+@pytest.mark.parametrize("implementation", accel.available())
+def test_segment_sums_are_the_product_of_the_0_1_matrix_exactly(implementation):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    m, rows, k = 400, 37, 5
+    group = np.sort(rng.integers(-1, rows, size=m))
+    cols, cols2 = rng.integers(-1, 60, size=m), rng.integers(-1, 60, size=m)
+    keep = rng.random(m) > 0.2
+    ext = rng.normal(size=(60, k)) * 1e3
+    with accel.use(implementation):
+        got = accel.segment_sums(group, cols, cols2, keep, ext, rows)
+        alone = accel.segment_sums(group, cols, None, None, ext, rows)
+    # The same sums as a CSR product whose rows list each item's columns in item order.
+    use = (group >= 0) & keep
+    items = np.column_stack([cols, cols2])[use].ravel()
+    owner = np.repeat(group[use], 2)
+    valid = items >= 0
+    matrix = sp.csr_matrix((np.ones(valid.sum()), items[valid],
+                            np.concatenate([[0], np.cumsum(np.bincount(owner[valid], minlength=rows))])), shape=(rows, 60))
+    assert np.array_equal(got, matrix @ ext)
+    plain = np.zeros((rows, k))
+    for g, c in zip(group, cols):
+        if g >= 0 and c >= 0:
+            plain[g] += ext[c]
+    assert np.abs(alone - plain).max() < 1e-9
+
+
+def test_segment_sums_refuse_a_column_past_the_matrix():
+    for implementation in accel.available():
+        with accel.use(implementation), pytest.raises(IndexError, match="column is past"):
+            accel.segment_sums(np.array([0]), np.array([5]), None, None, np.ones((3, 2)), 1)

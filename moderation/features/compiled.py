@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from .. import accel
 from .analysis import Analysis
 from .dense import LINKS
 
@@ -117,14 +118,12 @@ def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts
     starts_pair[a.pair_left] = a.pair_col
 
     def decisions(group, pair_starts, n_rows, signal_block):
-        inside = (group >= 0) & keep
-        columns = np.column_stack([unigram, pair_starts]).ravel()
-        doubled = np.repeat(group, 2)
-        W = counts(doubled, columns, (columns >= 0) & (doubled >= 0), n_rows, n_word)
-        C = counts(group, a.table, inside & known, n_rows, n_tok)
-        O = counts(group, oov_index, inside & ~known, n_rows, len(oov_ext))
-        words = W @ compiled.word_ext
-        chars = C @ compiled.token_ext + O @ oov_ext
+        # Row sums of the rows' word items (unigram, then the bigram it starts), table tokens and
+        # other tokens: the products of the 0/1 matrices ``counts`` describes, summed in one pass.
+        words = accel.segment_sums(group, unigram, pair_starts, None, compiled.word_ext, n_rows)
+        chars = accel.segment_sums(group, a.table, None, keep, compiled.token_ext, n_rows)
+        if len(oov_ext):
+            chars += accel.segment_sums(group, oov_index, None, keep, oov_ext, n_rows)
         wn, cn = np.sqrt(words[:, -1]), np.sqrt(chars[:, -1])
         wn[wn == 0] = 1.0
         cn[cn == 0] = 1.0
