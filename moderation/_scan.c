@@ -297,18 +297,31 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
 {
 #define AT(i) raw[(i)]
 #define LOW(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
+    /* Every trigger is found at an ASCII character of ASCII_LINK ("/ w W . [ ( { d D"); a disguised
+     * dot after a space (" . ", " dot ") is found at its dot or its "d", looking back at the space,
+     * so spaces and most letters are passed over by one table lookup. */
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
         int found = 0;
-        if (c < 128 && !(ascii_class[c] & ASCII_LINK))
+        if (c >= 128 || !(ascii_class[c] & ASCII_LINK))
             continue;
-        if (c == '/' && i + 1 < n && AT(i + 1) == '/')
-            return 1;
-        if ((c == 'w' || c == 'W') && i + 2 < n && LOW(AT(i + 1)) == 'w' && LOW(AT(i + 2)) == 'w')
-            return 1;
-        if (c == '.' && i > 0 && is_ascii_alnum(AT(i - 1)))
-            found = tld_at(raw, n, i + 1, text, tlds);
-        else if (c == '[' || c == '(' || c == '{') {
+        if (c == '/') {
+            if (i + 1 < n && AT(i + 1) == '/')
+                return 1;
+        } else if (c == 'w' || c == 'W') {
+            if (i + 2 < n && LOW(AT(i + 1)) == 'w' && LOW(AT(i + 2)) == 'w')
+                return 1;
+        } else if (c == '.') {
+            if (i > 0 && is_ascii_alnum(AT(i - 1)))
+                found = tld_at(raw, n, i + 1, text, tlds);
+            else if (i > 0 && is_space(AT(i - 1)) && i + 1 < n && is_space(AT(i + 1)))
+                found = tld_at(raw, n, skip_space(raw, n, i + 1), text, tlds);
+        } else if (c == 'd' || c == 'D') {
+            if (i > 0 && i + 3 < n && is_space(AT(i - 1)) &&
+                ((c == 'd' && AT(i + 1) == 'o' && AT(i + 2) == 't') || (c == 'D' && AT(i + 1) == 'O' && AT(i + 2) == 'T')) &&
+                is_space(AT(i + 3)))
+                found = tld_at(raw, n, skip_space(raw, n, i + 3), text, tlds);
+        } else { /* [ ( { */
             Py_UCS4 close = c == '[' ? ']' : (c == '(' ? ')' : '}');
             Py_ssize_t j = skip_space(raw, n, i + 1);
             if (j < n && AT(j) == '.')
@@ -321,22 +334,13 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
             j = skip_space(raw, n, j);
             if (j < n && AT(j) == close)
                 found = tld_at(raw, n, skip_space(raw, n, j + 1), text, tlds);
-        } else if (i + 2 < n && (AT(i + 1) == '.' || AT(i + 1) == 'd' || AT(i + 1) == 'D') && is_space(c)) {
-            Py_ssize_t j = i + 1;
-            if (AT(j) == '.')
-                j += 1;
-            else if (j + 2 < n && ((AT(j) == 'd' && AT(j + 1) == 'o' && AT(j + 2) == 't') ||
-                                   (AT(j) == 'D' && AT(j + 1) == 'O' && AT(j + 2) == 'T')))
-                j += 3;
-            else
-                continue;
-            if (j < n && is_space(AT(j)))
-                found = tld_at(raw, n, skip_space(raw, n, j), text, tlds);
         }
         if (found)
             return found; /* 1, or -1 on error */
     }
     return 0;
+#undef AT
+#undef LOW
 }
 
 /* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
@@ -349,18 +353,27 @@ static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
     Py_ssize_t capital_pairs = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
-        if (c == '!' || c == '?' || c == 0x203c || (c >= 0x2047 && c <= 0x2049)) {
-            if (++run >= 3)
-                return 1;
+        if (c < 128) {
+            /* Most characters are lower-case letters and spaces: one comparison each below. */
+            if (c == '!' || c == '?') {
+                if (++run >= 3)
+                    return 1;
+            } else {
+                run = 0;
+                if (c >= 'A' && c <= 'Z' && i + 1 < n &&
+                    ((AT(i + 1) >= 'A' && AT(i + 1) <= 'Z') || AT(i + 1) == '\'' || AT(i + 1) == 0x2019))
+                    capital_pairs++;
+            }
         } else {
-            run = 0;
-        }
-        if (c >= 128) {
+            if (c == 0x203c || (c >= 0x2047 && c <= 0x2049)) {
+                if (++run >= 3)
+                    return 1;
+            } else {
+                run = 0;
+            }
             if (ascii && is_alnum(c))
                 ascii = 0;
-        } else if (c >= 'A' && c <= 'Z' && i + 1 < n &&
-                   ((AT(i + 1) >= 'A' && AT(i + 1) <= 'Z') || AT(i + 1) == '\'' || AT(i + 1) == 0x2019))
-            capital_pairs++;
+        }
         if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !is_decimal(c))
             return 1;
     }
@@ -1352,8 +1365,8 @@ PyMODINIT_FUNC PyInit__scan(void)
 {
     for (Py_UCS4 c = 0; c < 128; c++)
         ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0) |
-                                   ((Py_UNICODE_ISSPACE(c) || c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' ||
-                                     c == '(' || c == '{') ? ASCII_LINK : 0));
+                                   ((c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' || c == '(' || c == '{' ||
+                                     c == 'd' || c == 'D') ? ASCII_LINK : 0));
     for (Py_UCS4 c = 0; c < 128; c++)
         screen_class[c] = (uint8_t)((is_letter(c) ? SC_LETTER : 0) | (is_word(c) ? SC_WORD : 0) |
                                     (is_sep(c) ? SC_SEP : 0) | (is_mask(c) ? SC_MASK : 0) | (c == 'X' ? SC_X : 0) |

@@ -16,17 +16,18 @@ from collections import defaultdict
 from typing import Iterable
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .features.compiled import Scored
 from .features.dense import LINKS
+from .hashindex import HashIndex
 from .scan import token_hash
 from .signals import Span
 from .verdict import Evidence
 
 #: Function words, by the hash the scanner gives their tokens.
 STOP_HASHES = np.sort(np.asarray([token_hash(w) for w in ENGLISH_STOP_WORDS], dtype=np.uint64))
+_STOP_INDEX = HashIndex(STOP_HASHES)
 
 
 def spans(found: Iterable[Span]) -> tuple[Evidence, ...]:
@@ -50,20 +51,22 @@ def token_weights(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.n
         left[a.pair_left] = np.arange(len(a.pair_left))
         right[a.pair_right] = np.arange(len(a.pair_right))
         scored._pair_at = (left, right)
+    # Numbers picked from the compiled tables by flat index (row * width + rule): one gather each.
+    word_flat, word_width = c.word_ext.reshape(-1), c.word_ext.shape[1]
     words = np.zeros(len(tokens))
     uni = a.unigram[tokens]
     has = uni >= 0
-    words[has] = c.word[uni[has], rules[has]]
+    words[has] = word_flat[uni[has] * word_width + rules[has]]
     for at in scored._pair_at:
         pair = at[tokens]
         has = pair >= 0
         has[has] = a.pair_col[pair[has]] >= 0
-        words[has] += c.word[a.pair_col[pair[has]], rules[has]] / 2
+        words[has] += word_flat[a.pair_col[pair[has]] * word_width + rules[has]] / 2
     chars = np.zeros(len(tokens))
     table = a.table[tokens]
     has = table >= 0
-    chars[has] = c.token[table[has], rules[has]]
-    chars[~has] = scored.oov_token[a.ext[tokens[~has]] - len(c.token), rules[~has]]
+    chars[has] = c.token_ext.reshape(-1)[table[has] * c.token_ext.shape[1] + rules[has]]
+    chars[~has] = scored.oov_token[a.ext[tokens[~has]] - len(c.token_ext), rules[~has]]
     doc = a.scan.doc[tokens]
     out = np.where(a.keep[tokens], words / scored.word_norm[doc] + chars / scored.char_norm[doc], 0.0)
     return out + signal_shares(scored, tokens, rules)
@@ -77,19 +80,26 @@ def signal_shares(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.n
     if not len(sig.unit_token) or not len(tokens):
         return np.zeros(len(tokens))
     if scored._units is None:
-        # (tokens x signals): a unit token's part of its comment's signal value
+        # Each unit token's share of every rule's decision value (a token may make several units:
+        # a lexicon hit that is also a cue word), summed per token, the tokens sorted.
         doc = a.scan.doc[sig.unit_token]
         value = sig.doc[doc, sig.unit_column] / sig.unit_count[doc, sig.unit_column]
-        scored._units = sp.csr_matrix((value, (sig.unit_token, sig.unit_column)), shape=(len(a.keep), sig.doc.shape[1]))
-    per_rule = np.asarray((scored._units[tokens] @ scored.compiled.signals))
-    return per_rule[np.arange(len(tokens)), rules]
+        order = np.argsort(sig.unit_token, kind="stable")
+        unit_token = sig.unit_token[order]
+        share = value[order, None] * scored.compiled.signals[sig.unit_column[order]]
+        first = np.flatnonzero(np.concatenate([[True], unit_token[1:] != unit_token[:-1]]))
+        scored._units = (unit_token[first], np.add.reduceat(share, first, axis=0))
+    unit_token, per_rule = scored._units
+    at = np.minimum(np.searchsorted(unit_token, tokens), len(unit_token) - 1)
+    hit = unit_token[at] == tokens
+    out = np.zeros(len(tokens))
+    out[hit] = per_rule[at[hit], rules[hit]]
+    return out
 
 
 def function_words(scored: Scored, tokens: np.ndarray) -> np.ndarray:
     """Which tokens are function words ("the", "because"): never shown as evidence."""
-    hashes = scored.analysis.scan.hash[tokens]
-    at = np.minimum(np.searchsorted(STOP_HASHES, hashes), len(STOP_HASHES) - 1)
-    return STOP_HASHES[at] == hashes
+    return _STOP_INDEX.lookup(scored.analysis.scan.hash[tokens]) >= 0
 
 
 def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[list[tuple[int, int, float]]]:
@@ -168,10 +178,14 @@ def _top(out, owner, weights, starts, ends, quiet, k):
     order = order[np.argsort(owner[order], kind="stable")]
     owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
     group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
-    chosen = ((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start])
-    for o, st, en, w in zip(owner[chosen].tolist(), starts[chosen].tolist(), ends[chosen].tolist(),
-                            weights[chosen].tolist()):
-        out[o].append((st, en, w))
+    chosen = np.flatnonzero(((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start]))
+    units = list(zip(starts[chosen].tolist(), ends[chosen].tolist(), weights[chosen].tolist()))
+    owners = owner[chosen]
+    # One extend per flag, not one append per unit.
+    bounds = np.flatnonzero(np.diff(owners)) + 1 if len(owners) else np.zeros(0, dtype=np.int64)
+    for lo, hi, o in zip([0] + bounds.tolist(), bounds.tolist() + [len(owners)], owners[np.r_[0, bounds]].tolist()
+                         if len(owners) else []):
+        out[o].extend(units[lo:hi])
 
 
 def choose_one(scored: Scored, i: int, j: int, k: int) -> list[tuple[int, int, float]]:

@@ -124,26 +124,18 @@ def _offsets(text: str, changing: list[str]) -> list[int]:
 _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
-#: Where a mask may be: a mask character, a double dash, a capital X.
-_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
-_WORDISH = re.compile(r"[\w*#@%\-\u2013\u2014]")
+#: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
+#: capital X): it starts where such a run starts, so
+#: each run is tried once (its greedy part gives back at most the run: linear in the text).
+_MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])[\w*#@%\-\u2013\u2014]*(?:[*#@%_\u2013\u2014]|--|X)"
+                         r"[\w*#@%\-\u2013\u2014]*")
 
 
 def _masked_words(chars: str) -> list[tuple[int, int]]:
-    """Spans of the runs of word and mask characters around each mask spot (3 to 40 long)."""
-    spans, end = [], -1
-    for m in _MASK_SPOT.finditer(chars):
-        if m.start() < end:
-            continue
-        start = m.start()
-        while start > 0 and _WORDISH.match(chars, start - 1):
-            start -= 1
-        end = m.end()
-        while end < len(chars) and _WORDISH.match(chars, end):
-            end += 1
-        if 3 <= end - start <= 40:
-            spans.append((start, end))
-    return spans
+    """Spans of the runs of word and mask characters that hold a mask spot (3 to 40 long)."""
+    return [m.span() for m in _MASKED_RUN.finditer(chars) if 3 <= m.end() - m.start() <= 40]
+
+
 _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
 #: The longest word a run of spaced letters is searched for.
 _LONGEST = 16
@@ -250,7 +242,7 @@ class Normaliser:
             current = chars.get(i, text)
             offsets: object = lazy.get(i)
             if f & (SPACED | MASKED):
-                current, offsets = self._words(current, offsets.make() if isinstance(offsets, _Lazy) else offsets, f)
+                current, offsets = self._words(current, offsets, f)
             if current == text:
                 continue
             if isinstance(offsets, _Lazy):
@@ -261,7 +253,9 @@ class Normaliser:
 
     # --- word by word ----------------------------------------------------------------------------
 
-    def _words(self, chars: str, offsets: list[int] | None, flag: int) -> tuple[str, list[int] | None]:
+    def _words(self, chars: str, offsets, flag: int):
+        """Spaced and masked lexicon words of ``chars`` joined and unmasked; ``offsets`` (a list, a
+        ``_Lazy`` or None) is made a list only when something is edited."""
         edits: list[tuple[int, int, str, list[int] | None]] = []   # (start, end, replacement, its positions)
         caps = list(_SPACED_CAPS.finditer(chars)) if flag & SPACED else []
         # Two spaced or dotted capitals are a word only beside a longer run ("T H I S  I S"), so
@@ -290,6 +284,8 @@ class Normaliser:
         if not edits:
             return chars, offsets
         edits.sort()
+        if isinstance(offsets, _Lazy):
+            offsets = offsets.make()
         where = offsets if offsets is not None else list(range(len(chars)))
         out, out_offsets, at = [], [], 0
         for start, end, word, positions in edits:

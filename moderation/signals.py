@@ -102,11 +102,11 @@ _SHORT_CHAIN = 256
 def _bare_urls(text: str):
     """The matches of ``_BARE_URL_REFERENCE`` in ``text``, in linear time: by the pattern where
     every chain of labels is short (the common case, and quicker), else by ``_scan_bare_urls``."""
-    longest, chars = 0, 0
-    for chain in _CHAIN.finditer(text):
-        size = chain.end() - chain.start()
-        chars += size
-        longest = max(longest, size)
+    if len(text) <= _SHORT_CHAIN:   # no chain is longer than the text
+        longest, chars = len(text), len(text)
+    else:
+        sizes = list(map(len, _CHAIN.findall(text)))
+        longest, chars = max(sizes, default=0), sum(sizes)
     if longest <= _SHORT_CHAIN:
         work["bare_url"] = chars
         return [_Bare(m.start(), m.end(), m.group("tld"), m.group("path")) for m in _BARE_URL_REFERENCE.finditer(text)]

@@ -67,7 +67,7 @@ class Analysis:
     def first_tokens(self) -> np.ndarray:
         """Index of each comment's first token, and the token count last (tokens are in comment order)."""
         if self._first is None:
-            self._first = np.searchsorted(self.scan.doc, np.arange(self.n + 1))
+            self._first = _starts(self.scan.doc, self.n)
         return self._first
 
     def tokens_of(self, i: int) -> slice:
@@ -78,8 +78,8 @@ class Analysis:
         """(segment of each token, comment of each segment, first and last token of each segment)."""
         seg = self.seg
         n_seg = int(seg[-1]) + 1 if len(seg) else 0
-        first = np.searchsorted(seg, np.arange(n_seg))
-        last = np.searchsorted(seg, np.arange(n_seg), side="right") - 1
+        bounds = _starts(seg, n_seg)
+        first, last = bounds[:-1], bounds[1:] - 1
         return seg, self.scan.doc[first].astype(np.int64), first, last
 
     def segment_part(self) -> np.ndarray:
@@ -90,6 +90,15 @@ class Analysis:
         out[self.seg[inside]] = self.part_of[inside]
         return out
 
+
+
+def _starts(group: np.ndarray, n: int) -> np.ndarray:
+    """Where each of the groups 0..n-1 starts in the ascending array ``group``, and its length last
+    (``searchsorted(group, arange(n + 1))``, by counting)."""
+    out = np.zeros(n + 1, dtype=np.int64)
+    if len(group):
+        np.cumsum(np.bincount(group, minlength=n)[:n], out=out[1:])
+    return out
 
 
 def pairs(doc: np.ndarray, long_: np.ndarray):
@@ -117,7 +126,7 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
     ignore = tuple(features.ignore_link_domains if ignore_domains is None else ignore_domains)
     keep = np.ones(len(s.doc), dtype=bool)
     promo_links: dict[int, list[Link]] = {}
-    first_of_doc = np.searchsorted(s.doc, np.arange(len(texts) + 1)) if links else None
+    first_of_doc = _starts(s.doc, len(texts)) if links else None
     for d, found in links.items():
         gone = [x for x in found if ignored(x, ignore)]
         kept_links = [x for x in found if not ignored(x, ignore)]
