@@ -713,7 +713,13 @@ static PyObject *py_probe(PyObject *self, PyObject *args)
         const uint64_t *t = slots.buf, *q = queries.buf;
         int64_t *r = (int64_t *)PyBytes_AS_STRING(out);
         uint64_t mask = (uint64_t)size - 1;
+        /* Each query's slot is fetched some queries ahead: the table is larger than the caches. */
+        enum { AHEAD = 16 };
+        for (Py_ssize_t i = 0; i < count && i < AHEAD; i++)
+            __builtin_prefetch(t + 2 * ((q[i] * 0x9E3779B97F4A7C15ULL) >> shift));
         for (Py_ssize_t i = 0; i < count; i++) {
+            if (i + AHEAD < count)
+                __builtin_prefetch(t + 2 * ((q[i + AHEAD] * 0x9E3779B97F4A7C15ULL) >> shift));
             uint64_t slot = (q[i] * 0x9E3779B97F4A7C15ULL) >> shift;
             int64_t found = -1;
             while (t[2 * slot + 1]) {
@@ -1160,6 +1166,91 @@ done:
     return result;
 }
 
+/* pair_columns(table, left, right, first_ok, second_ok, slots, shift, cols, n_tok) -> int64 bytes:
+ * the word column of each bigram (left[i], right[i]) of tokens, or -1: both tokens in the table
+ * (table[] >= 0), the first one able to begin a known bigram and the second to end one, and the key
+ * table[left] * n_tok + table[right] found in the open-addressing table (see probe), whose
+ * position indexes cols. One pass: what analyse did in several array steps. */
+static PyObject *py_pair_columns(PyObject *self, PyObject *args)
+{
+    Py_buffer table, left, right, first_ok, second_ok, slots, cols;
+    unsigned int shift;
+    long long n_tok;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*Iy*L", &table, &left, &right, &first_ok, &second_ok, &slots, &shift,
+                          &cols, &n_tok))
+        return NULL;
+    PyObject *out = NULL;
+    Py_ssize_t m = table.len / 8, count = left.len / 8, size = slots.len / 16, n_cols = cols.len / 8;
+    if (right.len != left.len || first_ok.len != n_tok || second_ok.len != n_tok) {
+        PyErr_SetString(PyExc_ValueError, "pair_columns: left and right differ in length, or the row flags are not n_tok long");
+        goto done;
+    }
+    if (size == 0 || (size & (size - 1)) != 0 || shift < 1 || shift > 63 || ((uint64_t)1 << (64 - shift)) != (uint64_t)size) {
+        PyErr_SetString(PyExc_ValueError, "pair_columns: the table must have 2 ** (64 - shift) slots");
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize(NULL, count * 8);
+    if (out == NULL)
+        goto done;
+    {
+        const int64_t *t = table.buf, *l = left.buf, *r = right.buf, *c = cols.buf;
+        const uint8_t *f1 = first_ok.buf, *f2 = second_ok.buf;
+        const uint64_t *sl = slots.buf;
+        int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
+        uint64_t mask = (uint64_t)size - 1;
+        /* In blocks: first every pair's key and first slot, each slot fetched ahead (the table is
+         * larger than the caches: a probe is a memory read), then the probes. */
+        enum { BLOCK = 64 };
+        uint64_t keys[BLOCK], first[BLOCK];
+        for (Py_ssize_t b0 = 0; b0 < count; b0 += BLOCK) {
+            Py_ssize_t b1 = b0 + BLOCK < count ? b0 + BLOCK : count;
+            for (Py_ssize_t i = b0; i < b1; i++) {
+                o[i] = -1;
+                first[i - b0] = UINT64_MAX;
+                if (l[i] < 0 || l[i] >= m || r[i] < 0 || r[i] >= m) {
+                    Py_CLEAR(out);
+                    PyErr_SetString(PyExc_IndexError, "pair_columns: a token index is out of range");
+                    goto done;
+                }
+                int64_t a = t[l[i]], b = t[r[i]];
+                if (a < 0 || b < 0 || a >= n_tok || b >= n_tok || !f1[a] || !f2[b])
+                    continue;
+                uint64_t key = (uint64_t)a * (uint64_t)n_tok + (uint64_t)b;
+                keys[i - b0] = key;
+                first[i - b0] = (key * 0x9E3779B97F4A7C15ULL) >> shift;
+                __builtin_prefetch(sl + 2 * first[i - b0]);
+            }
+            for (Py_ssize_t i = b0; i < b1; i++) {
+                uint64_t slot = first[i - b0], key = keys[i - b0];
+                if (slot == UINT64_MAX)
+                    continue;
+                while (sl[2 * slot + 1]) {
+                    if (sl[2 * slot] == key) {
+                        int64_t at = (int64_t)sl[2 * slot + 1] - 1;
+                        if (at >= n_cols) {
+                            Py_CLEAR(out);
+                            PyErr_SetString(PyExc_IndexError, "pair_columns: a position is past the columns");
+                            goto done;
+                        }
+                        o[i] = c[at];
+                        break;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+            }
+        }
+    }
+done:
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&left);
+    PyBuffer_Release(&right);
+    PyBuffer_Release(&first_ok);
+    PyBuffer_Release(&second_ok);
+    PyBuffer_Release(&slots);
+    PyBuffer_Release(&cols);
+    return out;
+}
+
 /* terms_at(texts, doc, start, end) -> [str]: the normalised text of each token span
  * normalize(texts[doc[i]])[start[i]:end[i]] (doc ascending: each comment is normalised once). */
 static PyObject *py_terms_at(PyObject *self, PyObject *args)
@@ -1355,6 +1446,7 @@ static PyMethodDef methods[] = {
     {"terms_at", py_terms_at, METH_VARARGS, "The normalised text of token spans."},
     {"set_table", py_set_table, METH_O, "Set the normaliser's character table (code point -> str)."},
     {"translate", py_translate, METH_VARARGS, "Texts through the normaliser's character table."},
+    {"pair_columns", py_pair_columns, METH_VARARGS, "The word column of each bigram of tokens, or -1."},
     {"segment_sums", py_segment_sums, METH_VARARGS, "Per-group sums of rows of a matrix (a 0/1 CSR product)."},
     {NULL, NULL, 0, NULL},
 };

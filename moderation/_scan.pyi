@@ -23,3 +23,6 @@ def translate(texts: list[str], /) -> tuple[list[str | None], bytes]:
 def segment_sums(out: ReadableBuffer, k: int, group: ReadableBuffer, cols: ReadableBuffer, cols2: ReadableBuffer | None,
                  keep: ReadableBuffer | None, ext: ReadableBuffer, /) -> None:
     """out[group[i]] += ext[cols[i]] (+ ext[cols2[i]]) for kept items with a group; columns below 0 skipped."""
+def pair_columns(table: ReadableBuffer, left: ReadableBuffer, right: ReadableBuffer, first_ok: ReadableBuffer,
+                 second_ok: ReadableBuffer, slots: ReadableBuffer, shift: int, cols: ReadableBuffer, n_tok: int, /) -> bytes:
+    """The word column (int64) of each bigram of tokens, or -1 (see moderation/_scan_py.py)."""

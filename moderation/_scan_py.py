@@ -180,6 +180,27 @@ def probe(slots, shift: int, queries) -> np.ndarray:
     return out
 
 
+def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, cols, n_tok: int) -> np.ndarray:
+    """The word column of each bigram (left[i], right[i]) of tokens, or -1: both in the table, the
+    first able to begin a known bigram and the second to end one, and the key
+    ``table[left] * n_tok + table[right]`` found by ``probe`` (its position indexes ``cols``)."""
+    table, left, right = (np.frombuffer(x, dtype=np.int64) if not isinstance(x, np.ndarray) else x
+                          for x in (table, left, right))
+    first_ok = np.asarray(first_ok).view(np.uint8).astype(bool)
+    second_ok = np.asarray(second_ok).view(np.uint8).astype(bool)
+    cols = np.asarray(cols, dtype=np.int64)
+    out = np.full(len(left), -1, dtype=np.int64)
+    if len(left) and (left.min() < 0 or right.min() < 0 or max(left.max(), right.max()) >= len(table)):
+        raise IndexError("pair_columns: a token index is out of range")
+    tl, tr = table[left], table[right]
+    both = np.flatnonzero((tl >= 0) & (tr >= 0) & (tl < n_tok) & (tr < n_tok))
+    both = both[first_ok[tl[both]] & second_ok[tr[both]]]
+    keys = (tl[both].astype(np.uint64) * np.uint64(n_tok) + tr[both].astype(np.uint64))
+    at = probe(slots, shift, np.ascontiguousarray(keys))
+    out[both[at >= 0]] = cols[at[at >= 0]]
+    return out
+
+
 _SPACED_ONE = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_\n\r\t]{1,3}[^\W\d_](?![^\W_])[ .\-_\n\r\t]{1,3}"
                          r"[^\W\d_](?![^\W_])|[A-Z]\.[A-Z]\.")
 _MASK_NEAR = re.compile(r"[^\W\d_][#@%_\u2013\u2014]|[#@%_\u2013\u2014][^\W\d_]|\w--|--\w|[a-z]X|X[a-z]")

@@ -78,6 +78,18 @@ def terms_at(texts: list[str], doc, start, end) -> list[str]:
     return _impl.terms_at(texts, doc, start, end)
 
 
+def pair_columns(table, left, right, first_ok, second_ok, index, cols, n_tok: int):
+    """The word column of each bigram of tokens (``left[i]``, ``right[i]``), or -1, looked up in
+    ``index`` (a ``HashIndex`` of ``table[left] * n_tok + table[right]`` keys)."""
+    import numpy as np
+
+    as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    flags = lambda a: np.ascontiguousarray(a).view(np.uint8)  # noqa: E731
+    found = _impl.pair_columns(as64(table), as64(left), as64(right), flags(first_ok), flags(second_ok), index._slots,
+                               int(index._shift), as64(cols), int(n_tok))
+    return found if isinstance(found, np.ndarray) else np.frombuffer(found, dtype=np.int64)
+
+
 def set_table(fn) -> None:
     """Hand the normaliser's character table (code point -> str) to both implementations."""
     for implementation in IMPLEMENTATIONS.values():

@@ -181,10 +181,12 @@ class Lexicon:
     # --- matching -----------------------------------------------------------------------------
 
     def _plain(self, token: str) -> int:
-        for k, (exact, pattern) in enumerate(zip(self._exact, self._patterns)):
-            if token in exact or (pattern is not None and pattern.fullmatch(token)):
-                return k
-        return _NONE
+        """The first tier with an entry matching ``token`` as it is: one match of the combined
+        pattern (its alternatives are the tiers in order, each holding its exact words too)."""
+        if self._combined is None or "\n" in token:
+            return _NONE
+        m = self._combined.fullmatch(token)
+        return _NONE if m is None else int(m.lastgroup[1:])
 
     def unmask(self, token: str) -> str | None:
         """The word a token with stars for letters stands for (``f**k``: fuck, ``f***ing``: fucking,

@@ -10,7 +10,7 @@ from moderation.text import char_ngrams, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
 FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at", "set_table", "translate",
-             "segment_sums")
+             "segment_sums", "pair_columns")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
@@ -251,3 +251,25 @@ def test_segment_sums_refuse_a_column_past_the_matrix():
     for implementation in accel.available():
         with accel.use(implementation), pytest.raises(IndexError, match="column is past"):
             accel.segment_sums(np.array([0]), np.array([5]), None, None, np.ones((3, 2)), 1)
+
+
+@pytest.mark.parametrize("implementation", accel.available())
+def test_pair_columns_are_the_known_bigrams_of_table_tokens(implementation):
+    from moderation.hashindex import HashIndex
+
+    rng = np.random.default_rng(5)
+    n_tok, m = 50, 300
+    keys = np.unique(rng.integers(0, n_tok * n_tok, size=400)).astype(np.uint64)
+    cols = rng.permutation(len(keys)).astype(np.int64) + 7
+    first_ok, second_ok = np.zeros(n_tok, dtype=bool), np.zeros(n_tok, dtype=bool)
+    first_ok[(keys // n_tok).astype(np.int64)] = True
+    second_ok[(keys % n_tok).astype(np.int64)] = True
+    table = rng.integers(-1, n_tok, size=m)
+    left = np.arange(m - 1)
+    right = left + 1
+    with accel.use(implementation):
+        got = accel.pair_columns(table, left, right, first_ok, second_ok, HashIndex(keys), cols, n_tok)
+    position = {int(k): i for i, k in enumerate(keys)}
+    expected = [int(cols[position[table[a] * n_tok + table[b]]]) if table[a] >= 0 and table[b] >= 0
+                and table[a] * n_tok + table[b] in position else -1 for a, b in zip(left, right)]
+    assert got.tolist() == expected and (got >= 0).sum() > 0 and (got < 0).sum() > 0

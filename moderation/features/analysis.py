@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import accel
 from ..scan import Scan, normalize, scan as scan_texts
 from ..signals import Link, detect_links
 from .dense import MIN_SENTENCE_TOKENS, N_LINK, Signals, batch_signals, ignored
@@ -159,11 +160,8 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
     left, right = pairs(s.doc, long_)
     pair_col = np.full(len(left), -1, dtype=np.int64)
     if features.word_ngram_range[1] == 2 and len(left) and len(features.bigram_keys_):
-        tl, tr = table[left], table[right]
-        both = np.flatnonzero((tl >= 0) & (tr >= 0))
-        both = both[features._bigram_first[tl[both]] & features._bigram_second[tr[both]]]
-        at = features._bigrams.lookup((tl[both] * n_tok + tr[both]).astype(np.uint64))
-        pair_col[both[at >= 0]] = features.bigram_cols_[at[at >= 0]]
+        pair_col = accel.pair_columns(table, left, right, features._bigram_first, features._bigram_second,
+                                      features._bigrams, features.bigram_cols_, n_tok)
     else:
         left, right = left[:0], right[:0]
         pair_col = pair_col[:0]
