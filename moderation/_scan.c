@@ -1129,7 +1129,15 @@ static PyObject *py_segment_sums(PyObject *self, PyObject *args)
         const uint8_t *kp = have_keep ? keep.buf : NULL;
         const double *x = ext.buf;
         double *y = out.buf;
+        enum { AHEAD = 8 };   /* rows of ext are fetched ahead: the tables are larger than the caches */
         for (Py_ssize_t i = 0; i < m; i++) {
+            if (i + AHEAD < m) {
+                int64_t ahead = c1[i + AHEAD];
+                if (ahead >= 0 && ahead < n_ext)
+                    __builtin_prefetch(x + ahead * k);
+                if (c2 != NULL && (ahead = c2[i + AHEAD]) >= 0 && ahead < n_ext)
+                    __builtin_prefetch(x + ahead * k);
+            }
             int64_t row = g[i];
             if (row < 0 || (kp != NULL && !kp[i]))
                 continue;

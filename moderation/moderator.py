@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import time
 from contextlib import contextmanager
+from itertools import repeat
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
@@ -84,7 +85,7 @@ class Moderator:
         raw = comments if isinstance(comments, list) else list(comments)
         if not raw:
             return []
-        if all(type(c) is str for c in raw):
+        if set(map(type, raw)) == {str}:
             # Plain texts: nothing to read from a Comment but the text.
             texts, items, ids = raw, None, [None] * len(raw)
         else:
@@ -128,17 +129,15 @@ class Moderator:
         evidence = {}
         for j, docs in by_rule.items():
             evidence.update(((d, j), found) for d, found in zip(docs, results[j].evidence(docs)))
-        out = []
         version = self.version
-        for i, id_ in enumerate(ids):
-            columns = flagged.get(i)
-            if columns is None and i not in forced:
-                out.append(Verdict(id_, PUBLISH, (), dict(zip(RULE_IDS, rows[i])), version, unavailable))
-                continue
+        # Every comment published first (most are), in bulk; then the flagged and forced ones.
+        scores = list(map(dict, map(zip, repeat(RULE_IDS), rows)))
+        out = list(map(Verdict, ids, repeat(PUBLISH), repeat(()), scores, repeat(version), repeat(unavailable)))
+        for i in sorted(flagged.keys() | forced):
             row = rows[i]
             flags = []
             verdict = PUBLISH
-            for j in columns or ():
+            for j in flagged.get(i, ()):
                 score, reject = row[j], self._reject[j]
                 flags.append(Flag(RULE_IDS[j], self._rule_text[j], score, float(self._review[j]), evidence[(i, j)]))
                 if verdict == PUBLISH:
@@ -148,7 +147,7 @@ class Moderator:
             if i in forced:
                 verdict = REJECT
             flags.sort(key=lambda f: -f.score)   # stable: ties keep rule order
-            out.append(Verdict(id_, verdict, tuple(flags), dict(zip(RULE_IDS, row)), version, unavailable))
+            out[i] = Verdict(ids[i], verdict, tuple(flags), scores[i], version, unavailable)
         return out
 
 

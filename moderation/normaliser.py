@@ -112,14 +112,20 @@ class _Lazy:
 
 def _offsets(text: str, changing: list[str]) -> list[int]:
     """The original index of each character of ``text.translate(TABLE)``, where the characters in
-    ``changing`` become other than one character."""
-    import numpy as np
+    ``changing`` become other than one character: runs of one for one, then each changing
+    character's index as often as its replacement is long (the changing characters are few)."""
+    if not changing:
+        return list(range(len(text)))
+    out: list[int] = []
+    at = 0
+    for m in re.finditer("[" + "".join(re.escape(c) for c in sorted(changing)) + "]", text):
+        i = m.start()
+        out += range(at, i)
+        out += [i] * len(TABLE[ord(text[i])])
+        at = i + 1
+    out += range(at, len(text))
+    return out
 
-    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    lengths = np.ones(len(points), dtype=np.int64)
-    for c in changing:
-        lengths[points == ord(c)] = len(TABLE[ord(c)])
-    return np.repeat(np.arange(len(points)), lengths).tolist()
 
 _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.

@@ -72,9 +72,19 @@ class VolumeMeter:
 
     def __call__(self, text: str) -> Volume:
         score, share, punct, stretched, spans = accel.measure_volume(text, self._upper, self._cased)
-        spans.sort(key=lambda span: span[0])   # stable, like measure_volume's own sort
         return Volume(score=score, caps_share=share, punctuation_runs=punct, stretched_words=stretched,
-                      spans=tuple(Span(text[a:b], a, b) for a, b, _ in spans))
+                      spans=self.spans(text, spans))
+
+    def score(self, text: str) -> tuple[float, list]:
+        """The volume score and the raw spans ``spans`` turns into evidence: a batch makes spans
+        only for the comments that are flagged."""
+        found = accel.measure_volume(text, self._upper, self._cased)
+        return found[0], found[4]
+
+    @staticmethod
+    def spans(text: str, raw: list) -> tuple[Span, ...]:
+        raw = sorted(raw, key=lambda span: span[0])   # stable, like measure_volume's own sort
+        return tuple(Span(text[a:b], a, b) for a, b, _ in raw)
 
 
 def gram_hashes(words: list[str], low: int, high: int) -> tuple[np.ndarray, np.ndarray]:

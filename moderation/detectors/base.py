@@ -64,8 +64,11 @@ class Batch:
         #: The comments as written, and as every detector reads them (``moderation.normaliser``).
         self.originals = texts
         self.normalised = normaliser.normalise_many(texts) if normaliser is not None else {}
-        self.texts = texts if not self.normalised else [
-            self.normalised[d].text if d in self.normalised else t for d, t in enumerate(texts)]
+        self.texts = texts
+        if self.normalised:
+            self.texts = list(texts)
+            for d, found in self.normalised.items():
+                self.texts[d] = found.text
         self._comments = comments
         #: rule id -> the comments the moderator will ask that rule's evidence of (detectors that
         #: share work may choose it for all of them at once)

@@ -35,8 +35,9 @@ class VolumeDetector(Detector):
     def score_batch(self, batch: Batch) -> RuleScores:
         scores = np.zeros(len(batch))
         # Only comments the scanner says may shout are measured; the others score 0 (tested).
-        volumes = {int(d): self.meter(batch.texts[d]) for d in np.flatnonzero(batch.scan.may_shout)}
-        for d, volume in volumes.items():
-            scores[d] = volume.score
-        return RuleScores(scores, lambda docs: [batch.spans(d, volumes[d].spans) if d in volumes else ()
+        volumes = {d: self.meter.score(batch.texts[d]) for d in np.flatnonzero(batch.scan.may_shout).tolist()}
+        for d, (score, _) in volumes.items():
+            scores[d] = score
+        texts, spans = batch.texts, self.meter.spans
+        return RuleScores(scores, lambda docs: [batch.spans(d, spans(texts[d], volumes[d][1])) if d in volumes else ()
                                                 for d in docs])
