@@ -130,16 +130,28 @@ def _offsets(text: str, changing: list[str]) -> list[int]:
 _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
-#: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
-#: capital X): it starts where such a run starts, so
-#: each run is tried once (its greedy part gives back at most the run: linear in the text).
-_MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])[\w*#@%\-\u2013\u2014]*(?:[*#@%_\u2013\u2014]|--|X)"
-                         r"[\w*#@%\-\u2013\u2014]*")
+#: Where a mask may be: a mask character, a double dash, a capital X.
+_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
+#: A run of word and mask characters (matched forwards, and backwards on the reversed text).
+_WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
 
 
 def _masked_words(chars: str) -> list[tuple[int, int]]:
-    """Spans of the runs of word and mask characters that hold a mask spot (3 to 40 long)."""
-    return [m.span() for m in _MASKED_RUN.finditer(chars) if 3 <= m.end() - m.start() <= 40]
+    """Spans of the runs of word and mask characters that hold a mask spot (3 to 40 long): from
+    each spot (they are few) the run is followed right, and left on the reversed text, each by one
+    match; a run is followed once, so the work is linear in the text."""
+    spans, end, n, reverse = [], -1, len(chars), None
+    for m in _MASK_SPOT.finditer(chars):
+        if m.start() < end:
+            continue
+        if reverse is None:
+            reverse = chars[::-1]
+        at = n - m.start()            # reverse[at] is the character before the spot
+        start = m.start() - (_WORD_RUN.match(reverse, at).end() - at)
+        end = _WORD_RUN.match(chars, m.end()).end()
+        if 3 <= end - start <= 40:
+            spans.append((start, end))
+    return spans
 
 
 _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
