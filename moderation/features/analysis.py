@@ -49,11 +49,20 @@ class Analysis:
     action: np.ndarray | None = None   # lexicon action of each token (index in lexicon.ACTIONS), or -1
     signals: Signals | None = None
     _first: np.ndarray | None = None
+    _oov_terms: list[str] | None = None
 
     def term(self, token: int) -> str:
         """The normalised text of one token."""
         s = self.scan
         return normalize(self.texts[int(s.doc[token])])[int(s.start[token]):int(s.end[token])]
+
+    def oov_terms(self) -> list[str]:
+        """The normalised text of the tokens not in the table (``oov``), made once per batch."""
+        if self._oov_terms is None:
+            s = self.scan
+            doc, start, end = (np.ascontiguousarray(x[self.oov], dtype=np.int64) for x in (s.doc, s.start, s.end))
+            self._oov_terms = accel.terms_at(self.texts, doc, start, end)
+        return self._oov_terms
 
     @property
     def n(self) -> int:

@@ -107,7 +107,7 @@ def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts
     m = len(s.doc)
     oov_ext = np.zeros((0, rules + 1))
     if len(a.oov):
-        oov_ext = np.asarray(features.oov_matrix(a) @ compiled.char_ext)
+        oov_ext = features.oov_sums(a, compiled.char_ext)
     known = a.table >= 0
     oov_index = a.ext - n_tok
     keep = a.keep

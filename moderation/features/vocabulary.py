@@ -32,9 +32,7 @@ def _both_lexicons(lexicon: Lexicon) -> Lexicon:
 
 def _oov_terms(a: Analysis) -> list[str]:
     """The normalised text of the batch's tokens that are not in the table."""
-    s = a.scan
-    doc, start, end = (np.ascontiguousarray(x[a.oov], dtype=np.int64) for x in (s.doc, s.start, s.end))
-    return accel.terms_at(a.texts, doc, start, end)
+    return a.oov_terms()
 
 
 def _idf(df: np.ndarray, n: int) -> np.ndarray:
@@ -195,6 +193,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         s = a.scan
         owner, hashes = gram_hashes_at(a.texts, s.doc[a.oov], s.start[a.oov], s.end[a.oov], *self.char_ngram_range)
         return self._gram_matrix(owner, hashes, len(a.oov))
+
+    def oov_sums(self, a: "Analysis", ext: np.ndarray) -> np.ndarray:
+        """``oov_matrix(a) @ ext`` in one pass over the n-grams (the same sums, in the same order)."""
+        owner, hashes = gram_hashes(a.oov_terms(), *self.char_ngram_range)
+        at = self._grams.lookup(hashes)
+        columns = np.where(at >= 0, self.gram_cols_[np.maximum(at, 0)], -1)
+        return accel.segment_sums(owner, columns, None, None, ext, len(a.oov))
 
     def _gram_matrix(self, owner: np.ndarray, hashes: np.ndarray, n_rows: int) -> sp.csr_matrix:
         # owner ascends, so the rows are built directly; repeated grams stay unsummed (a product sums them)
