@@ -86,7 +86,11 @@ static inline Py_UCS4 unleet_cp(Py_UCS4 c)
 #define ASCII_ALNUM 1
 #define ASCII_SPACE 2
 #define ASCII_LINK 4 /* can start something may_link looks for */
+#define ASCII_LEET 8 /* a leet digit or symbol (is_leet) */
+#define ASCII_DIGIT 16
+#define ASCII_DOLLAR 32
 static uint8_t ascii_class[128];
+static uint8_t ascii_lower[128];
 
 static inline int is_alnum(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_ALNUM) : Py_UNICODE_ISALNUM(c); }
 static inline int is_space(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_SPACE) : Py_UNICODE_ISSPACE(c); }
@@ -99,83 +103,98 @@ static inline int is_title(Py_UCS4 c) { return c < 128 ? 0 : Py_UNICODE_ISTITLE(
 static inline int is_alpha(Py_UCS4 c) { return c < 128 ? (is_az(c) || (c >= 'A' && c <= 'Z')) : Py_UNICODE_ISALPHA(c); }
 static inline Py_UCS4 to_lower(Py_UCS4 c) { return c < 128 ? ((c >= 'A' && c <= 'Z') ? c + 32 : c) : Py_UNICODE_TOLOWER(c); }
 
+/* Text of either kind K: 1 (ASCII, read in place) or 4 (UCS-4). Functions written with K are
+ * always inlined into a wrapper per kind, where K is a constant: each kind gets its own loop, and
+ * ASCII comments (most of them) are scanned without a 4-byte copy. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define CH(p, K, i) ((K) == 1 ? (Py_UCS4)((const Py_UCS1 *)(p))[(i)] : ((const Py_UCS4 *)(p))[(i)])
+/* is_alnum for a character of kind K: ASCII text (kind 1) needs no range check. */
+#define ALNUM_K(c, K) ((K) == 1 ? (ascii_class[(c) & 127] & ASCII_ALNUM) : is_alnum(c))
+#define SET(p, K, i, v) ((K) == 1 ? (void)(((Py_UCS1 *)(p))[(i)] = (Py_UCS1)(v)) : (void)(((Py_UCS4 *)(p))[(i)] = (v)))
+
 /* Normalise text into a (len(text) code points); the four steps match text.normalize's
  * regular expressions, each applied to the previous step's output. */
-static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a)
+ALWAYS_INLINE int normalize_k(const void *raw, Py_ssize_t n, void *a, int K)
 {
     /* Most comments have no disguise character and no "$": their later passes are skipped. */
     int leet = 0, dollar = 0, digit = 0;
+    uint8_t seen = 0;   /* the classes of the ASCII characters met, gathered without branching */
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = raw[i];
+        Py_UCS4 c = CH(raw, K, i);
         if (c < 128) {
-            a[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-            if (is_leet(c)) {
-                leet = 1;
-                dollar |= c == '$';
-                digit |= is_09(c);
-            } else if (is_09(c)) {
-                digit = 1;
-            }
-        } else if (fold_cp(c, &a[i]) < 0) {
+            SET(a, K, i, ascii_lower[c]);
+            seen |= ascii_class[c];
+        } else if (K == 1) {
+            SET(a, K, i, c);   /* not reached: only ASCII text is read as kind 1 */
+        } else if (fold_cp(c, &((Py_UCS4 *)a)[i]) < 0) {
             return -1;
-        } else if (a[i] < 128) {
+        } else if (CH(a, K, i) < 128) {
             /* a character that folds to ASCII ("Ｓ" to "s", say) may be a digit or disguise */
             leet = 1;
             dollar = 1;
             digit = 1;
         }
     }
+    leet |= (seen & ASCII_LEET) != 0;
+    dollar |= (seen & ASCII_DOLLAR) != 0;
+    digit |= (seen & ASCII_DIGIT) != 0;
     if (!leet && !digit)
         return 0;
     if (!leet)
         goto digits;
     /* (?<=[a-z])[013457@$!]+(?=[a-z]): whole runs with a letter on each side. */
     for (Py_ssize_t i = 0; i < n;) {
-        if (!is_leet(a[i])) {
+        if (!is_leet(CH(a, K, i))) {
             i++;
             continue;
         }
         Py_ssize_t j = i;
-        while (j < n && is_leet(a[j]))
+        while (j < n && is_leet(CH(a, K, j)))
             j++;
-        if (i > 0 && is_az(a[i - 1]) && j < n && is_az(a[j]))
+        if (i > 0 && is_az(CH(a, K, i - 1)) && j < n && is_az(CH(a, K, j)))
             for (Py_ssize_t k = i; k < j; k++)
-                a[k] = unleet_cp(a[k]);
+                SET(a, K, k, unleet_cp(CH(a, K, k)));
         i = j;
     }
     if (!dollar)
         goto digits;
     /* (?<=[a-z])\$+(?![a-z0-9]): greedy, so a run before a letter or digit loses its last "$". */
     for (Py_ssize_t i = 0; i < n;) {
-        if (a[i] != '$') {
+        if (CH(a, K, i) != '$') {
             i++;
             continue;
         }
         Py_ssize_t j = i;
-        while (j < n && a[j] == '$')
+        while (j < n && CH(a, K, j) == '$')
             j++;
-        if (i > 0 && is_az(a[i - 1])) {
-            Py_ssize_t stop = (j < n && (is_az(a[j]) || is_09(a[j]))) ? j - 1 : j;
+        if (i > 0 && is_az(CH(a, K, i - 1))) {
+            Py_ssize_t stop = (j < n && (is_az(CH(a, K, j)) || is_09(CH(a, K, j)))) ? j - 1 : j;
             for (Py_ssize_t k = i; k < stop; k++)
-                a[k] = 's';
+                SET(a, K, k, 's');
         }
         i = j;
     }
     /* (?<![a-z0-9])\$(?=[a-z]{2}) */
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (a[i] == '$' && !(i > 0 && (is_az(a[i - 1]) || is_09(a[i - 1]))) && i + 2 < n && is_az(a[i + 1]) &&
-            is_az(a[i + 2]))
-            a[i] = 's';
+        if (CH(a, K, i) == '$' && !(i > 0 && (is_az(CH(a, K, i - 1)) || is_09(CH(a, K, i - 1)))) && i + 2 < n &&
+            is_az(CH(a, K, i + 1)) && is_az(CH(a, K, i + 2)))
+            SET(a, K, i, 's');
     }
 digits:
     if (digit)
         for (Py_ssize_t i = 0; i < n; i++)
-            if (is_09(a[i]))
-                a[i] = '0';
+            if (is_09(CH(a, K, i)))
+                SET(a, K, i, '0');
     return 0;
 }
 
+static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a) { return normalize_k(raw, n, a, 4); }
+static int normalize_ascii(const Py_UCS1 *raw, Py_ssize_t n, Py_UCS1 *a) { return normalize_k(raw, n, a, 1); }
+
+/* An output array built in place in a bytes object (grown by resizing it), so handing it to
+ * Python copies nothing. */
 typedef struct {
+    PyObject *obj;
     char *data;
     Py_ssize_t size, cap;
 } Buf;
@@ -188,14 +207,21 @@ static int buf_reserve(Buf *b, Py_ssize_t size)
     Py_ssize_t cap = b->cap ? b->cap * 2 : 4096;
     while (cap < b->size + size)
         cap *= 2;
-    char *data = PyMem_Realloc(b->data, cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
-        return -1;
+    if (b->obj == NULL) {
+        b->obj = PyBytes_FromStringAndSize(NULL, cap);
+        if (b->obj == NULL)
+            return -1;
+    } else if (_PyBytes_Resize(&b->obj, cap) < 0) {
+        return -1;   /* b->obj is released and NULL */
     }
-    b->data = data;
+    b->data = PyBytes_AS_STRING(b->obj);
     b->cap = cap;
     return 0;
+}
+
+static void buf_free(Buf *b)
+{
+    Py_CLEAR(b->obj);
 }
 
 static int buf_put(Buf *b, const void *item, Py_ssize_t size)
@@ -210,15 +236,16 @@ static int buf_put(Buf *b, const void *item, Py_ssize_t size)
 #define BUF_APPEND(b, type, value) (*(type *)((b)->data + (b)->size) = (value), (b)->size += sizeof(type))
 
 /* FNV-1a over code points: moderation.scan.token_hash. */
-static inline uint64_t fnv1a(const Py_UCS4 *p, Py_ssize_t n)
+ALWAYS_INLINE uint64_t fnv1a_k(const void *p, Py_ssize_t from, Py_ssize_t n, int K)
 {
     uint64_t h = FNV_OFFSET;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        h ^= (uint64_t)p[k];
+    for (Py_ssize_t k = from; k < from + n; k++) {
+        h ^= (uint64_t)CH(p, K, k);
         h *= FNV_PRIME;
     }
     return h;
 }
+static inline uint64_t fnv1a(const Py_UCS4 *p, Py_ssize_t n) { return fnv1a_k(p, 0, n, 4); }
 
 /* Append (owner, hash) for every n-gram, low <= n <= high, of padded[0:size], in
  * features.char_ngrams order (by size, then by position). */
@@ -255,19 +282,28 @@ static int put_word_grams(Buf *owner, Buf *hash, Py_UCS4 **pad, Py_ssize_t *pad_
     return put_grams(owner, hash, *pad, size, low, high, o);
 }
 
+/* The finished array (a new reference; the Buf is left empty). */
 static PyObject *buf_bytes(Buf *b)
 {
-    return PyBytes_FromStringAndSize(b->data ? b->data : "", b->size);
+    if (b->obj == NULL)
+        return PyBytes_FromStringAndSize("", 0);
+    PyObject *out = b->obj;
+    b->obj = NULL;
+    b->data = NULL;
+    b->cap = 0;
+    if (_PyBytes_Resize(&out, b->size) < 0)
+        return NULL;
+    return out;
 }
 
 /* Whether raw[j:] starts with a listed top-level domain that ends there: _BARE_URL's
  * (?P<tld>...)(?![\w-]). -1 on error. */
-static int tld_at(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j, PyObject *text, PyObject *tlds)
+ALWAYS_INLINE int tld_at(const void *raw, int K, Py_ssize_t n, Py_ssize_t j, PyObject *text, PyObject *tlds)
 {
     Py_ssize_t k = j;
     int lower = 1;
-    while (k < n && (is_alnum(raw[k]) || raw[k] == '_' || raw[k] == '-')) {
-        if (!is_az(raw[k]))
+    while (k < n && (is_alnum(CH(raw, K, k)) || CH(raw, K, k) == '_' || CH(raw, K, k) == '-')) {
+        if (!is_az(CH(raw, K, k)))
             lower = 0;
         k++;
     }
@@ -283,9 +319,9 @@ static int tld_at(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j, PyObject *text
 
 static inline int is_ascii_alnum(Py_UCS4 c) { return is_az(c) || is_09(c) || (c >= 'A' && c <= 'Z'); }
 
-static inline Py_ssize_t skip_space(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t j)
+ALWAYS_INLINE Py_ssize_t skip_space(const void *raw, int K, Py_ssize_t n, Py_ssize_t j)
 {
-    while (j < n && is_space(raw[j]))
+    while (j < n && is_space(CH(raw, K, j)))
         j++;
     return j;
 }
@@ -293,9 +329,9 @@ static inline Py_ssize_t skip_space(const Py_UCS4 *raw, Py_ssize_t n, Py_ssize_t
 /* A link (find_links) needs "//" or "www" (schemes and www. addresses), or a separator right
  * before a listed top-level domain: a dot after a letter or digit, or a disguised dot ("[.]",
  * "(dot)", " dot ", " . "). Without any of them find_links finds nothing. */
-static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *tlds)
+ALWAYS_INLINE int may_link(const void *raw, int K, Py_ssize_t n, PyObject *text, PyObject *tlds)
 {
-#define AT(i) raw[(i)]
+#define AT(i) CH(raw, K, (i))
 #define LOW(c) (((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
     /* Every trigger is found at an ASCII character of ASCII_LINK ("/ w W . [ ( { d D"); a disguised
      * dot after a space (" . ", " dot ") is found at its dot or its "d", looking back at the space,
@@ -303,7 +339,7 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = AT(i);
         int found = 0;
-        if (c >= 128 || !(ascii_class[c] & ASCII_LINK))
+        if ((K != 1 && c >= 128) || !(ascii_class[c & 127] & ASCII_LINK))
             continue;
         if (c == '/') {
             if (i + 1 < n && AT(i + 1) == '/')
@@ -313,17 +349,17 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
                 return 1;
         } else if (c == '.') {
             if (i > 0 && is_ascii_alnum(AT(i - 1)))
-                found = tld_at(raw, n, i + 1, text, tlds);
+                found = tld_at(raw, K, n, i + 1, text, tlds);
             else if (i > 0 && is_space(AT(i - 1)) && i + 1 < n && is_space(AT(i + 1)))
-                found = tld_at(raw, n, skip_space(raw, n, i + 1), text, tlds);
+                found = tld_at(raw, K, n, skip_space(raw, K, n, i + 1), text, tlds);
         } else if (c == 'd' || c == 'D') {
             if (i > 0 && i + 3 < n && is_space(AT(i - 1)) &&
                 ((c == 'd' && AT(i + 1) == 'o' && AT(i + 2) == 't') || (c == 'D' && AT(i + 1) == 'O' && AT(i + 2) == 'T')) &&
                 is_space(AT(i + 3)))
-                found = tld_at(raw, n, skip_space(raw, n, i + 3), text, tlds);
+                found = tld_at(raw, K, n, skip_space(raw, K, n, i + 3), text, tlds);
         } else { /* [ ( { */
             Py_UCS4 close = c == '[' ? ']' : (c == '(' ? ')' : '}');
-            Py_ssize_t j = skip_space(raw, n, i + 1);
+            Py_ssize_t j = skip_space(raw, K, n, i + 1);
             if (j < n && AT(j) == '.')
                 j += 1;
             else if (j + 2 < n && ((AT(j) == 'd' && AT(j + 1) == 'o' && AT(j + 2) == 't') ||
@@ -331,9 +367,9 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
                 j += 3;
             else
                 continue;
-            j = skip_space(raw, n, j);
+            j = skip_space(raw, K, n, j);
             if (j < n && AT(j) == close)
-                found = tld_at(raw, n, skip_space(raw, n, j + 1), text, tlds);
+                found = tld_at(raw, K, n, skip_space(raw, K, n, j + 1), text, tlds);
         }
         if (found)
             return found; /* 1, or -1 on error */
@@ -346,9 +382,9 @@ static int may_link(const Py_UCS4 *raw, Py_ssize_t n, PyObject *text, PyObject *
 /* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
  * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
  * any of them its score is 0. */
-static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
+ALWAYS_INLINE int may_shout(const void *raw, int K, Py_ssize_t n)
 {
-#define AT(i) raw[(i)]
+#define AT(i) CH(raw, K, (i))
     int run = 0, ascii = 1;
     Py_ssize_t capital_pairs = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -374,7 +410,7 @@ static int may_shout(const Py_UCS4 *raw, Py_ssize_t n)
             if (ascii && is_alnum(c))
                 ascii = 0;
         }
-        if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && is_alnum(c) && !is_decimal(c))
+        if (i >= 2 && c == AT(i - 1) && c == AT(i - 2) && ALNUM_K(c, K) && !is_decimal(c))
             return 1;
     }
     /* In text whose letters and digits are all ASCII, a word that can count as shouting has 3+
@@ -686,8 +722,8 @@ static PyObject *py_grams(PyObject *self, PyObject *args)
     result = Py_BuildValue("(NN)", buf_bytes(&owner), buf_bytes(&hash));
 done:
     PyMem_Free(a);
-    PyMem_Free(owner.data);
-    PyMem_Free(hash.data);
+    buf_free(&owner);
+    buf_free(&hash);
     return result;
 }
 
@@ -807,8 +843,8 @@ static PyObject *py_grams_at(PyObject *self, PyObject *args)
 done:
     PyMem_Free(a);
     PyMem_Free(w);
-    PyMem_Free(owner.data);
-    PyMem_Free(hash.data);
+    buf_free(&owner);
+    buf_free(&hash);
     PyBuffer_Release(&doc);
     PyBuffer_Release(&start);
     PyBuffer_Release(&end);
@@ -846,6 +882,101 @@ static PyObject *py_normalize(PyObject *self, PyObject *text)
     return out;
 }
 
+/* One comment's tokens appended to the buffers, and its flags (see scan). */
+ALWAYS_INLINE int scan_text(const void *raw, const void *a, int K, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start,
+                            Buf *end, Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+{
+    int32_t d32 = (int32_t)d;
+    Py_ssize_t i = 0, prev_end = -1;
+    /* A text of n characters has at most (n + 1) / 2 tokens. */
+    Py_ssize_t most = (n + 1) / 2 + 1;
+    if (buf_reserve(doc, 4 * most) < 0 || buf_reserve(start, 4 * most) < 0 || buf_reserve(end, 4 * most) < 0 ||
+        buf_reserve(hash, 8 * most) < 0 || buf_reserve(brk, most) < 0 || buf_reserve(marks, most) < 0)
+        return -1;
+    /* Appends through local pointers: a write through a byte pointer may alias anything, so
+     * appending through the buffers would reload every pointer and size after each store. */
+    int32_t *restrict p_doc = (int32_t *)(doc->data + doc->size), *restrict p_start = (int32_t *)(start->data + start->size),
+                      *restrict p_end = (int32_t *)(end->data + end->size);
+    uint64_t *restrict p_hash = (uint64_t *)(hash->data + hash->size);
+    uint8_t *restrict p_brk = (uint8_t *)(brk->data + brk->size), *restrict p_marks = (uint8_t *)(marks->data + marks->size);
+    Py_ssize_t t = 0;
+    while (i < n) {
+        if (!ALNUM_K(CH(a, K, i), K)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t s = i;
+        while (i < n && ALNUM_K(CH(a, K, i), K))
+            i++;
+        for (;;) {
+            Py_ssize_t j = i;
+            while (j < n && is_joiner(CH(a, K, j)))
+                j++;
+            if (j > i && j < n && ALNUM_K(CH(a, K, j), K)) {
+                i = j;
+                while (i < n && ALNUM_K(CH(a, K, i), K))
+                    i++;
+                continue;
+            }
+            break;
+        }
+        while (i < n && CH(a, K, i) == '*')
+            i++;
+        uint64_t h = fnv1a_k(a, s, i - s, K);
+        /* A sentence ends in the gap: a newline, or . ! ? or an ellipsis followed by space. */
+        uint8_t b = 0;
+        if (prev_end >= 0) {
+            for (Py_ssize_t k = prev_end; k < s; k++)
+                if (CH(a, K, k) == '?') {
+                    p_marks[t - 1] |= 2; /* a question mark after the previous token */
+                    break;
+                }
+            for (Py_ssize_t k = prev_end; k < s && !b; k++) {
+                Py_UCS4 c = CH(a, K, k);
+                if (c == '\n')
+                    b = 1;
+                else if ((c == '.' || c == '!' || c == '?' || c == 0x2026) && k + 1 < s && is_space(CH(a, K, k + 1)))
+                    b = 1;
+            }
+        }
+        p_doc[t] = d32;
+        p_start[t] = (int32_t)s;
+        p_end[t] = (int32_t)i;
+        p_hash[t] = h;
+        p_brk[t] = b;
+        p_marks[t] = (uint8_t)(is_upper(CH(raw, K, s)) ? 1 : 0);
+        t++;
+        prev_end = i;
+    }
+    if (prev_end >= 0)
+        for (Py_ssize_t k = prev_end; k < n; k++)
+            if (CH(a, K, k) == '?') {
+                p_marks[t - 1] |= 2;
+                break;
+            }
+    doc->size += 4 * t;
+    start->size += 4 * t;
+    end->size += 4 * t;
+    hash->size += 8 * t;
+    brk->size += t;
+    marks->size += t;
+    int link = may_link(raw, K, n, text, tlds);
+    if (link < 0)
+        return -1;
+    *flag = (uint8_t)((link ? 1 : 0) | (may_shout(raw, K, n) ? 2 : 0));
+    return 0;
+}
+static int scan_text_4(const Py_UCS4 *raw, const Py_UCS4 *a, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start, Buf *end,
+                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+{
+    return scan_text(raw, a, 4, n, d, doc, start, end, hash, brk, marks, flag, text, tlds);
+}
+static int scan_text_1(const Py_UCS1 *raw, const Py_UCS1 *a, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start, Buf *end,
+                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+{
+    return scan_text(raw, a, 1, n, d, doc, start, end, hash, brk, marks, flag, text, tlds);
+}
+
 /* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8,
  * marks uint8) as bytes: one entry per token, one flag byte per text (1: may hold a link, 2: may
  * shout), then one mark byte per token (1: its first character is a capital as written, 2: a
@@ -858,7 +989,8 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
     Py_ssize_t count = PyList_GET_SIZE(texts);
     Buf doc = {0}, start = {0}, end = {0}, hash = {0}, brk = {0}, marks = {0}, flags = {0};
     Py_UCS4 *a = NULL;
-    Py_ssize_t cap = 0;
+    Py_UCS1 *a8 = NULL;
+    Py_ssize_t cap = 0, cap8 = 0;
     PyObject *result = NULL;
     for (Py_ssize_t d = 0; d < count; d++) {
         PyObject *text = PyList_GET_ITEM(texts, d);
@@ -867,74 +999,30 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        const Py_UCS4 *raw = load_normalized(text, &a, &cap);
-        if (raw == NULL)
-            goto done;
-        int32_t d32 = (int32_t)d;
-        Py_ssize_t i = 0, prev_end = -1;
-        /* A text of n characters has at most (n + 1) / 2 tokens. */
-        Py_ssize_t most = (n + 1) / 2 + 1;
-        if (buf_reserve(&doc, 4 * most) < 0 || buf_reserve(&start, 4 * most) < 0 || buf_reserve(&end, 4 * most) < 0 ||
-            buf_reserve(&hash, 8 * most) < 0 || buf_reserve(&brk, most) < 0 || buf_reserve(&marks, most) < 0)
-            goto done;
-        while (i < n) {
-            if (!is_alnum(a[i])) {
-                i++;
-                continue;
-            }
-            Py_ssize_t s = i;
-            while (i < n && is_alnum(a[i]))
-                i++;
-            for (;;) {
-                Py_ssize_t j = i;
-                while (j < n && is_joiner(a[j]))
-                    j++;
-                if (j > i && j < n && is_alnum(a[j])) {
-                    i = j;
-                    while (i < n && is_alnum(a[i]))
-                        i++;
-                    continue;
-                }
-                break;
-            }
-            while (i < n && a[i] == '*')
-                i++;
-            uint64_t h = fnv1a(a + s, i - s);
-            /* A sentence ends in the gap: a newline, or . ! ? or an ellipsis followed by space. */
-            uint8_t b = 0;
-            if (prev_end >= 0) {
-                for (Py_ssize_t k = prev_end; k < s; k++)
-                    if (a[k] == '?') {
-                        ((uint8_t *)marks.data)[marks.size - 1] |= 2; /* a question mark after the previous token */
-                        break;
-                    }
-                for (Py_ssize_t k = prev_end; k < s && !b; k++) {
-                    Py_UCS4 c = a[k];
-                    if (c == '\n')
-                        b = 1;
-                    else if ((c == '.' || c == '!' || c == '?' || c == 0x2026) && k + 1 < s && is_space(a[k + 1]))
-                        b = 1;
+        uint8_t f;
+        int failed;
+        if (PyUnicode_IS_ASCII(text)) {
+            /* Read in place; the normalised copy is one byte a character. */
+            if (n + 1 > cap8) {
+                PyMem_Free(a8);
+                cap8 = 2 * (n + 1);
+                a8 = PyMem_Malloc(cap8);
+                if (a8 == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
                 }
             }
-            BUF_APPEND(&doc, int32_t, d32);
-            BUF_APPEND(&start, int32_t, (int32_t)s);
-            BUF_APPEND(&end, int32_t, (int32_t)i);
-            BUF_APPEND(&hash, uint64_t, h);
-            BUF_APPEND(&brk, uint8_t, b);
-            BUF_APPEND(&marks, uint8_t, (uint8_t)(is_upper(raw[s]) ? 1 : 0));
-            prev_end = i;
+            const Py_UCS1 *raw = PyUnicode_1BYTE_DATA(text);
+            normalize_ascii(raw, n, a8);
+            failed = scan_text_1(raw, a8, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds);
+        } else {
+            const Py_UCS4 *raw = load_normalized(text, &a, &cap);
+            if (raw == NULL)
+                goto done;
+            failed = scan_text_4(raw, a, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds);
         }
-        if (prev_end >= 0)
-            for (Py_ssize_t k = prev_end; k < n; k++)
-                if (a[k] == '?') {
-                    ((uint8_t *)marks.data)[marks.size - 1] |= 2;
-                    break;
-                }
-        int link = may_link(raw, n, text, tlds);
-        if (link < 0)
+        if (failed)
             goto done;
-        int shout = may_shout(raw, n);
-        uint8_t f = (uint8_t)((link ? 1 : 0) | (shout ? 2 : 0));
         if (buf_put(&flags, &f, 1) < 0)
             goto done;
     }
@@ -942,13 +1030,14 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
                            buf_bytes(&brk), buf_bytes(&flags), buf_bytes(&marks));
 done:
     PyMem_Free(a);
-    PyMem_Free(doc.data);
-    PyMem_Free(start.data);
-    PyMem_Free(end.data);
-    PyMem_Free(hash.data);
-    PyMem_Free(brk.data);
-    PyMem_Free(marks.data);
-    PyMem_Free(flags.data);
+    PyMem_Free(a8);
+    buf_free(&doc);
+    buf_free(&start);
+    buf_free(&end);
+    buf_free(&hash);
+    buf_free(&brk);
+    buf_free(&marks);
+    buf_free(&flags);
     return result;
 }
 
@@ -1466,7 +1555,10 @@ PyMODINIT_FUNC PyInit__scan(void)
     for (Py_UCS4 c = 0; c < 128; c++)
         ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0) |
                                    ((c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' || c == '(' || c == '{' ||
-                                     c == 'd' || c == 'D') ? ASCII_LINK : 0));
+                                     c == 'd' || c == 'D') ? ASCII_LINK : 0) | (is_leet(c) ? ASCII_LEET : 0) |
+                                   (is_09(c) ? ASCII_DIGIT : 0) | (c == '$' ? ASCII_DOLLAR : 0));
+    for (Py_UCS4 c = 0; c < 128; c++)
+        ascii_lower[c] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (Py_UCS4 c = 0; c < 128; c++)
         screen_class[c] = (uint8_t)((is_letter(c) ? SC_LETTER : 0) | (is_word(c) ? SC_WORD : 0) |
                                     (is_sep(c) ? SC_SEP : 0) | (is_mask(c) ? SC_MASK : 0) | (c == 'X' ? SC_X : 0) |
