@@ -26,3 +26,5 @@ def segment_sums(out: ReadableBuffer, k: int, group: ReadableBuffer, cols: Reada
 def pair_columns(table: ReadableBuffer, left: ReadableBuffer, right: ReadableBuffer, first_ok: ReadableBuffer,
                  second_ok: ReadableBuffer, slots: ReadableBuffer, shift: int, cols: ReadableBuffer, n_tok: int, /) -> bytes:
     """The word column (int64) of each bigram of tokens, or -1 (see moderation/_scan_py.py)."""
+def take(out: ReadableBuffer, ext: ReadableBuffer, k: int, rows: ReadableBuffer, cols: ReadableBuffer, /) -> None:
+    """out[i] = ext[rows[i] * k + cols[i]] (float64), 0 where rows[i] < 0."""

@@ -180,6 +180,18 @@ def probe(slots, shift: int, queries) -> np.ndarray:
     return out
 
 
+def take(out, ext, k: int, rows, cols) -> None:
+    """``out[i] = ext[rows[i] * k + cols[i]]``, 0 where ``rows[i] < 0``."""
+    y = out if isinstance(out, np.ndarray) else np.frombuffer(out, dtype=np.float64)
+    x = np.asarray(ext, dtype=np.float64).reshape(-1)
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    has = r >= 0
+    if has.any() and (r[has].max() >= len(x) // k or c[has].min() < 0 or c[has].max() >= k):
+        raise IndexError("take: a row or column is out of range")
+    y[:] = 0.0
+    y[has] = x[r[has] * k + c[has]]
+
+
 def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, cols, n_tok: int) -> np.ndarray:
     """The word column of each bigram (left[i], right[i]) of tokens, or -1: both in the table, the
     first able to begin a known bigram and the second to end one, and the key

@@ -78,6 +78,17 @@ def terms_at(texts: list[str], doc, start, end) -> list[str]:
     return _impl.terms_at(texts, doc, start, end)
 
 
+def take(ext, rows, cols):
+    """``ext[rows[i], cols[i]]`` of a 2-D float table (0 where ``rows[i] < 0``)."""
+    import numpy as np
+
+    ext = np.ascontiguousarray(ext, dtype=np.float64)
+    rows, cols = np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(cols, dtype=np.int64)
+    out = np.empty(len(rows))
+    _impl.take(out, ext, ext.shape[1], rows, cols)
+    return out
+
+
 def pair_columns(table, left, right, first_ok, second_ok, index, cols, n_tok: int):
     """The word column of each bigram of tokens (``left[i]``, ``right[i]``), or -1, looked up in
     ``index`` (a ``HashIndex`` of ``table[left] * n_tok + table[right]`` keys)."""

@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from . import accel
 from .features.compiled import Scored
 from .features.dense import LINKS
 from .hashindex import HashIndex
@@ -51,21 +52,16 @@ def token_weights(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.n
         left[a.pair_left] = np.arange(len(a.pair_left))
         right[a.pair_right] = np.arange(len(a.pair_right))
         scored._pair_at = (left, right)
-    # Numbers picked from the compiled tables by flat index (row * width + rule): one gather each.
-    word_flat, word_width = c.word_ext.reshape(-1), c.word_ext.shape[1]
-    words = np.zeros(len(tokens))
-    uni = a.unigram[tokens]
-    has = uni >= 0
-    words[has] = word_flat[uni[has] * word_width + rules[has]]
-    for at in scored._pair_at:
+    # Numbers picked from the compiled tables (larger than the caches) by ``accel.take``, which
+    # fetches rows ahead: the unigram's, half of each bigram's, the token's character n-grams'.
+    words = accel.take(c.word_ext, a.unigram[tokens], rules)
+    for at in scored._pair_at if len(a.pair_col) else ():
         pair = at[tokens]
-        has = pair >= 0
-        has[has] = a.pair_col[pair[has]] >= 0
-        words[has] += word_flat[a.pair_col[pair[has]] * word_width + rules[has]] / 2
-    chars = np.zeros(len(tokens))
+        column = np.where(pair >= 0, a.pair_col[np.maximum(pair, 0)], -1)
+        words += accel.take(c.word_ext, column, rules) / 2
     table = a.table[tokens]
     has = table >= 0
-    chars[has] = c.token_ext.reshape(-1)[table[has] * c.token_ext.shape[1] + rules[has]]
+    chars = accel.take(c.token_ext, table, rules)
     chars[~has] = scored.oov_token[a.ext[tokens[~has]] - len(c.token_ext), rules[~has]]
     doc = a.scan.doc[tokens]
     out = np.where(a.keep[tokens], words / scored.word_norm[doc] + chars / scored.char_norm[doc], 0.0)
@@ -120,35 +116,34 @@ def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[lis
     weights = token_weights(scored, tokens, rules[owner])
     starts, ends = a.scan.start[tokens], a.scan.end[tokens]
     quiet = function_words(scored, tokens)
-    linked = [f for f, i in enumerate(docs.tolist()) if i in a.promo_links]
-    if linked:
-        # Words inside a link are shown as the link, which also gets the link signals' share.
-        extra_owner, extra_weight, extra_start, extra_end = [], [], [], []
-        for f in linked:
-            i, j = int(docs[f]), int(rules[f])
-            links = a.promo_links[i]
-            part = slice(int(offsets[f]), int(offsets[f] + sizes[f]))
-            # The link each word lies in (links never overlap): found by one search, not a loop.
-            link_start = np.asarray([x.start for x in links], dtype=np.int64)
-            link_end = np.asarray([x.end for x in links], dtype=np.int64)
-            at = np.maximum(np.searchsorted(link_start, starts[part], side="right") - 1, 0)
-            inside = (starts[part] >= link_start[at]) & (ends[part] <= link_end[at])
-            starts[part][inside], ends[part][inside] = link_start[at[inside]], link_end[at[inside]]
-            quiet[part][inside] = False
-            share = float(scored.signal_rows[i, LINKS] @ scored.compiled.links[:, j]) / len(links)
-            extra_owner.append(np.full(len(links), f))
-            extra_weight.append(np.full(len(links), share))
-            extra_start.append(link_start)
-            extra_end.append(link_end)
-        extra_owner, extra_weight, extra_start, extra_end = (np.concatenate(x) for x in (
-            extra_owner, extra_weight, extra_start, extra_end))
-        # Only the linked flags' entries are merged into units; the rest stay one per word.
+    linked = np.flatnonzero(np.isin(docs, np.fromiter(a.promo_links, dtype=np.int64, count=len(a.promo_links))))
+    if len(linked):
+        # Words inside a link are shown as the link, which also gets the link signals' share. The
+        # links of every linked flag in one array, keyed (flag, start): the link each word lies
+        # in is found by one search (links never overlap).
+        link_lists = [a.promo_links[int(docs[f])] for f in linked]
+        counts = np.fromiter(map(len, link_lists), dtype=np.int64, count=len(linked))
+        extra_owner = np.repeat(linked, counts)
+        extra_start = np.fromiter((x.start for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
+        extra_end = np.fromiter((x.end for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
+        shares = [float(scored.signal_rows[int(docs[f]), LINKS] @ scored.compiled.links[:, int(rules[f])]) / len(links)
+                  for f, links in zip(linked.tolist(), link_lists)]
+        extra_weight = np.repeat(np.asarray(shares), counts)
         mine = np.isin(owner, linked)
-        lo_owner = np.concatenate([owner[mine], extra_owner]).astype(np.int64)
+        width = np.int64(1 << 32)   # above any offset
+        link_key = extra_owner * width + extra_start
+        own = owner[mine].astype(np.int64)
+        at = np.maximum(np.searchsorted(link_key, own * width + starts[mine], side="right") - 1, 0)
+        inside = (extra_owner[at] == own) & (starts[mine] >= extra_start[at]) & (ends[mine] <= extra_end[at])
+        mine_starts, mine_ends, mine_quiet = starts[mine], ends[mine], quiet[mine]
+        mine_starts[inside], mine_ends[inside] = extra_start[at[inside]], extra_end[at[inside]]
+        mine_quiet[inside] = False
+        # Only the linked flags' entries are merged into units; the rest stay one per word.
+        lo_owner = np.concatenate([own, extra_owner]).astype(np.int64)
         lo_weights = np.concatenate([weights[mine], extra_weight])
-        lo_starts = np.concatenate([starts[mine], extra_start]).astype(np.int64)
-        lo_ends = np.concatenate([ends[mine], extra_end]).astype(np.int64)
-        lo_quiet = np.concatenate([quiet[mine], np.zeros(len(extra_owner), dtype=bool)])
+        lo_starts = np.concatenate([mine_starts, extra_start]).astype(np.int64)
+        lo_ends = np.concatenate([mine_ends, extra_end]).astype(np.int64)
+        lo_quiet = np.concatenate([mine_quiet, np.zeros(len(extra_owner), dtype=bool)])
         order = np.lexsort((lo_starts, lo_owner))
         lo_owner, lo_weights, lo_starts, lo_ends, lo_quiet = (x[order] for x in (lo_owner, lo_weights, lo_starts,
                                                                                  lo_ends, lo_quiet))

@@ -10,7 +10,7 @@ from moderation.text import char_ngrams, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
 FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at", "set_table", "translate",
-             "segment_sums", "pair_columns")
+             "segment_sums", "pair_columns", "take")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
@@ -273,3 +273,13 @@ def test_pair_columns_are_the_known_bigrams_of_table_tokens(implementation):
     expected = [int(cols[position[table[a] * n_tok + table[b]]]) if table[a] >= 0 and table[b] >= 0
                 and table[a] * n_tok + table[b] in position else -1 for a, b in zip(left, right)]
     assert got.tolist() == expected and (got >= 0).sum() > 0 and (got < 0).sum() > 0
+
+
+@pytest.mark.parametrize("implementation", accel.available())
+def test_take_reads_a_number_of_each_row_and_zero_for_no_row(implementation):
+    ext = np.arange(20.0).reshape(5, 4)
+    with accel.use(implementation):
+        got = accel.take(ext, np.array([0, 4, -1, 2]), np.array([3, 0, 2, 1]))
+        assert got.tolist() == [3.0, 16.0, 0.0, 9.0]
+        with pytest.raises(IndexError, match="out of range"):
+            accel.take(ext, np.array([5]), np.array([0]))
