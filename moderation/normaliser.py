@@ -41,6 +41,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
+import numpy as np
+
 from . import accel
 from .lexicon import Lexicon
 from .text import normalize as fold_text
@@ -237,8 +239,9 @@ class Normaliser:
         not in the result). Each step runs over the whole batch at once: the screen, the
         character table (in C when the scanner is built), the screen again of what the table
         changed, then the word-by-word pass over the few texts the screens flag."""
-        flags = list(screen(texts)) if flags is None else list(flags)
-        above = [i for i, f in enumerate(flags) if f & ABOVE_ASCII]
+        flags = np.frombuffer(bytes(accel.screen(list(texts))), dtype=np.uint8).copy() if flags is None else \
+            np.asarray(flags, dtype=np.uint8).copy()
+        above = np.flatnonzero(flags & ABOVE_ASCII).tolist()
         chars: dict[int, str] = {}
         lazy: dict[int, _Lazy] = {}
         if above:
@@ -253,9 +256,8 @@ class Normaliser:
                 if r:
                     lazy[i] = _Lazy(texts[i])
         out = {}
-        for i, f in enumerate(flags):
-            if not f:
-                continue
+        for i in np.flatnonzero(flags).tolist():
+            f = int(flags[i])
             text = texts[i]
             current = chars.get(i, text)
             offsets: object = lazy.get(i)
