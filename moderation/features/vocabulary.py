@@ -165,9 +165,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """Lexicon action and cue class of every token of an analysed batch (-1: none)."""
         oov_terms = _oov_terms(a)
         oov_action, oov_cue = self._classes(oov_terms)
-        action = np.concatenate([self.table_action_, oov_action]).astype(np.int64)
-        cue = np.concatenate([self.table_cue_, oov_cue]).astype(np.int64)
-        return action[a.ext], cue[a.ext]
+        # Gathered as bytes (the tables stay in cache), widened afterwards.
+        action = np.concatenate([self.table_action_, oov_action]).astype(np.int8, copy=False)
+        cue = np.concatenate([self.table_cue_, oov_cue]).astype(np.int8, copy=False)
+        return action[a.ext].astype(np.int64), cue[a.ext].astype(np.int64)
 
     def _derive(self):
         """State recomputed after fitting and after unpickling, never stored."""
