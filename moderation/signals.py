@@ -94,6 +94,8 @@ class _Bare(NamedTuple):
 
 #: Chains of labels and separators, each matched once (possessive): how long can a scan be?
 _CHAIN = re.compile(rf"(?<![\w@.\-/])(?>{_LABEL})(?:{_SEP}(?>{_LABEL}))*+")
+#: What every disguised separator (``_OBF_SEP``) begins with, found in one pass.
+_OBF_HINT = re.compile(r"[\[({]\s*(?:\.|dot|DOT)|\s(?:dot|DOT|\.)\s")
 #: Chains up to this many characters: the pattern itself is quick (each start scans at most one
 #: chain); a text with a longer one goes to the scanner.
 _SHORT_CHAIN = 256
@@ -104,6 +106,10 @@ def _bare_urls(text: str):
     every chain of labels is short (the common case, and quicker), else by ``_scan_bare_urls``."""
     if len(text) <= _SHORT_CHAIN:   # no chain is longer than the text
         longest, chars = len(text), len(text)
+    elif not _OBF_HINT.search(text):
+        # Without a disguised dot no chain holds white space: none is longer than the longest
+        # run of other characters.
+        longest, chars = max(map(len, text.split()), default=0), len(text)
     else:
         sizes = list(map(len, _CHAIN.findall(text)))
         longest, chars = max(sizes, default=0), sum(sizes)
@@ -222,12 +228,13 @@ def detect_links(text: str) -> tuple[Link, ...]:
         i = bisect.bisect_left(starts, end)   # the spans starting before ``end``
         return i == 0 or ends[i - 1] <= start
 
+    hinted = bool(found) and _OBF_HINT.search(text) is not None   # no disguised dot anywhere, none in a link
     for match_start, match_end, bare in found:
         start, end = match_start, _trim(text, match_start, match_end)
         if not free(start, end):
             continue
         raw = text[start:end]
-        obfuscated = bool(_OBF_SEP_RE.search(raw)) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
+        obfuscated = (hinted and bool(_OBF_SEP_RE.search(raw))) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
         if bare is not None:
             tld, has_path = bare.tld, bool(bare.path.strip(_TRAILING))
             if tld in _WORDLIKE_TLDS and not has_path:
