@@ -167,10 +167,21 @@ def _top(out, owner, weights, starts, ends, quiet, k):
     """Append to ``out[flag]`` the flag's top ``k`` positive, not quiet units, heaviest first
     (ties in text order), down to 5% of the heaviest. Entries come in (flag, text) order."""
     keep = (weights > 0) & ~quiet
-    owner, weights, starts, ends = owner[keep], weights[keep], starts[keep], ends[keep]
-    # Stable sorts: by weight, then by flag, keeps text order among equal weights.
+    owner, weights = owner[keep], weights[keep]
+    if not len(owner):
+        return
+    # Units under 5% of their flag's heaviest are never shown: left out before sorting.
+    first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+    heaviest = np.maximum.reduceat(weights, first)
+    group = np.cumsum(np.concatenate([[False], owner[1:] != owner[:-1]]))
+    strong = np.flatnonzero(weights >= 0.05 * heaviest[group])
+    owner, weights = owner[strong], weights[strong]
+    starts, ends = starts[keep][strong], ends[keep][strong]
+    # Stable sorts: by weight, then by flag, keeps text order among equal weights (flags as
+    # small integers sort in linear time).
     order = np.argsort(-weights, kind="stable")
-    order = order[np.argsort(owner[order], kind="stable")]
+    flag_key = owner[order].astype(np.uint16 if owner.max() < 1 << 16 else np.int64)
+    order = order[np.argsort(flag_key, kind="stable")]
     owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
     group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
     chosen = np.flatnonzero(((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start]))
