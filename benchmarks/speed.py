@@ -57,6 +57,17 @@ def comments(corpora: Path, n: int, seed: int = 1) -> list[str]:
     return random.Random(seed).sample(pool, n)
 
 
+def huge_pages_mb() -> float | None:
+    """This process's memory on transparent huge pages (Linux), or None."""
+    try:
+        for line in open("/proc/self/smaps_rollup"):
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def latency(fn, texts) -> list[float]:
     out = []
     for text in texts:
@@ -113,11 +124,16 @@ def main() -> int:
         t0 = time.perf_counter()
         predict_prob(texts)
         peer_s.append(time.perf_counter() - t0)
+    huge = huge_pages_mb()
     ours, peer = len(texts) / min(ours_s), len(texts) / min(peer_s)
     rows.append(("batch throughput, comments/s", f"{ours:,.0f}", f"{peer:,.0f}", f"{ours / peer:.2f}x"))
     ours_m, peer_m = len(texts) / statistics.median(ours_s), len(texts) / statistics.median(peer_s)
     rows.append((f"  (median of {args.repeat} runs)", f"{ours_m:,.0f}", f"{peer_m:,.0f}", f"{ours_m / peer_m:.2f}x"))
 
+    if huge is not None:
+        # The model's lookup tables are copied onto huge pages at load when the kernel allows
+        # (moderation/hugepages.py); where it has none to give, batches run 5-10% slower.
+        rows.append(("  process memory on huge pages, MB", f"{huge:,.0f}", "", ""))
     single = texts[: args.single]
     mine = latency(moderator.check, single)
     theirs = latency(lambda t: predict_prob([t]), single)

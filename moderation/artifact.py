@@ -21,6 +21,7 @@ import numpy
 import scipy
 import sklearn
 
+from . import hugepages
 from .errors import ModelError
 
 # 2: token-table feature space; 3: dense signals (lexicon hits, accusation cues, promotable links).
@@ -160,4 +161,7 @@ def load(path: str | os.PathLike) -> ModelArtifact:
     if check is not None and not check():
         raise ModelError(f"model {path} was trained on another feature space than this code's; retrain it with "
                          f"`moderation train --out {path}`")
+    tables = getattr(payload["model"], "lookup_tables", None)
+    if tables is not None:
+        hugepages.relocate(tables())
     return ModelArtifact(model=payload["model"], thresholds=payload["thresholds"], card=card, path=path)

@@ -243,3 +243,32 @@ def test_scores_are_rounded_as_python_rounds_them():
     values = np.concatenate([rng.random(20000), np.arange(0, 1, 1e-5) + 5e-5, [0.12345, 0.99995, 1.0, 0.0]])
     values = values.reshape(-1, 1)
     assert _rounded(values).ravel().tolist() == [round(v, 4) for v in values.ravel().tolist()]
+
+
+def test_loaded_lookup_tables_are_read_only_copies_that_score_the_same(tiny_model_path, tmp_path):
+    import pickle
+
+    from moderation import hugepages
+
+    texts = ["The mayor took bribes and lied about it.", "Lovely park, thanks for the story", "f*ck this idiot"]
+    loaded = load(tiny_model_path)
+    model = loaded.model
+    plain = pickle.loads(pickle.dumps(model))   # unpickled, not relocated
+    before = [getattr(h, n).copy() for h, n in plain.lookup_tables()]
+    moved = [getattr(h, n) for h, n in model.lookup_tables()]
+    if hugepages.supported():
+        assert all(not a.flags.writeable for a in moved)
+        # the copies are exact: every table, and every score
+        assert all(np.array_equal(a, b) for a, b in zip(moved, before))
+    assert np.array_equal(model.score(texts)[0], plain.score(texts)[0])
+    # a relocated model pickles like any other
+    assert np.array_equal(pickle.loads(pickle.dumps(model)).score(texts)[0], model.score(texts)[0])
+
+
+def test_relocating_nothing_moves_nothing():
+    from moderation import hugepages
+
+    class Holder:
+        values = [1, 2]
+
+    assert hugepages.relocate([]) == 0 and hugepages.relocate([(Holder(), "values")]) == 0
