@@ -132,7 +132,7 @@ def main() -> int:
 
     if huge is not None:
         # The model's lookup tables are copied onto huge pages at load when the kernel allows
-        # (moderation/hugepages.py); where it has none to give, batches run 5-10% slower.
+        # (moderation/memory.py); where it has none to give, batches run 5-10% slower.
         rows.append(("  process memory on huge pages, MB", f"{huge:,.0f}", "", ""))
     single = texts[: args.single]
     mine = latency(moderator.check, single)

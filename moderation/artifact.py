@@ -21,7 +21,7 @@ import numpy
 import scipy
 import sklearn
 
-from . import hugepages
+from . import memory
 from .errors import ModelError
 
 # 2: token-table feature space; 3: dense signals (lexicon hits, accusation cues, promotable links).
@@ -163,5 +163,5 @@ def load(path: str | os.PathLike) -> ModelArtifact:
                          f"`moderation train --out {path}`")
     tables = getattr(payload["model"], "lookup_tables", None)
     if tables is not None:
-        hugepages.relocate(tables())
+        memory.relocate(tables())
     return ModelArtifact(model=payload["model"], thresholds=payload["thresholds"], card=card, path=path)

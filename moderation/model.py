@@ -170,7 +170,7 @@ class CommentModel(BaseEstimator):
 
     def lookup_tables(self) -> list[tuple[object, str]]:
         """(holder, attribute) of the arrays scoring reads at random places: what
-        ``hugepages.relocate`` moves onto huge pages at load."""
+        ``memory.relocate`` moves onto huge pages at load."""
         f, c = self.features_, self.compiled_
         return [(f._tokens, "_slots"), (f._bigrams, "_slots"), (f._grams, "_slots"), (c, "word_ext"), (c, "token_ext"),
                 (c, "char_ext"), (f, "unigram_col_"), (f, "bigram_cols_"), (f, "gram_cols_")]

@@ -19,6 +19,7 @@ from .artifact import ModelArtifact
 from .comment import Comment
 from .detectors import RULE_IDS, RULES, Batch, Context, RuleThresholds, ignored_link_domains
 from .errors import InputError
+from . import memory
 from .lexicon import Lexicon
 from .normaliser import Normaliser
 from .rulebook import Rulebook
@@ -54,6 +55,8 @@ class Moderator:
         self.artifact = artifact
         self.rulebook = rulebook
         self.history = history
+        # Batches reuse the pages the last one freed (process-wide; see moderation.memory).
+        memory.keep_freed_memory()
         self.evidence_per_flag = evidence_per_flag
         self.lexicon = Lexicon.load(rulebook["foul_language"].settings.lexicon or None)
         #: Every comment is read through this (disguises undone); see moderation.normaliser.

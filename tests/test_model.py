@@ -248,7 +248,7 @@ def test_scores_are_rounded_as_python_rounds_them():
 def test_loaded_lookup_tables_are_read_only_copies_that_score_the_same(tiny_model_path, tmp_path):
     import pickle
 
-    from moderation import hugepages
+    from moderation import memory
 
     texts = ["The mayor took bribes and lied about it.", "Lovely park, thanks for the story", "f*ck this idiot"]
     loaded = load(tiny_model_path)
@@ -256,7 +256,7 @@ def test_loaded_lookup_tables_are_read_only_copies_that_score_the_same(tiny_mode
     plain = pickle.loads(pickle.dumps(model))   # unpickled, not relocated
     before = [getattr(h, n).copy() for h, n in plain.lookup_tables()]
     moved = [getattr(h, n) for h, n in model.lookup_tables()]
-    if hugepages.supported():
+    if memory.supported():
         assert all(not a.flags.writeable for a in moved)
         # the copies are exact: every table, and every score
         assert all(np.array_equal(a, b) for a, b in zip(moved, before))
@@ -266,9 +266,21 @@ def test_loaded_lookup_tables_are_read_only_copies_that_score_the_same(tiny_mode
 
 
 def test_relocating_nothing_moves_nothing():
-    from moderation import hugepages
+    from moderation import memory
 
     class Holder:
         values = [1, 2]
 
-    assert hugepages.relocate([]) == 0 and hugepages.relocate([(Holder(), "values")]) == 0
+    assert memory.relocate([]) == 0 and memory.relocate([(Holder(), "values")]) == 0
+
+
+def test_freed_memory_is_kept_where_malloc_is_glibc_s():
+    import platform
+    import sys
+
+    from moderation import memory
+
+    kept = memory.keep_freed_memory()
+    assert memory.keep_freed_memory() is kept   # once per process
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert kept

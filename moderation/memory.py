@@ -1,5 +1,6 @@
-"""The model's lookup tables on huge pages, where the system offers them.
+"""Memory for batch scoring: the model's lookup tables on huge pages, and freed batches kept.
 
+**Huge pages.**
 Scoring a batch reads its hash tables (tokens, bigrams, character n-grams) and its per-column
 numbers (some 30 MB with the full model) at random places, several times per token. On 4 KB pages
 nearly each of those reads also misses the processor's address cache (TLB): the tables span
@@ -9,10 +10,21 @@ they span fifteen, and a 10,000-comment batch is 5-10% quicker (benchmarks/speed
 
 Nothing depends on it: where the mapping or the advice is unavailable the arrays stay where they
 are, and the numbers are the same either way (the copies are exact, and read-only).
+
+**Freed batches kept.** A 10,000-comment batch makes some 100 MB of temporary arrays. glibc's
+malloc gives blocks that large to the kernel as soon as they are freed and takes fresh ones for
+the next batch, whose every page then faults in again: 5-15 ms a batch, and a different amount in
+each process (its thresholds adapt to what was freed before). ``keep_freed_memory`` has it serve
+blocks up to 32 MB from its heap and keep up to 256 MB of free heap, so the next batch reuses the
+last one's pages: batches are quicker and steadier, and the process's resident memory stays near
+its peak, where a server's stays anyway. Only glibc has these settings; elsewhere it does nothing.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import mmap
+import sys
 from typing import Iterable
 
 import numpy as np
@@ -48,3 +60,26 @@ def relocate(holders: Iterable[tuple[object, str]]) -> int:
         setattr(holder, name, copy)
         at += size
     return at
+
+
+#: mallopt parameters (glibc's malloc.h) and the values set.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 << 20, 256 << 20
+_kept: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's malloc to reuse a freed batch's memory (see the module docstring), once per
+    process; True when it is set."""
+    global _kept
+    if _kept is None:
+        _kept = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                mallopt = libc.mallopt
+            except (OSError, AttributeError):
+                return False
+            mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+            _kept = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+    return _kept
