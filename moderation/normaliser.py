@@ -115,9 +115,16 @@ class _Lazy:
 def _offsets(text: str, changing: list[str]) -> list[int]:
     """The original index of each character of ``text.translate(TABLE)``, where the characters in
     ``changing`` become other than one character: runs of one for one, then each changing
-    character's index as often as its replacement is long (the changing characters are few)."""
+    character's index as often as its replacement is long."""
     if not changing:
         return list(range(len(text)))
+    if sum(text.count(c) for c in changing) > 64:
+        # Many: by arrays, in one pass (a run of thousands of zero-width characters).
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        lengths = np.ones(len(points), dtype=np.int64)
+        for c in changing:
+            lengths[points == ord(c)] = len(TABLE[ord(c)])
+        return np.repeat(np.arange(len(points)), lengths).tolist()
     out: list[int] = []
     at = 0
     for m in re.finditer("[" + "".join(re.escape(c) for c in sorted(changing)) + "]", text):
@@ -314,6 +321,8 @@ class Normaliser:
             out.append(word)
             if positions is not None:
                 out_offsets += [where[p] for p in positions]
+            elif len(word) == end - start:   # a masked word as long as written: letter for letter
+                out_offsets += where[start:end]
             else:   # a masked word stands where it was written, its letters spread over it
                 span = end - start
                 out_offsets += [where[start + min(k * span // max(len(word), 1), span - 1)] for k in range(len(word))]

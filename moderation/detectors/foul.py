@@ -93,13 +93,17 @@ class FoulLanguageDetector(LearnedDetector):
                     scores[d], no_reject[d] = raise_to, True
                 if banned or suspect:
                     listed[d] = batch.spans(d, (*banned, *suspect))
-        starts, ends = a.scan.start[hits].tolist(), a.scan.end[hits].tolist()
-        words: dict[int, list] = {}
-        for d, s, e in zip(doc.tolist(), starts, ends):
-            words.setdefault(d, []).append(batch.evidence(d, s, e))
+        # The words shown: each flagged comment's first hits, as many as a flag shows (a comment of
+        # thousands of hits would otherwise list them all); made only for the comments asked of.
+        first_hit = np.searchsorted(doc, np.arange(n + 1)) if len(doc) else np.zeros(n + 1, dtype=np.int64)
+        shown = self.context.evidence_per_flag
+
+        def words(d: int) -> list:
+            lo, hi = int(first_hit[d]), min(int(first_hit[d + 1]), int(first_hit[d]) + shown)
+            return [batch.evidence(d, int(s), int(e)) for s, e in zip(a.scan.start[hits[lo:hi]], a.scan.end[hits[lo:hi]])]
 
         def evidence_of(docs):
             found = learned.evidence(docs)
-            return [evidence.merge(evidence.merge(listed.get(d, ()), words.get(d, ())), f) for d, f in zip(docs, found)]
+            return [evidence.merge(evidence.merge(listed.get(d, ()), words(d)), f) for d, f in zip(docs, found)]
 
         return RuleScores(scores, evidence_of, reject=reject, no_reject=no_reject)
