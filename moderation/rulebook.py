@@ -139,7 +139,7 @@ def _threshold(value: Any, where: str) -> float | None:
 
 def parse_settings(cls: type, entry: dict[str, Any], where: str, base: Path | None = None):
     """An instance of the settings dataclass ``cls`` from a rulebook table: every field the table
-    gives, checked against the field's type (and its ``min`` metadata; a ``path`` is made absolute
+    gives, checked against the field's type (and its ``min`` and ``max`` metadata; a ``path`` is made absolute
     against ``base`` and must exist); the defaults for the rest."""
     hints = typing.get_type_hints(cls)
     values = {}
@@ -148,9 +148,11 @@ def parse_settings(cls: type, entry: dict[str, Any], where: str, base: Path | No
             continue
         value, kind = entry[f.name], hints[f.name]
         if kind is int:
-            least = f.metadata.get("min", 0)
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
-                raise RulebookError(f"{where}: {f.name} must be a whole number >= {least}, got {value!r}")
+            least, most = f.metadata.get("min", 0), f.metadata.get("max")
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= least
+                    and (most is None or value <= most)):
+                bounds = f">= {least}" if most is None else f"from {least} to {most}"
+                raise RulebookError(f"{where}: {f.name} must be a whole number {bounds}, got {value!r}")
         elif kind is float:
             if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise RulebookError(f"{where}: {f.name} must be a number, got {value!r}")

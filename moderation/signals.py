@@ -9,6 +9,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Iterable, NamedTuple
 
 from .text import fold, unleet
@@ -115,8 +116,9 @@ def _bare_urls(text: str):
         longest, chars = max(sizes, default=0), sum(sizes)
     if longest <= _SHORT_CHAIN:
         work["bare_url"] = chars
-        return [_Bare(m.start(), m.end(), m.group("tld"), m.group("path")) for m in _BARE_URL_REFERENCE.finditer(text)]
-    return list(_scan_bare_urls(text))
+        return [_Bare(m.start(), m.end(), m.group("tld"), m.group("path"))
+                for m in islice(_BARE_URL_REFERENCE.finditer(text), _MATCHES)]
+    return list(islice(_scan_bare_urls(text), _MATCHES))
 
 
 def _scan_bare_urls(text: str):
@@ -205,18 +207,25 @@ def allowed_links(links: Iterable[Link], allow_domains: Iterable[str]) -> list[L
     return [link for link in links if not _allowed(link.domain, allow_domains)]
 
 
+#: The most links read of one comment: past it a comment is a link farm, and reading every one of
+#: thousands would cost a millisecond each thousand; the rest of its text is read as words.
+MAX_LINKS = 200
+#: Matches taken of each kind of link (some are turned down), so the first MAX_LINKS are among them.
+_MATCHES = 4 * MAX_LINKS
+
+
 @lru_cache(maxsize=1024)
 def detect_links(text: str) -> tuple[Link, ...]:
-    """Every link of ``text`` before any allow-list, in order (cached: training and evaluation ask
-    again for the same texts)."""
+    """Every link of ``text`` before any allow-list, in order, up to the first ``MAX_LINKS``
+    (cached: training and evaluation ask again for the same texts)."""
     taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
     links: list[Link] = []
     # A scheme URL needs "//" and a www. address "www": without them those patterns cannot match.
     found = []
     if "//" in text:
-        found += [(m.start(), m.end(), None) for m in _SCHEME_URL.finditer(text)]
+        found += [(m.start(), m.end(), None) for m in islice(_SCHEME_URL.finditer(text), _MATCHES)]
     if "www" in text.lower():
-        found += [(m.start(), m.end(), None) for m in _WWW_URL.finditer(text)]
+        found += [(m.start(), m.end(), None) for m in islice(_WWW_URL.finditer(text), _MATCHES)]
     found += [(m.start, m.end, m) for m in _bare_urls(text)]
     starts: list[int] = []      # the taken spans, sorted by start (they never overlap)
     ends: list[int] = []
@@ -241,8 +250,7 @@ def detect_links(text: str) -> tuple[Link, ...]:
                 continue
             if obfuscated and tld not in _OBFUSCATION_TLDS:
                 continue
-            first = _FIRST_WORD_END.split(raw, maxsplit=1)[0].lower()
-            if obfuscated and first in _DOT_STOPWORDS:
+            if obfuscated and _FIRST_WORD_END.split(raw, maxsplit=1)[0].lower() in _DOT_STOPWORDS:
                 continue
         domain = _host(raw, obfuscated or bare is None)
         i = bisect.bisect_left(starts, start)
@@ -251,7 +259,7 @@ def detect_links(text: str) -> tuple[Link, ...]:
         links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
                           shortener=domain in SHORTENERS))
     links.sort(key=lambda link: link.start)
-    return tuple(links)
+    return tuple(links[:MAX_LINKS])
 
 
 # --- volume --------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ def test_packaged_rulebook_has_every_rule_with_its_published_wording():
 
 @pytest.mark.parametrize("changes,message", [
     ({"respect": {"action": "delete"}}, "action must be one of review, reject, got 'delete'"),
-    ({"links": {"limit": -1}}, "limit must be a whole number >= 0"),
+    ({"links": {"limit": -1}}, "limit must be a whole number from 0 to 199, got -1"),
+    ({"links": {"limit": 500}}, "limit must be a whole number from 0 to 199, got 500"),
     ({"links": {"detector": "learned"}}, "detector is fixed to 'measured'"),
     ({"volume": {"threshold": 1.5}}, "threshold must be \"model\" or a number from 0 to 1, got 1.5"),
     ({"respect": {"banned_words": ["x"]}}, "unknown setting 'banned_words'"),

@@ -189,3 +189,13 @@ def test_finding_links_is_linear_in_the_text(name):
         steps.append(signals.work["bare_url"])
     # Doubling the text at most doubles the scanner's work (plus a little for the prefix).
     assert steps[1] <= 2.1 * steps[0] and steps[2] <= 2.1 * steps[1], steps
+
+
+def test_a_link_farm_is_read_up_to_its_first_links_in_order():
+    from moderation.signals import MAX_LINKS, detect_links
+
+    farm = " ".join(f"see shop{i}.com/x" for i in range(3 * MAX_LINKS)) + " and http://last.example.org/y"
+    found = detect_links(farm)
+    assert len(found) == MAX_LINKS
+    assert [x.domain for x in found[:3]] == ["shop0.com", "shop1.com", "shop2.com"]
+    assert found[-1].domain == f"shop{MAX_LINKS - 1}.com"

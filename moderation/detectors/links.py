@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..signals import allowed_links, link_score
+from ..signals import MAX_LINKS, allowed_links, link_score
 from .base import Batch, Detector, RuleScores
 from .learned import _domains
 
@@ -20,7 +20,7 @@ POLICY_THRESHOLD = 1.0
 @dataclass(frozen=True)
 class LinksSettings:
     #: More than this many links flags a comment.
-    limit: int = field(default=1, metadata={"min": 0})
+    limit: int = field(default=1, metadata={"min": 0, "max": MAX_LINKS - 1})
     #: Links to these domains (and their subdomains) are not counted: the outlet's own site, say.
     allow_domains: tuple[str, ...] = field(default=(), metadata={"kind": "words", "clean": _domains})
 
@@ -39,4 +39,6 @@ class LinksDetector(Detector):
         for d, found in batch.links.items():
             counted[d] = allowed_links(found, self.settings.allow_domains)
             scores[d] = link_score(len(counted[d]), self.settings.limit)
-        return RuleScores(scores, lambda docs: [batch.spans(d, counted.get(d, ())) for d in docs])
+        # A flag shows the first links, enough to pass the limit (not all of thousands).
+        shown = max(self.context.evidence_per_flag, self.settings.limit + 1)
+        return RuleScores(scores, lambda docs: [batch.spans(d, counted.get(d, ())[:shown]) for d in docs])

@@ -15,7 +15,7 @@ import numpy as np
 from .. import accel
 from ..scan import Scan, normalize, scan as scan_texts
 from ..signals import Link, detect_links
-from .dense import MIN_SENTENCE_TOKENS, N_LINK, Signals, batch_signals, ignored
+from .dense import MIN_SENTENCE_TOKENS, N_LINK, Signals, batch_signals, split_ignored
 
 if TYPE_CHECKING:
     from .vocabulary import TextFeatures
@@ -138,8 +138,7 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
     promo_links: dict[int, list[Link]] = {}
     first_of_doc = _starts(s.doc, len(texts)) if links else None
     for d, found in links.items():
-        gone = [x for x in found if ignored(x, ignore)]
-        kept_links = [x for x in found if not ignored(x, ignore)]
+        gone, kept_links = split_ignored(found, ignore)
         if kept_links:
             promo_links[d] = kept_links
         if gone:

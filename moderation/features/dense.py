@@ -209,8 +209,23 @@ def link_features(links: Iterable[Link]) -> list[float]:
 
 def ignored(link: Link, domains: tuple[str, ...]) -> bool:
     """A link the learned rules leave out: to one of ``domains`` (or a subdomain of one)."""
-    wanted = _domain_set(domains)
-    labels = link.domain.split(".")
+    return _ignored_domain(link.domain, _domain_set(domains))
+
+
+def split_ignored(links, domains: tuple[str, ...]) -> tuple[list, list]:
+    """``links`` the learned rules leave out, and those they keep (each domain decided once)."""
+    wanted, seen = _domain_set(domains), {}
+    gone, kept = [], []
+    for x in links:
+        out = seen.get(x.domain)
+        if out is None:
+            out = seen[x.domain] = _ignored_domain(x.domain, wanted)
+        (gone if out else kept).append(x)
+    return gone, kept
+
+
+def _ignored_domain(domain: str, wanted: frozenset[str]) -> bool:
+    labels = domain.split(".")
     return any(".".join(labels[i:]) in wanted for i in range(len(labels)))
 
 
