@@ -46,6 +46,7 @@ _RUN = re.compile(r"([^\W\d_])\1{2,}")
 #: times in a row.
 _CANDIDATE = re.compile(r"\*|([^\W\d_])\1\1")
 _NONE = -1
+_MISSING = object()
 
 
 def _trie_pattern(words: list[tuple[str, bool]]) -> str:
@@ -243,6 +244,21 @@ class Lexicon:
         its letters can still begin one."""
         exact, stems = self._whole
         return frozenset(w[:k] for w in (*exact, *stems) for k in range(1, len(w) + 1))
+
+    def word_beginnings(self, size: int) -> frozenset[str] | None:
+        """The ``size``-letter beginnings of every whole word, or None when a prefix entry is
+        shorter than that (then any ``size`` letters after it begin one)."""
+        found = self._beginnings.get(size, _MISSING)
+        if found is _MISSING:
+            exact, stems = self._whole
+            found = None if any(len(s) < size for s in stems) else \
+                frozenset(w[:size] for w in (*exact, *stems) if len(w) >= size)
+            self._beginnings[size] = found
+        return found
+
+    @cached_property
+    def _beginnings(self) -> dict:
+        return {}
 
     @cached_property
     def _whole(self) -> tuple[frozenset[str], tuple[str, ...]]:

@@ -338,7 +338,13 @@ class Normaliser:
         found, i, n = [], 0, len(letters)
         text = "".join(c for _, c in letters).lower()
         prefixes, whole = self.lexicon.word_prefixes, self.lexicon.whole_word
+        # A word here is 3 letters or more, each beginning of it a beginning of a lexicon word:
+        # a start whose first three letters begin none is passed over at once.
+        three = self.lexicon.word_beginnings(3)
         while i <= n - 3:
+            if three is not None and text[i:i + 3] not in three:
+                i += 1
+                continue
             best = None
             for j in range(i + 1, min(n, i + _LONGEST) + 1):
                 piece = text[i:j]

@@ -75,10 +75,10 @@ _WWW_URL = re.compile(rf"(?<![\w@.\-/])www{_SEP}{_LABEL}(?:{_SEP}{_LABEL})+{_POR
 _BARE_URL_REFERENCE = re.compile(
     rf"(?<![\w@.\-/])(?>{_LABEL})(?:{_SEP}(?>{_LABEL}))*?{_SEP}(?P<tld>{_TLD_ALT})(?![\w-])(?P<port>{_PORT})(?P<path>{_PATH})")
 _LABEL_AT = re.compile(_LABEL)
-_SEP_AT = re.compile(_SEP)
+#: A separator and the label after it, in one match: a step of a chain.
+_STEP_AT = re.compile(rf"{_SEP}((?>{_LABEL}))")
 _TAIL_AT = re.compile(rf"(?P<port>{_PORT})(?P<path>{_PATH})")
 _START = re.compile(r"(?<![\w@.\-/])[A-Za-z0-9]")
-_WORD_OR_HYPHEN = re.compile(r"[\w-]")
 #: Steps the bare-domain search took in its last call (tests hold it linear in the text): the
 #: characters of the chains it read, or the scanner's steps.
 work = {"bare_url": 0}
@@ -122,41 +122,43 @@ def _bare_urls(text: str):
 
 
 def _scan_bare_urls(text: str):
-    """The matches of ``_BARE_URL_REFERENCE`` in ``text``, walking each chain of labels once."""
+    """The matches of ``_BARE_URL_REFERENCE`` in ``text``, walking each chain of labels once: a
+    label from which no top-level domain is reached is remembered, and a later start there fails
+    at once. A step (separator, label) is one match."""
     failed: set[int] = set()
     resume = 0
     steps = 0
-    for candidate in _START.finditer(text):
-        p = candidate.start()
+    for p in [m.start() for m in _START.finditer(text)]:
         steps += 1
         if p < resume or p in failed:
             continue
-        label = _LABEL_AT.match(text, p)
         visited = [p]
-        at, found = label.end(), None
+        at, found = _LABEL_AT.match(text, p).end(), None
         while True:
             steps += 1
-            sep = _SEP_AT.match(text, at)
-            if sep is None:
+            step = _STEP_AT.match(text, at)
+            if step is None:
                 break
-            q = sep.end()
-            nxt = _LABEL_AT.match(text, q)
-            if nxt is None:
+            start, end = step.span(1)
+            if text[start:end] in _TLD_SET and not _word_or_hyphen(text[end:end + 1]):
+                found = (start, end)
                 break
-            if nxt.group(0) in _TLD_SET and not _WORD_OR_HYPHEN.match(text, nxt.end()):
-                found = nxt
+            if start in failed:
                 break
-            if nxt.start() in failed:
-                break
-            visited.append(nxt.start())
-            at = nxt.end()
+            visited.append(start)
+            at = end
         if found is None:
             failed.update(visited)
             continue
-        tail = _TAIL_AT.match(text, found.end())
+        tail = _TAIL_AT.match(text, found[1])
         resume = tail.end()
-        yield _Bare(p, tail.end(), found.group(0), tail.group("path"))
+        yield _Bare(p, tail.end(), text[found[0]:found[1]], tail.group("path"))
     work["bare_url"] = steps
+
+
+def _word_or_hyphen(c: str) -> bool:
+    """``[\\w-]`` on one character (or none)."""
+    return bool(c) and (c.isalnum() or c in "_-")
 
 
 _TLD_SET = frozenset(TLDS)
