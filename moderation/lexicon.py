@@ -46,7 +46,8 @@ _RUN = re.compile(r"([^\W\d_])\1{2,}")
 #: times in a row.
 _CANDIDATE = re.compile(r"\*|([^\W\d_])\1\1")
 _NONE = -1
-_MISSING = object()
+#: A word of letters only (what spaced letters can spell).
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _trie_pattern(words: list[tuple[str, bool]]) -> str:
@@ -71,6 +72,31 @@ def _trie_pattern(words: list[tuple[str, bool]]) -> str:
         return "(?:" + "|".join(options) + ")"
 
     return emit(root)
+
+
+def _longest_word_trie(words: list[str], stems: list[str], shortest: int, longest: int) -> str:
+    """A pattern matching, at a place, the longest of ``words`` or of the words a stem begins (a
+    stem and letters after it, ``shortest`` to ``longest`` letters in all). In a trie at most one
+    child matches the next letter, so trying children before ending gives the longest word; a
+    stem ends its branch, its letters taken greedily (no word under it is longer)."""
+    root: dict = {}
+    for word, stem in [(w, False) for w in words] + [(s, True) for s in stems]:
+        node = root
+        for c in word:
+            node = node.setdefault(c, {})
+        node[""] = node.get("", False) or stem
+
+    def emit(node: dict, depth: int) -> str:
+        if node.get(""):
+            return rf"[^\W\d_]{{{max(shortest - depth, 0)},{longest - depth}}}"
+        options = [re.escape(c) + emit(child, depth + 1) for c, child in sorted(node.items()) if c != ""]
+        if "" in node:
+            options.append("")
+        if len(options) == 1:
+            return options[0]
+        return "(?:" + "|".join(options) + ")"
+
+    return emit(root, 0) if root else ""
 
 
 def packaged_lexicon_path() -> Path:
@@ -238,26 +264,24 @@ class Lexicon:
         exact, prefixes = self._whole
         return token in exact or token.startswith(prefixes)
 
-    @cached_property
-    def word_prefixes(self) -> frozenset[str]:
-        """Every beginning of a whole word (``whole_word``): a spaced run is searched only as far as
-        its letters can still begin one."""
-        exact, stems = self._whole
-        return frozenset(w[:k] for w in (*exact, *stems) for k in range(1, len(w) + 1))
-
-    def word_beginnings(self, size: int) -> frozenset[str] | None:
-        """The ``size``-letter beginnings of every whole word, or None when a prefix entry is
-        shorter than that (then any ``size`` letters after it begin one)."""
-        found = self._beginnings.get(size, _MISSING)
-        if found is _MISSING:
+    def spelled_words(self, shortest: int = 3, longest: int = 16) -> re.Pattern:
+        """A pattern whose ``finditer`` over lower-case letters gives, leftmost first, the longest
+        whole word (``whole_word``) of ``shortest`` to ``longest`` letters at each place, and goes
+        on after it: the words a run of spaced letters spells ("abcfuck" holds "fuck"). It is a
+        trie, each node trying its longer words first, so the engine reads each place at most
+        ``longest`` letters far: linear in the text."""
+        key = (shortest, longest)
+        found = self._spelled.get(key)
+        if found is None:
             exact, stems = self._whole
-            found = None if any(len(s) < size for s in stems) else \
-                frozenset(w[:size] for w in (*exact, *stems) if len(w) >= size)
-            self._beginnings[size] = found
+            found = re.compile(_longest_word_trie(
+                [w for w in exact if shortest <= len(w) <= longest and _LETTERS.fullmatch(w)],
+                [s for s in stems if len(s) <= longest and _LETTERS.fullmatch(s)], shortest, longest) or "(?!)")
+            self._spelled[key] = found
         return found
 
     @cached_property
-    def _beginnings(self) -> dict:
+    def _spelled(self) -> dict:
         return {}
 
     @cached_property

@@ -32,8 +32,8 @@ do, and the others are returned as they are.
 """
 from __future__ import annotations
 
-import bisect
 import json
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -120,7 +120,7 @@ def _offsets(text: str, changing: list[str]) -> list[int]:
         return list(range(len(text)))
     if sum(text.count(c) for c in changing) > 64:
         # Many: by arrays, in one pass (a run of thousands of zero-width characters).
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        points = _codes(text)
         lengths = np.ones(len(points), dtype=np.int64)
         for c in changing:
             lengths[points == ord(c)] = len(TABLE[ord(c)])
@@ -139,39 +139,105 @@ def _offsets(text: str, changing: list[str]) -> list[int]:
 _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
-#: Where a mask may be: a mask character, a double dash, a capital X.
-_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
-#: A run of word and mask characters (matched forwards, and backwards on the reversed text).
-_WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
+#: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
+#: capital X), from its first character to its last. The look-ahead reads a run at most once: a
+#: run without a spot fails it, and every later place in that run fails the look-behind at once.
+_MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])"
+                         r"(?=[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
+                         r"[\w*#@%\-\u2013\u2014]++")
+#: What may stand between spaced letters (``_SPACED``): not a letter of the word.
+_SEPARATORS = " .-_\n\r\t"
+_START_OF = operator.itemgetter(0)
 
 
-def _masked_words(chars: str) -> list[tuple[int, int]]:
-    """Spans of the runs of word and mask characters that hold a mask spot (3 to 40 long): from
-    each spot (they are few) the run is followed right, and left on the reversed text, each by one
-    match; a run is followed once, so the work is linear in the text."""
-    spans, end, n, reverse = [], -1, len(chars), None
-    for m in _MASK_SPOT.finditer(chars):
-        if m.start() < end:
-            continue
-        if reverse is None:
-            reverse = chars[::-1]
-        at = n - m.start()            # reverse[at] is the character before the spot
-        start = m.start() - (_WORD_RUN.match(reverse, at).end() - at)
-        end = _WORD_RUN.match(chars, m.end()).end()
-        if 3 <= end - start <= 40:
-            spans.append((start, end))
-    return spans
+def _codes(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _ascii(test) -> np.ndarray:
+    return np.array([test(chr(c)) for c in range(128)], dtype=bool)
+
+
+_ALNUM_ASCII, _LETTER_ASCII = _ascii(str.isalnum), _ascii(str.isalpha)
+_SEPARATOR_ASCII = _ascii(lambda c: c in _SEPARATORS)
+#: Word and mask characters (``[\w*#@%\-\u2013\u2014]``) and mask spots below 128; the two
+#: dashes above it are compared apart.
+_RUN_ASCII = _ascii(lambda c: c.isalnum() or c in "_*#@%-")
+_SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
+_EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
+
+
+class _Classes:
+    r"""A text's characters as code points, and which are alphanumeric (``[^\W_]``) and letters
+    (``[^\W\d_]``), as the regular expression engine reads them: the spans ``_SPACED`` and
+    ``_MASKED_RUN`` find, found in arrays (a text of thousands of disguised words costs a few
+    passes over arrays, not a pattern tried at each of its characters). ``spaced_runs`` and
+    ``masked_runs`` are those patterns' ``finditer`` spans exactly; the tests hold them to it."""
+
+    __slots__ = ("points", "small", "alnum", "letter")
+
+    def __init__(self, chars: str):
+        self.points = points = _codes(chars)
+        # Below 128 by tables; a character above it is looked up once however often it comes.
+        self.small = small = np.where(points > 127, 0, points)   # NUL: in no table
+        self.alnum, self.letter = _ALNUM_ASCII[small], _LETTER_ASCII[small]
+        wide = np.flatnonzero(points > 127)
+        if len(wide):
+            codes, where = np.unique(points[wide], return_inverse=True)
+            found = [chr(c) for c in codes.tolist()]
+            alnum = np.array([c.isalnum() for c in found], dtype=bool)
+            # \d is a decimal digit: "²" is alphanumeric, not a digit, so a letter to the engine.
+            letter = alnum & ~np.array([c.isdecimal() for c in found], dtype=bool)
+            self.alnum[wide], self.letter[wide] = alnum[where], letter[where]
+
+    def spaced_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_SPACED``: chains of three or more single letters (no letter or digit either side),
+        each next to the next across one to three separators and nothing else."""
+        alnum = self.alnum
+        beside = np.zeros(len(alnum) + 2, dtype=bool)
+        beside[2:] |= alnum            # beside[i + 1]: the character before i...
+        beside[:-2] |= alnum           # ...or the one after it is alphanumeric
+        single = np.flatnonzero(self.letter & ~beside[1:-1])
+        if len(single) < 3:
+            return single[:0], single[:0]
+        separators = np.concatenate(([0], np.cumsum(_SEPARATOR_ASCII[self.small])))
+        gap = np.diff(single) - 1
+        link = (gap >= 1) & (gap <= 3) & (separators[single[1:]] - separators[single[:-1] + 1] == gap)
+        first, last = _segments(link)
+        keep = last - first >= 2                    # two links or more: three letters
+        return single[first[keep]], single[last[keep]] + 1
+
+    def masked_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_MASKED_RUN``: the longest runs of word and mask characters holding a mask spot (a
+        mask character, a capital X, a double dash)."""
+        points, small = self.points, self.small
+        dashes = (points == _EN_DASH) | (points == _EM_DASH)
+        run = _RUN_ASCII[small] | self.alnum | dashes
+        spot = _SPOT_ASCII[small] | dashes
+        dash = small == _DASH
+        spot[:-1] |= dash[:-1] & dash[1:]
+        starts, ends = _segments(run)
+        spots = np.concatenate(([0], np.cumsum(spot)))
+        keep = spots[ends] > spots[starts]
+        return starts[keep], ends[keep]
+
+
+def _segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The starts and ends of the runs of True in ``flags``."""
+    edges = np.diff(np.concatenate(([False], flags, [False])).view(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
-#: The longest word a run of spaced letters is searched for.
-_LONGEST = 16
+#: The shortest and the longest word a run of spaced letters is searched for.
+_SHORTEST, _LONGEST = 3, 16
 _MISSING = object()
 _REAL_DASH_MASK = re.compile(r"--|\w-$|^\w-")
 _X_MASK = re.compile(r"(?<=[a-z])X|X(?=[a-z])")
 _SHORT_TRAILING_MASK = re.compile(r"[^\W\d_][#@%_\-\u2013\u2014]{1,2}")
-#: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words.
-_SPACED_CAPS = re.compile(r"(?<![\w.])[A-Z](?:( )[A-Z](?![\w.])(?:\1[A-Z](?![\w.]))*+|(\.)[A-Z](?:\2[A-Z])*+\.?(?![\w.]))")
+#: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words. The first
+#: capital comes first and what is before it is looked at after, so the engine skips to capitals.
+_SPACED_CAPS = re.compile(r"[A-Z](?<![\w.][A-Z])(?:( )[A-Z](?![\w.])(?:\1[A-Z](?![\w.]))*+|(\.)[A-Z](?:\2[A-Z])*+\.?(?![\w.]))")
 #: What ``accel.screen`` flags: a character above ASCII; letters spaced apart (or dotted capitals);
 #: a mask beside a letter. A comment with none is returned as it is.
 ABOVE_ASCII, SPACED, MASKED = 1, 2, 4
@@ -182,21 +248,17 @@ def screen(texts: Sequence[str]) -> list[int]:
     return list(bytes(accel.screen(list(texts))))
 
 
-class _Spans:
-    """Disjoint spans, sorted: does a new one overlap any? (log time, so many edits stay linear)."""
-
-    def __init__(self, spans):
-        spans = sorted(spans)
-        self.starts, self.ends = [a for a, _ in spans], [b for _, b in spans]
-
-    def overlaps(self, start: int, end: int) -> bool:
-        i = bisect.bisect_left(self.starts, end)
-        return i > 0 and self.ends[i - 1] > start
-
-    def add(self, start: int, end: int) -> None:
-        i = bisect.bisect_left(self.starts, start)
-        self.starts.insert(i, start)
-        self.ends.insert(i, end)
+def _outside(spans: list[tuple[int, int]], starts: list[int], ends: list[int]) -> np.ndarray:
+    """Which of the spans (given as ``starts``, ``ends``) overlap none of ``spans`` (disjoint)."""
+    if not spans:
+        return np.ones(len(starts), dtype=bool)
+    spans = sorted(spans)
+    left = np.fromiter((a for a, _ in spans), dtype=np.int64, count=len(spans))
+    right = np.fromiter((b for _, b in spans), dtype=np.int64, count=len(spans))
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    # The last span beginning before a span's end is the only one that can overlap it.
+    i = np.searchsorted(left, ends, side="left")
+    return (i == 0) | (right[np.maximum(i - 1, 0)] <= starts)
 
 
 class Normalised:
@@ -220,13 +282,58 @@ class Normalised:
         offsets = self.offsets
         if offsets is None or start >= end:
             return start, end
-        return offsets[start], offsets[end - 1] + 1
+        return int(offsets[start]), int(offsets[end - 1]) + 1
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Normalised) and (self.text, self.original) == (other.text, other.original)
 
     def __repr__(self) -> str:
         return f"Normalised({self.text!r}, {self.original!r})"
+
+
+class _Edited:
+    """The offsets of a text after word edits, made when first needed: the offsets of the text
+    before (``offsets``: a ``_Lazy``, or None for one for one) between the edits, and for each
+    edit its letters' places (spaced letters), its characters one for one (a masked word as long
+    as written), or its letters spread over what was written."""
+
+    __slots__ = ("chars", "offsets", "edits")
+
+    def __init__(self, chars: str, offsets, edits: list[tuple[int, int, str, bool]]):
+        self.chars, self.offsets, self.edits = chars, offsets, edits
+
+    def make(self) -> np.ndarray:
+        """In arrays: the characters kept (all but the separators inside joined letters, and the
+        masked words not as long as written), each masked word's letters spread over what was
+        written, in order of where they stand."""
+        chars, offsets, edits = self.chars, self.offsets, self.edits
+        if isinstance(offsets, _Lazy):
+            offsets = offsets.make()
+        n, count = len(chars), len(edits)
+        first, after, words, letter_by_letter = zip(*edits)
+        starts = np.fromiter(first, dtype=np.int64, count=count)
+        ends = np.fromiter(after, dtype=np.int64, count=count)
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
+        by_letter = np.fromiter(letter_by_letter, dtype=bool, count=count)
+        spread = ~by_letter & (lengths != ends - starts)
+        # +1 at an edit's start, -1 at its end: the running sum is 1 inside edits of that kind.
+        def inside(which):
+            marks = np.zeros(n + 1, dtype=np.int64)
+            np.add.at(marks, starts[which], 1)
+            np.add.at(marks, ends[which], -1)
+            return np.cumsum(marks[:n]) > 0
+        points = _codes(chars)
+        keep = ~(inside(by_letter) & _SEPARATOR_ASCII[np.where(points > 127, 0, points)])
+        if spread.any():
+            keep &= ~inside(spread)
+            size, first, count = (ends - starts)[spread], starts[spread], lengths[spread]
+            k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+            letters = np.repeat(first, count) + np.minimum(k * np.repeat(size, count) // np.repeat(np.maximum(count, 1), count),
+                                                           np.repeat(size, count) - 1)
+            index = np.sort(np.concatenate([np.flatnonzero(keep), letters]), kind="stable")
+        else:
+            index = np.flatnonzero(keep)
+        return index if offsets is None else np.asarray(offsets, dtype=np.int64)[index]
 
 
 class Normaliser:
@@ -272,92 +379,87 @@ class Normaliser:
                 current, offsets = self._words(current, offsets, f)
             if current == text:
                 continue
-            if isinstance(offsets, _Lazy):
-                out[i] = Normalised(current, text, make=offsets.make)
-            else:
-                out[i] = Normalised(current, text, offsets)
+            out[i] = Normalised(current, text, make=None if offsets is None else offsets.make)
         return out
 
     # --- word by word ----------------------------------------------------------------------------
 
     def _words(self, chars: str, offsets, flag: int):
-        """Spaced and masked lexicon words of ``chars`` joined and unmasked; ``offsets`` (a list, a
-        ``_Lazy`` or None) is made a list only when something is edited."""
-        edits: list[tuple[int, int, str, list[int] | None]] = []   # (start, end, replacement, its positions)
+        """Spaced and masked lexicon words of ``chars`` joined and unmasked, and a function making
+        the offsets (from ``offsets``, a ``_Lazy`` or None) when they are asked for. Each kind of
+        edit is found by one pass of a pattern over the text, and checked against the others in
+        arrays: a text of thousands of disguised words costs a few passes, not thousands."""
+        edits: list[tuple[int, int, str, bool]] = []   # (start, end, replacement, letter by letter)
         caps = list(_SPACED_CAPS.finditer(chars)) if flag & SPACED else []
         # Two spaced or dotted capitals are a word only beside a longer run ("T H I S  I S"), so
         # "vitamin B C" and "U.S." stay as they are.
-        if any(sum(c.isalpha() for c in m.group(0)) >= 3 for m in caps):
-            for m in caps:
-                letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
-                edits.append((m.start(), m.end(), "".join(c for _, c in letters), [i for i, _ in letters]))
-        taken = _Spans([(a, b) for a, b, _, _ in edits])
-        for m in _SPACED.finditer(chars) if self.lexicon is not None and flag & SPACED else ():
-            if taken.overlaps(m.start(), m.end()):
-                continue
-            letters = [(i, c) for i, c in enumerate(m.group(0), m.start()) if c.isalpha()]
-            for first, last in self._words_in(letters):
-                a, b = letters[first][0], letters[last][0] + 1
-                edits.append((a, b, "".join(c for _, c in letters[first:last + 1]),
-                              [i for i, _ in letters[first:last + 1]]))
-                taken.add(a, b)
-        for start, end in _masked_words(chars) if self.lexicon is not None and flag & MASKED else ():
-            if taken.overlaps(start, end):
-                continue
-            word = self._unmask(chars[start:end])
-            if word is not None:
-                edits.append((start, end, word, None))
-                taken.add(start, end)
+        if any(len(m.group(0)) >= 5 and sum(c.isalpha() for c in m.group(0)) >= 3 for m in caps):
+            edits += [(m.start(), m.end(), m.group(0).replace(" ", "").replace(".", ""), True) for m in caps]
+        classes = _Classes(chars) if self.lexicon is not None else None
+        if classes is not None and flag & SPACED:
+            edits += self._spaced_words(chars, classes, [(a, b) for a, b, _, _ in edits])
+        if classes is not None and flag & MASKED:
+            edits += self._unmasked_words(chars, classes, [(a, b) for a, b, _, _ in edits])
         if not edits:
             return chars, offsets
-        edits.sort()
-        if isinstance(offsets, _Lazy):
-            offsets = offsets.make()
-        where = offsets if offsets is not None else list(range(len(chars)))
-        out, out_offsets, at = [], [], 0
-        for start, end, word, positions in edits:
-            out.append(chars[at:start])
-            out_offsets += where[at:start]
-            out.append(word)
-            if positions is not None:
-                out_offsets += [where[p] for p in positions]
-            elif len(word) == end - start:   # a masked word as long as written: letter for letter
-                out_offsets += where[start:end]
-            else:   # a masked word stands where it was written, its letters spread over it
-                span = end - start
-                out_offsets += [where[start + min(k * span // max(len(word), 1), span - 1)] for k in range(len(word))]
-            at = end
-        out.append(chars[at:])
-        out_offsets += where[at:]
-        return "".join(out), out_offsets
+        edits.sort(key=_START_OF)   # three sorted runs, disjoint: merged by their starts
+        gaps = [chars[a:b] for a, b in zip([0] + [e[1] for e in edits], [e[0] for e in edits] + [len(chars)])]
+        out = [None] * (2 * len(edits) + 1)
+        out[::2] = gaps
+        out[1::2] = [e[2] for e in edits]
+        return "".join(out), _Edited(chars, offsets, edits)
 
-    def _words_in(self, letters: list[tuple[int, str]]) -> list[tuple[int, int]]:
-        """The lexicon words the letters of a spaced run spell, leftmost and longest first, as
-        (first, last) letter indices: "a b c f u c k" holds "fuck", not "abcfuck". Each start tries
-        at most ``_LONGEST`` lengths, so a run costs its length."""
-        found, i, n = [], 0, len(letters)
-        text = "".join(c for _, c in letters).lower()
-        prefixes, whole = self.lexicon.word_prefixes, self.lexicon.whole_word
-        # A word here is 3 letters or more, each beginning of it a beginning of a lexicon word:
-        # a start whose first three letters begin none is passed over at once.
-        three = self.lexicon.word_beginnings(3)
-        while i <= n - 3:
-            if three is not None and text[i:i + 3] not in three:
-                i += 1
-                continue
-            best = None
-            for j in range(i + 1, min(n, i + _LONGEST) + 1):
-                piece = text[i:j]
-                if j - i >= 3 and whole(piece):
-                    best = j
-                elif piece not in prefixes:
-                    break
-            if best is None:
-                i += 1
-            else:
-                found.append((i, best - 1))
-                i = best
-        return found
+    def _unmasked_words(self, chars: str, classes: _Classes,
+                        taken: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
+        """The lexicon words masked runs stand for, as edits; a run overlapping ``taken`` is left.
+        A text repeats its disguises, so each distinct run is unmasked once."""
+        starts, ends = classes.masked_runs()
+        keep = (ends - starts >= 3) & (ends - starts <= 40)
+        if taken:
+            keep &= _outside(taken, starts, ends)
+        runs = list(zip(starts[keep].tolist(), ends[keep].tolist()))
+        if not runs:
+            return []
+        tokens = [chars[a:b] for a, b in runs]
+        unmask = self._unmask
+        words = {t: unmask(t) for t in set(tokens)}
+        return [(a, b, words[t], False) for (a, b), t in zip(runs, tokens) if words[t] is not None]
+
+    def _spaced_words(self, chars: str, classes: _Classes,
+                      taken: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
+        """The lexicon words the runs of spaced letters spell (leftmost and longest first: "a b c f
+        u c k" holds "fuck", not "abcfuck"), as edits; letters inside ``taken`` are not read, and
+        no word is spelled across them ("T H I S f u c k": "fuck"). The
+        runs' letters are read as one text (runs apart by a character no word holds), so the
+        lexicon's word pattern passes over all of them once."""
+        starts, ends = classes.spaced_runs()
+        if not len(starts):
+            return []
+        points = classes.points
+        marks = np.zeros(len(points) + 1, dtype=np.int32)
+        marks[starts] = 1    # runs are disjoint and never touch: no start is another's end
+        marks[ends] = -1
+        read = np.cumsum(marks[:-1]) > 0
+        if taken:   # capitals already joined: the letters around them may still spell a word
+            marks[:] = 0
+            np.add.at(marks, [a for a, _ in taken], 1)
+            np.add.at(marks, [b for _, b in taken], -1)
+            read &= np.cumsum(marks[:-1]) <= 0
+            starts, _ = _segments(read)
+        at = np.flatnonzero(read & ~_SEPARATOR_ASCII[classes.small])
+        # The runs' letters as one text, a "\x00" between two runs so that no word spans both.
+        between = np.searchsorted(at, starts[1:])
+        letters = np.insert(points[at], between, 0).astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+        where = np.insert(at, between, -1)   # each letter's index in chars
+        lower = letters.lower()
+        if len(lower) != len(letters):   # a letter whose lower case is longer ("İ"): one for one
+            lower = "".join(c.lower()[:1] or c for c in letters)
+        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(lower)]
+        if not found:
+            return []
+        first, last = np.asarray(found, dtype=np.int64).T
+        return [(a, b, letters[i:j], True) for a, b, (i, j) in
+                zip(where[first].tolist(), (where[last - 1] + 1).tolist(), found)]
 
     def _unmask(self, token: str) -> str | None:
         """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...);

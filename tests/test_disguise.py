@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from moderation import _scan_py, accel
 from moderation.lexicon import Lexicon
-from moderation.normaliser import TABLE, Normaliser, _confusables, screen
+import re
+
+from moderation.normaliser import _MASKED_RUN, _SPACED, TABLE, Normaliser, _Classes, _confusables, screen
 from moderation.signals import find_links
 from moderation.verdict import REJECT
 
@@ -184,3 +186,71 @@ def test_comments_the_screen_passes_are_left_as_they_are():
 
 def test_shown_links_keep_their_disguise():
     assert [link.text for link in find_links("cheap-pills.com")] == ["cheap-pills.com"]
+
+
+# --- the word pass's array twins -----------------------------------------------------------------
+
+WORD_PASS_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet=st.sampled_from(list("abcfkuXx*#@%_- .\n\t,1\u00b2\u0663\u00e9\u4e2d\u2013\u2014")), max_size=40))
+
+
+def test_the_array_runs_are_the_patterns_spans():
+    @settings(max_examples=3000, deadline=None)
+    @given(WORD_PASS_TEXT)
+    def same(text):
+        classes = _Classes(text)
+        assert [m.span() for m in _SPACED.finditer(text)] == list(zip(*map(list, classes.spaced_runs())))
+        assert [m.span() for m in _MASKED_RUN.finditer(text)] == list(zip(*map(list, classes.masked_runs())))
+    same()
+
+
+def test_the_array_classes_are_the_engines_for_every_character():
+    text = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    classes = _Classes(text)
+    alnum, letter = re.compile(r"[^\W_]"), re.compile(r"[^\W\d_]")
+    assert [bool(alnum.match(c)) for c in text] == classes.alnum.tolist()
+    assert [bool(letter.match(c)) for c in text] == classes.letter.tolist()
+
+
+def _spelled_by_hand(lexicon, text):
+    """The words a run's letters spell, leftmost and longest first, one length at a time."""
+    found, i = [], 0
+    while i <= len(text) - 3:
+        best = max((j for j in range(i + 3, min(len(text), i + 16) + 1) if lexicon.whole_word(text[i:j])),
+                   default=None)
+        if best is None:
+            i += 1
+        else:
+            found.append((i, best))
+            i = best
+    return found
+
+
+def test_spelled_words_are_the_longest_lexicon_words_leftmost_first():
+    lexicon = Lexicon.load()
+    pattern = lexicon.spelled_words(3, 16)
+    letters = sorted({c for w in lexicon._whole[0] for c in w} | set("fuckshitxyz"))
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(st.one_of(st.sampled_from(sorted(lexicon._whole[0])[:200] + list(lexicon._whole[1])),
+                              st.text(alphabet=st.sampled_from(letters), max_size=3)), max_size=8))
+    def same(parts):
+        text = "".join(parts)
+        assert [m.span() for m in pattern.finditer(text)] == _spelled_by_hand(lexicon, text)
+    same()
+
+
+def test_disguised_words_by_the_thousand_keep_their_offsets():
+    text = "f--- s--t, W.A.K.E. f u c k, a-s-s-h-o-l-e! " * 300
+    found = NORMALISER.normalise(text)
+    assert found.text == "fuck shit, WAKE fuck, asshole! " * 300
+    for word, shown in {"fuck": "f u c k", "shit": "s--t", "asshole": "a-s-s-h-o-l-e", "WAKE": "W.A.K.E"}.items():
+        at = found.text.rindex(word)
+        assert text[slice(*found.span(at, at + len(word)))] == shown
+    at = found.text.index("fuck")
+    assert text[slice(*found.span(at, at + 4))] == "f---"
+
+
+def test_letters_beside_spaced_capitals_still_spell_a_word():
+    assert NORMALISER.normalise("T H I S f u c k").text == "THIS fuck"
