@@ -42,9 +42,9 @@ SUFFIXES = frozenset("s es ed er ers ing ings in y ty ier iest ies ly head heads
 #: What a hit of a tier does (see lexicon.toml).
 ACTIONS = ("reject", "review", "model", "none")
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
-#: Where a token (a line of a joined table) may be masked or stretched: a star, or a letter three
-#: times in a row.
-_CANDIDATE = re.compile(r"\*|([^\W\d_])\1\1")
+#: Where a token (a line of a joined table) may be masked or stretched: stars, or a letter three
+#: times in a row or more (a whole run is one match: a line of 20,000 letters is not 6,000).
+_CANDIDATE = re.compile(r"\*+|([^\W\d_])\1{2,}")
 _NONE = -1
 #: A word of letters only (what spaced letters can spell).
 _LETTERS = re.compile(r"[^\W\d_]+")

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import json
 import operator
+from itertools import chain, compress, repeat
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Sequence
 
@@ -147,7 +148,6 @@ _MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])"
                          r"[\w*#@%\-\u2013\u2014]++")
 #: What may stand between spaced letters (``_SPACED``): not a letter of the word.
 _SEPARATORS = " .-_\n\r\t"
-_START_OF = operator.itemgetter(0)
 
 
 def _codes(chars: str) -> np.ndarray:
@@ -165,34 +165,65 @@ _SEPARATOR_ASCII = _ascii(lambda c: c in _SEPARATORS)
 _RUN_ASCII = _ascii(lambda c: c.isalnum() or c in "_*#@%-")
 _SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
 _EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
+#: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), and the run around it.
+_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
+_WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
+#: From this length a text's runs are found in arrays; below it, by the patterns.
+_ARRAYS_FROM = 2000
 
 
 class _Classes:
     r"""A text's characters as code points, and which are alphanumeric (``[^\W_]``) and letters
     (``[^\W\d_]``), as the regular expression engine reads them: the spans ``_SPACED`` and
     ``_MASKED_RUN`` find, found in arrays (a text of thousands of disguised words costs a few
-    passes over arrays, not a pattern tried at each of its characters). ``spaced_runs`` and
-    ``masked_runs`` are those patterns' ``finditer`` spans exactly; the tests hold them to it."""
-
-    __slots__ = ("points", "small", "alnum", "letter")
+    passes over arrays, not a pattern tried at each of its characters; a short text is read by the
+    patterns). ``spaced_runs`` and ``masked_runs`` are those patterns' ``finditer`` spans exactly;
+    the tests hold them to it."""
 
     def __init__(self, chars: str):
-        self.points = points = _codes(chars)
+        self.chars = chars
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        return _codes(self.chars)
+
+    @cached_property
+    def small(self) -> np.ndarray:
+        """The code points below 128, and 0 (NUL: in no table) for the others."""
+        return np.where(self.points > 127, 0, self.points)
+
+    @cached_property
+    def _alnum_letter(self) -> tuple[np.ndarray, np.ndarray]:
         # Below 128 by tables; a character above it is looked up once however often it comes.
-        self.small = small = np.where(points > 127, 0, points)   # NUL: in no table
-        self.alnum, self.letter = _ALNUM_ASCII[small], _LETTER_ASCII[small]
+        points, small = self.points, self.small
+        alnum, letter = _ALNUM_ASCII[small], _LETTER_ASCII[small]
         wide = np.flatnonzero(points > 127)
         if len(wide):
             codes, where = np.unique(points[wide], return_inverse=True)
             found = [chr(c) for c in codes.tolist()]
-            alnum = np.array([c.isalnum() for c in found], dtype=bool)
+            wide_alnum = np.array([c.isalnum() for c in found], dtype=bool)
             # \d is a decimal digit: "²" is alphanumeric, not a digit, so a letter to the engine.
-            letter = alnum & ~np.array([c.isdecimal() for c in found], dtype=bool)
-            self.alnum[wide], self.letter[wide] = alnum[where], letter[where]
+            wide_letter = wide_alnum & ~np.array([c.isdecimal() for c in found], dtype=bool)
+            alnum[wide], letter[wide] = wide_alnum[where], wide_letter[where]
+        return alnum, letter
 
-    def spaced_runs(self) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def alnum(self) -> np.ndarray:
+        return self._alnum_letter[0]
+
+    @property
+    def letter(self) -> np.ndarray:
+        return self._alnum_letter[1]
+
+    def _by_arrays(self, by_arrays: bool | None) -> bool:
+        # Arrays cost a few dozen calls whatever the length: a short text is quicker by pattern.
+        return len(self.chars) >= _ARRAYS_FROM if by_arrays is None else by_arrays
+
+    def spaced_runs(self, by_arrays: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``_SPACED``: chains of three or more single letters (no letter or digit either side),
         each next to the next across one to three separators and nothing else."""
+        if not self._by_arrays(by_arrays):
+            return _spans(_SPACED.finditer(self.chars))
         alnum = self.alnum
         beside = np.zeros(len(alnum) + 2, dtype=bool)
         beside[2:] |= alnum            # beside[i + 1]: the character before i...
@@ -207,9 +238,11 @@ class _Classes:
         keep = last - first >= 2                    # two links or more: three letters
         return single[first[keep]], single[last[keep]] + 1
 
-    def masked_runs(self) -> tuple[np.ndarray, np.ndarray]:
+    def masked_runs(self, by_arrays: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``_MASKED_RUN``: the longest runs of word and mask characters holding a mask spot (a
         mask character, a capital X, a double dash)."""
+        if not self._by_arrays(by_arrays):
+            return self._masked_runs_from_spots()
         points, small = self.points, self.small
         dashes = (points == _EN_DASH) | (points == _EM_DASH)
         run = _RUN_ASCII[small] | self.alnum | dashes
@@ -220,6 +253,28 @@ class _Classes:
         spots = np.concatenate(([0], np.cumsum(spot)))
         keep = spots[ends] > spots[starts]
         return starts[keep], ends[keep]
+
+    def _masked_runs_from_spots(self) -> tuple[np.ndarray, np.ndarray]:
+        """``masked_runs`` of a short text: from each mask spot (the engine skips to them; they
+        are few) the run is followed right, and left on the reversed text, each by one match; a
+        run is followed once."""
+        chars, spans, end, n, reverse = self.chars, [], -1, len(self.chars), None
+        for m in _MASK_SPOT.finditer(chars):
+            if m.start() < end:
+                continue
+            if reverse is None:
+                reverse = chars[::-1]
+            at = n - m.start()            # reverse[at] is the character before the spot
+            spans += (m.start() - (_WORD_RUN.match(reverse, at).end() - at), _WORD_RUN.match(chars, m.end()).end())
+            end = spans[-1]
+        flat = np.array(spans, dtype=np.int64)
+        return flat[0::2], flat[1::2]
+
+
+def _spans(matches) -> tuple[np.ndarray, np.ndarray]:
+    """The starts and ends of regular expression matches, as arrays."""
+    flat = np.fromiter(chain.from_iterable(m.span() for m in matches), dtype=np.int64)
+    return flat[0::2], flat[1::2]
 
 
 def _segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,14 +303,20 @@ def screen(texts: Sequence[str]) -> list[int]:
     return list(bytes(accel.screen(list(texts))))
 
 
-def _outside(spans: list[tuple[int, int]], starts: list[int], ends: list[int]) -> np.ndarray:
-    """Which of the spans (given as ``starts``, ``ends``) overlap none of ``spans`` (disjoint)."""
-    if not spans:
-        return np.ones(len(starts), dtype=bool)
-    spans = sorted(spans)
-    left = np.fromiter((a for a, _ in spans), dtype=np.int64, count=len(spans))
-    right = np.fromiter((b for _, b in spans), dtype=np.int64, count=len(spans))
-    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+def _taken(kinds) -> tuple[np.ndarray, np.ndarray] | None:
+    """The spans of the edits found so far (disjoint), sorted, or None."""
+    kinds = [k for k in kinds if len(k[0])]
+    if not kinds:
+        return None
+    starts, ends = np.concatenate([k[0] for k in kinds]), np.concatenate([k[1] for k in kinds])
+    order = np.argsort(starts, kind="stable")
+    return starts[order], ends[order]
+
+
+def _outside(taken: tuple[np.ndarray, np.ndarray], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which of the spans (``starts``, ``ends``) overlap none of the ``taken`` ones (sorted,
+    disjoint)."""
+    left, right = taken
     # The last span beginning before a span's end is the only one that can overlap it.
     i = np.searchsorted(left, ends, side="left")
     return (i == 0) | (right[np.maximum(i - 1, 0)] <= starts)
@@ -291,42 +352,65 @@ class Normalised:
         return f"Normalised({self.text!r}, {self.original!r})"
 
 
-class _Edited:
-    """The offsets of a text after word edits, made when first needed: the offsets of the text
-    before (``offsets``: a ``_Lazy``, or None for one for one) between the edits, and for each
-    edit its letters' places (spaced letters), its characters one for one (a masked word as long
-    as written), or its letters spread over what was written."""
+class _Edits:
+    """Word edits of a text, in arrays sorted by start (they are disjoint): each replaces
+    ``chars[start:end]`` by its word. A word "by letter" is the letters of its span without the
+    separators between them (spaced letters, spaced capitals); another is a masked word, as long
+    as what was written (most: it is written over it) or not (its letters are spread over it).
+    ``apply`` gives the text, and ``make`` (called when a span is first asked for) its offsets."""
 
-    __slots__ = ("chars", "offsets", "edits")
+    __slots__ = ("chars", "offsets", "starts", "ends", "words", "by_letter")
 
-    def __init__(self, chars: str, offsets, edits: list[tuple[int, int, str, bool]]):
-        self.chars, self.offsets, self.edits = chars, offsets, edits
+    def __init__(self, chars: str, offsets, starts, ends, words: list[str], by_letter):
+        self.chars, self.offsets = chars, offsets
+        if len(starts) > 1 and (np.diff(starts) < 0).any():
+            order = np.argsort(starts, kind="stable")
+            starts, ends, by_letter = starts[order], ends[order], by_letter[order]
+            words = list(operator.itemgetter(*order.tolist())(words))
+        self.starts, self.ends, self.words, self.by_letter = starts, ends, words, by_letter
+
+    def _inside(self, which: np.ndarray) -> np.ndarray:
+        """Which characters are inside an edit marked in ``which``."""
+        marks = np.zeros(len(self.chars) + 1, dtype=np.int64)
+        np.add.at(marks, self.starts[which], 1)
+        np.add.at(marks, self.ends[which], -1)
+        return np.cumsum(marks[:-1]) > 0
+
+    def _plan(self):
+        """The characters kept (separators inside by-letter edits are not), and which masked
+        edits are not as long as written."""
+        points = _codes(self.chars)
+        keep = ~(self._inside(self.by_letter) & _SEPARATOR_ASCII[np.where(points > 127, 0, points)])
+        lengths = np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
+        spread = ~self.by_letter & (lengths != self.ends - self.starts)
+        return points, keep, lengths, spread
+
+    def apply(self) -> str:
+        points, keep, lengths, spread = self._plan()
+        if spread.any():   # a word longer or shorter than written: spliced in, piece by piece
+            chars, starts, ends = self.chars, self.starts.tolist(), self.ends.tolist()
+            out = [None] * (2 * len(starts) + 1)
+            out[::2] = [chars[a:b] for a, b in zip([0] + ends, starts + [len(chars)])]
+            out[1::2] = self.words
+            return "".join(out)
+        masked = np.flatnonzero(~self.by_letter)
+        if len(masked):   # each masked word written over what it stands for
+            points = points.copy()
+            size = lengths[masked]
+            at = np.repeat(self.starts[masked] - (np.cumsum(size) - size), size) + np.arange(size.sum())
+            points[at] = _codes("".join([self.words[i] for i in masked.tolist()]))
+        return points[keep].tobytes().decode("utf-32-le", "surrogatepass")
 
     def make(self) -> np.ndarray:
-        """In arrays: the characters kept (all but the separators inside joined letters, and the
-        masked words not as long as written), each masked word's letters spread over what was
-        written, in order of where they stand."""
-        chars, offsets, edits = self.chars, self.offsets, self.edits
+        """In arrays: the characters kept, each masked word's letters spread over what was
+        written where it is not as long, in order of where they stand."""
+        offsets = self.offsets
         if isinstance(offsets, _Lazy):
             offsets = offsets.make()
-        n, count = len(chars), len(edits)
-        first, after, words, letter_by_letter = zip(*edits)
-        starts = np.fromiter(first, dtype=np.int64, count=count)
-        ends = np.fromiter(after, dtype=np.int64, count=count)
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
-        by_letter = np.fromiter(letter_by_letter, dtype=bool, count=count)
-        spread = ~by_letter & (lengths != ends - starts)
-        # +1 at an edit's start, -1 at its end: the running sum is 1 inside edits of that kind.
-        def inside(which):
-            marks = np.zeros(n + 1, dtype=np.int64)
-            np.add.at(marks, starts[which], 1)
-            np.add.at(marks, ends[which], -1)
-            return np.cumsum(marks[:n]) > 0
-        points = _codes(chars)
-        keep = ~(inside(by_letter) & _SEPARATOR_ASCII[np.where(points > 127, 0, points)])
+        _, keep, lengths, spread = self._plan()
         if spread.any():
-            keep &= ~inside(spread)
-            size, first, count = (ends - starts)[spread], starts[spread], lengths[spread]
+            keep &= ~self._inside(spread)
+            size, first, count = (self.ends - self.starts)[spread], self.starts[spread], lengths[spread]
             k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
             letters = np.repeat(first, count) + np.minimum(k * np.repeat(size, count) // np.repeat(np.maximum(count, 1), count),
                                                            np.repeat(size, count) - 1)
@@ -385,48 +469,51 @@ class Normaliser:
     # --- word by word ----------------------------------------------------------------------------
 
     def _words(self, chars: str, offsets, flag: int):
-        """Spaced and masked lexicon words of ``chars`` joined and unmasked, and a function making
-        the offsets (from ``offsets``, a ``_Lazy`` or None) when they are asked for. Each kind of
-        edit is found by one pass of a pattern over the text, and checked against the others in
-        arrays: a text of thousands of disguised words costs a few passes, not thousands."""
-        edits: list[tuple[int, int, str, bool]] = []   # (start, end, replacement, letter by letter)
+        """Spaced and masked lexicon words of ``chars`` joined and unmasked, and the ``_Edits``
+        that make the offsets (from ``offsets``, a ``_Lazy`` or None) when they are asked for.
+        Each kind of edit is found by a pass over the text's characters in arrays, and checked
+        against the others in arrays: a text of thousands of disguised words costs a few passes,
+        not thousands."""
+        kinds = []   # (starts, ends, words, by letter) of each kind
         caps = list(_SPACED_CAPS.finditer(chars)) if flag & SPACED else []
         # Two spaced or dotted capitals are a word only beside a longer run ("T H I S  I S"), so
         # "vitamin B C" and "U.S." stay as they are.
         if any(len(m.group(0)) >= 5 and sum(c.isalpha() for c in m.group(0)) >= 3 for m in caps):
-            edits += [(m.start(), m.end(), m.group(0).replace(" ", "").replace(".", ""), True) for m in caps]
+            spans = np.fromiter(chain.from_iterable(m.span() for m in caps), dtype=np.int64, count=2 * len(caps))
+            # Capitals and one kind of separator: the words are the matches without " " and ".".
+            words = "\x00".join([m.group(0) for m in caps]).replace(" ", "").replace(".", "").split("\x00")
+            kinds.append((spans[0::2], spans[1::2], words, True))
         classes = _Classes(chars) if self.lexicon is not None else None
         if classes is not None and flag & SPACED:
-            edits += self._spaced_words(chars, classes, [(a, b) for a, b, _, _ in edits])
+            kinds.append(self._spaced_words(chars, classes, _taken(kinds)) + (True,))
         if classes is not None and flag & MASKED:
-            edits += self._unmasked_words(chars, classes, [(a, b) for a, b, _, _ in edits])
-        if not edits:
+            kinds.append(self._unmasked_words(chars, classes, _taken(kinds)) + (False,))
+        kinds = [k for k in kinds if len(k[0])]
+        if not kinds:
             return chars, offsets
-        edits.sort(key=_START_OF)   # three sorted runs, disjoint: merged by their starts
-        gaps = [chars[a:b] for a, b in zip([0] + [e[1] for e in edits], [e[0] for e in edits] + [len(chars)])]
-        out = [None] * (2 * len(edits) + 1)
-        out[::2] = gaps
-        out[1::2] = [e[2] for e in edits]
-        return "".join(out), _Edited(chars, offsets, edits)
+        edits = _Edits(chars, offsets, np.concatenate([k[0] for k in kinds]), np.concatenate([k[1] for k in kinds]),
+                       [w for k in kinds for w in k[2]],
+                       np.concatenate([np.full(len(k[0]), k[3], dtype=bool) for k in kinds]))
+        return edits.apply(), edits
 
-    def _unmasked_words(self, chars: str, classes: _Classes,
-                        taken: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
+    def _unmasked_words(self, chars: str, classes: _Classes, taken) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The lexicon words masked runs stand for, as edits; a run overlapping ``taken`` is left.
         A text repeats its disguises, so each distinct run is unmasked once."""
         starts, ends = classes.masked_runs()
+        if not len(starts):
+            return starts, ends, []
         keep = (ends - starts >= 3) & (ends - starts <= 40)
-        if taken:
+        if taken is not None:
             keep &= _outside(taken, starts, ends)
-        runs = list(zip(starts[keep].tolist(), ends[keep].tolist()))
-        if not runs:
-            return []
-        tokens = [chars[a:b] for a, b in runs]
+        starts, ends = starts[keep], ends[keep]
+        tokens = [chars[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
         unmask = self._unmask
-        words = {t: unmask(t) for t in set(tokens)}
-        return [(a, b, words[t], False) for (a, b), t in zip(runs, tokens) if words[t] is not None]
+        known = {t: unmask(t) for t in set(tokens)}
+        words = list(map(known.__getitem__, tokens))
+        found = np.fromiter(map(operator.is_not, words, repeat(None)), dtype=bool, count=len(words))
+        return starts[found], ends[found], list(compress(words, found))
 
-    def _spaced_words(self, chars: str, classes: _Classes,
-                      taken: list[tuple[int, int]]) -> list[tuple[int, int, str, bool]]:
+    def _spaced_words(self, chars: str, classes: _Classes, taken) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The lexicon words the runs of spaced letters spell (leftmost and longest first: "a b c f
         u c k" holds "fuck", not "abcfuck"), as edits; letters inside ``taken`` are not read, and
         no word is spelled across them ("T H I S f u c k": "fuck"). The
@@ -434,16 +521,16 @@ class Normaliser:
         lexicon's word pattern passes over all of them once."""
         starts, ends = classes.spaced_runs()
         if not len(starts):
-            return []
+            return starts, ends, []
         points = classes.points
         marks = np.zeros(len(points) + 1, dtype=np.int32)
         marks[starts] = 1    # runs are disjoint and never touch: no start is another's end
         marks[ends] = -1
         read = np.cumsum(marks[:-1]) > 0
-        if taken:   # capitals already joined: the letters around them may still spell a word
+        if taken is not None:   # capitals already joined: the letters around them may still spell a word
             marks[:] = 0
-            np.add.at(marks, [a for a, _ in taken], 1)
-            np.add.at(marks, [b for _, b in taken], -1)
+            np.add.at(marks, taken[0], 1)
+            np.add.at(marks, taken[1], -1)
             read &= np.cumsum(marks[:-1]) <= 0
             starts, _ = _segments(read)
         at = np.flatnonzero(read & ~_SEPARATOR_ASCII[classes.small])
@@ -455,11 +542,9 @@ class Normaliser:
         if len(lower) != len(letters):   # a letter whose lower case is longer ("İ"): one for one
             lower = "".join(c.lower()[:1] or c for c in letters)
         found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(lower)]
-        if not found:
-            return []
-        first, last = np.asarray(found, dtype=np.int64).T
-        return [(a, b, letters[i:j], True) for a, b, (i, j) in
-                zip(where[first].tolist(), (where[last - 1] + 1).tolist(), found)]
+        first = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
+        last = np.fromiter((j for _, j in found), dtype=np.int64, count=len(found))
+        return where[first], where[last - 1] + 1, [letters[i:j] for i, j in found]
 
     def _unmask(self, token: str) -> str | None:
         """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...);

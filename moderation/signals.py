@@ -102,9 +102,28 @@ _OBF_HINT = re.compile(r"[\[({]\s*(?:\.|dot|DOT)|\s(?:dot|DOT|\.)\s")
 _SHORT_CHAIN = 256
 
 
+#: A top-level domain as a label after a separator (which ends in ".", "]", ")", "}" or white
+#: space), on the reversed text: the first match is the last such label of the text.
+_TLD_REVERSED = re.compile(rf"[a-z](?<![\w-][a-z])[a-z]{{1,{max(map(len, TLDS)) - 1}}}(?=[.\])}}]|\s)")
+
+
+def _last_tld(text: str) -> int:
+    """Where the last label of ``text`` that could be a link's top-level domain begins, or -1: a
+    bare domain ends in one, so none begins after it (and a text without one has none)."""
+    reverse = text[::-1]
+    for m in _TLD_REVERSED.finditer(reverse):
+        if m.group(0)[::-1] in _TLD_SET:
+            return len(text) - m.end()
+    return -1
+
+
 def _bare_urls(text: str):
     """The matches of ``_BARE_URL_REFERENCE`` in ``text``, in linear time: by the pattern where
     every chain of labels is short (the common case, and quicker), else by ``_scan_bare_urls``."""
+    last = _last_tld(text)
+    if last < 0:
+        work["bare_url"] = 0
+        return iter(())
     if len(text) <= _SHORT_CHAIN:   # no chain is longer than the text
         longest, chars = len(text), len(text)
     elif not _OBF_HINT.search(text):
@@ -116,44 +135,48 @@ def _bare_urls(text: str):
         longest, chars = max(sizes, default=0), sum(sizes)
     if longest <= _SHORT_CHAIN:
         work["bare_url"] = chars
-        return [_Bare(m.start(), m.end(), m.group("tld"), m.group("path"))
-                for m in islice(_BARE_URL_REFERENCE.finditer(text), _MATCHES)]
-    return list(islice(_scan_bare_urls(text), _MATCHES))
+        return (_Bare(m.start(), m.end(), m.group("tld"), m.group("path"))
+                for m in islice(_BARE_URL_REFERENCE.finditer(text), _MATCHES))
+    return islice(_scan_bare_urls(text, last), _MATCHES)
 
 
-def _scan_bare_urls(text: str):
+def _scan_bare_urls(text: str, last: int | None = None):
     """The matches of ``_BARE_URL_REFERENCE`` in ``text``, walking each chain of labels once: a
     label from which no top-level domain is reached is remembered, and a later start there fails
-    at once. A step (separator, label) is one match."""
+    at once. A step (separator, label) is one match. No start after ``last`` (``_last_tld``) is
+    tried, nor a chain followed past it: no top-level domain is there."""
+    last = _last_tld(text) if last is None else last
     failed: set[int] = set()
     resume = 0
     steps = 0
-    for p in [m.start() for m in _START.finditer(text)]:
-        steps += 1
-        if p < resume or p in failed:
-            continue
-        visited = [p]
-        at, found = _LABEL_AT.match(text, p).end(), None
-        while True:
+    try:
+        for p in [m.start() for m in _START.finditer(text, 0, max(last, 0))]:
             steps += 1
-            step = _STEP_AT.match(text, at)
-            if step is None:
-                break
-            start, end = step.span(1)
-            if text[start:end] in _TLD_SET and not _word_or_hyphen(text[end:end + 1]):
-                found = (start, end)
-                break
-            if start in failed:
-                break
-            visited.append(start)
-            at = end
-        if found is None:
-            failed.update(visited)
-            continue
-        tail = _TAIL_AT.match(text, found[1])
-        resume = tail.end()
-        yield _Bare(p, tail.end(), text[found[0]:found[1]], tail.group("path"))
-    work["bare_url"] = steps
+            if p < resume or p in failed:
+                continue
+            visited = [p]
+            at, found = _LABEL_AT.match(text, p).end(), None
+            while True:
+                steps += 1
+                step = _STEP_AT.match(text, at)
+                if step is None:
+                    break
+                start, end = step.span(1)
+                if text[start:end] in _TLD_SET and not _word_or_hyphen(text[end:end + 1]):
+                    found = (start, end)
+                    break
+                if start in failed or start >= last:
+                    break
+                visited.append(start)
+                at = end
+            if found is None:
+                failed.update(visited)
+                continue
+            tail = _TAIL_AT.match(text, found[1])
+            resume = tail.end()
+            yield _Bare(p, tail.end(), text[found[0]:found[1]], tail.group("path"))
+    finally:   # also when the caller stops early
+        work["bare_url"] = steps
 
 
 def _word_or_hyphen(c: str) -> bool:
@@ -223,43 +246,52 @@ def detect_links(text: str) -> tuple[Link, ...]:
     taken = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
     links: list[Link] = []
     # A scheme URL needs "//" and a www. address "www": without them those patterns cannot match.
-    found = []
+    kinds = []   # each kind's matches in order of start; a kind found first takes its spans first
     if "//" in text:
-        found += [(m.start(), m.end(), None) for m in islice(_SCHEME_URL.finditer(text), _MATCHES)]
+        kinds.append((m.start(), m.end(), None) for m in islice(_SCHEME_URL.finditer(text), _MATCHES))
     if "www" in text.lower():
-        found += [(m.start(), m.end(), None) for m in islice(_WWW_URL.finditer(text), _MATCHES)]
-    found += [(m.start, m.end, m) for m in _bare_urls(text)]
+        kinds.append((m.start(), m.end(), None) for m in islice(_WWW_URL.finditer(text), _MATCHES))
+    kinds.append((m.start, m.end, m) for m in _bare_urls(text))
     starts: list[int] = []      # the taken spans, sorted by start (they never overlap)
     ends: list[int] = []
     for a, b in sorted(taken):
         starts.append(a)
         ends.append(b)
+    link_starts: list[int] = []  # the links' starts, sorted
 
     def free(start: int, end: int) -> bool:
         i = bisect.bisect_left(starts, end)   # the spans starting before ``end``
         return i == 0 or ends[i - 1] <= start
 
-    hinted = bool(found) and _OBF_HINT.search(text) is not None   # no disguised dot anywhere, none in a link
-    for match_start, match_end, bare in found:
-        start, end = match_start, _trim(text, match_start, match_end)
-        if not free(start, end):
-            continue
-        raw = text[start:end]
-        obfuscated = (hinted and bool(_OBF_SEP_RE.search(raw))) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
-        if bare is not None:
-            tld, has_path = bare.tld, bool(bare.path.strip(_TRAILING))
-            if tld in _WORDLIKE_TLDS and not has_path:
+    hinted = None   # is there a disguised dot anywhere? (if not, none is in a link)
+    for found in kinds:
+        for match_start, match_end, bare in found:
+            # MAX_LINKS links begin before this one: neither it nor any later one of its kind is
+            # among the first, nor can a match of a later kind that it would block be.
+            if len(link_starts) >= MAX_LINKS and bisect.bisect_left(link_starts, match_start) >= MAX_LINKS:
+                break
+            start, end = match_start, _trim(text, match_start, match_end)
+            if not free(start, end):
                 continue
-            if obfuscated and tld not in _OBFUSCATION_TLDS:
-                continue
-            if obfuscated and _FIRST_WORD_END.split(raw, maxsplit=1)[0].lower() in _DOT_STOPWORDS:
-                continue
-        domain = _host(raw, obfuscated or bare is None)
-        i = bisect.bisect_left(starts, start)
-        starts.insert(i, start)
-        ends.insert(i, end)
-        links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
-                          shortener=domain in SHORTENERS))
+            raw = text[start:end]
+            if hinted is None:
+                hinted = _OBF_HINT.search(text) is not None
+            obfuscated = (hinted and bool(_OBF_SEP_RE.search(raw))) or raw[:4].lower() in {"hxxp", "h**p"} or "[:]" in raw
+            if bare is not None:
+                tld, has_path = bare.tld, bool(bare.path.strip(_TRAILING))
+                if tld in _WORDLIKE_TLDS and not has_path:
+                    continue
+                if obfuscated and tld not in _OBFUSCATION_TLDS:
+                    continue
+                if obfuscated and _FIRST_WORD_END.split(raw, maxsplit=1)[0].lower() in _DOT_STOPWORDS:
+                    continue
+            domain = _host(raw, obfuscated or bare is None)
+            i = bisect.bisect_left(starts, start)
+            starts.insert(i, start)
+            ends.insert(i, end)
+            bisect.insort(link_starts, start)
+            links.append(Link(text=raw, start=start, end=end, domain=domain, obfuscated=obfuscated,
+                              shortener=domain in SHORTENERS))
     links.sort(key=lambda link: link.start)
     return tuple(links[:MAX_LINKS])
 

@@ -200,8 +200,10 @@ def test_the_array_runs_are_the_patterns_spans():
     @given(WORD_PASS_TEXT)
     def same(text):
         classes = _Classes(text)
-        assert [m.span() for m in _SPACED.finditer(text)] == list(zip(*map(list, classes.spaced_runs())))
-        assert [m.span() for m in _MASKED_RUN.finditer(text)] == list(zip(*map(list, classes.masked_runs())))
+        assert [m.span() for m in _SPACED.finditer(text)] == list(zip(*map(list, classes.spaced_runs(by_arrays=True))))
+        masked = [m.span() for m in _MASKED_RUN.finditer(text)]
+        assert masked == list(zip(*map(list, classes.masked_runs(by_arrays=True))))
+        assert masked == list(zip(*map(list, classes.masked_runs(by_arrays=False))))
     same()
 
 

@@ -1,5 +1,7 @@
 """Tables of link, volume and word-list cases: the measured rules."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from moderation.signals import WordList, find_links, link_score, measure_volume
 
@@ -199,3 +201,24 @@ def test_a_link_farm_is_read_up_to_its_first_links_in_order():
     assert len(found) == MAX_LINKS
     assert [x.domain for x in found[:3]] == ["shop0.com", "shop1.com", "shop2.com"]
     assert found[-1].domain == f"shop{MAX_LINKS - 1}.com"
+
+
+def test_stopping_at_the_first_links_finds_what_reading_them_all_finds(monkeypatch):
+    from moderation import signals
+
+    pieces = st.lists(st.sampled_from(["http://a.com/x", "www.b.org", "c.net/y", "a.com/http://b.com", "me@x.com",
+                                       "d dot com", "e[.]co", "word", "the", "https://f.io", "www.g.co.uk/p",
+                                       "h.ca", "http://www.i.com", "x.y"]), max_size=40).map(" ".join)
+
+    def links(text, most):
+        monkeypatch.setattr(signals, "MAX_LINKS", most)
+        monkeypatch.setattr(signals, "_MATCHES", 4 * most)
+        signals.detect_links.cache_clear()
+        return [(x.start, x.end, x.domain) for x in signals.detect_links(text)]
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(pieces, st.integers(1, 6))
+    def same(text, most):
+        assert links(text, most) == links(text, 1000)[:most], text
+    same()
+    signals.detect_links.cache_clear()
