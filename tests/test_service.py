@@ -90,6 +90,15 @@ BAD_BODIES = [
     ({"comments": [{"id": "a"}]}, "application/json", 422, "missing_field", "'comments[0].text' is required"),
     ({"comments": [{"text": "a"}], "id": "x"}, "application/json", 422, "unknown_field", "'id' is not allowed beside"),
     ({"text": "y" * 70_000}, "application/json", 413, "body_too_large", "larger than the limit of 64000 bytes"),
+    # hostile JSON: a lone surrogate in any string field, nesting past any sane depth, huge numbers
+    ('{"text": "hi", "id": "\\ud800"}', "application/json", 422, "invalid_field", "'id' is not valid Unicode"),
+    ('{"text": "hi", "author": "a\\udfff"}', "application/json", 422, "invalid_field", "'author' is not valid Unicode"),
+    ('{"text": "hi", "thread": "\\ud800x"}', "application/json", 422, "invalid_field", "'thread' is not valid Unicode"),
+    ('{"text": "caf\\ud800"}', "application/json", 422, "invalid_field", "'text' is not valid Unicode"),
+    ('{"comments": [{"text": "ok"}, {"text": "ok", "id": "\\udc00"}]}', "application/json", 422, "invalid_field",
+     "'comments[1].id' is not valid Unicode"),
+    ("[" * 30_000 + "]" * 30_000, "application/json", 400, "malformed_json", "nested more than"),
+    ('{"text": "hi", "n": ' + "9" * 5_000 + "}", "application/json", 400, "malformed_json", "more than 4300 digits"),
 ]
 
 

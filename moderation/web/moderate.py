@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -50,11 +51,17 @@ def json_body() -> Any:
     raw = request.get_data(cache=False)
     try:
         return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "the body is JSON nested more than the parser's depth; a comment "
+                                              "is a flat object") from None
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not UTF-8; send JSON encoded as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON ({exc.msg} at line {exc.lineno} "
                                               f"column {exc.colno}); fix the JSON") from None
+    except ValueError:   # an integer past Python's digit limit
+        raise ApiError(400, "malformed_json", f"the body holds a number of more than {sys.get_int_max_str_digits()} "
+                                              "digits; send numbers (or the comment) as they are") from None
 
 
 def parse_comment(item: Any, where: str) -> Comment:
@@ -75,6 +82,9 @@ def parse_comment(item: Any, where: str) -> Comment:
         if not isinstance(value, kind):
             need = "true or false" if kind is bool else "a string"
             raise ApiError(422, "invalid_field", f"field '{prefix}{name}' must be {need}, got {_kind(value)}")
+        if kind is str and not _encodable(value):
+            raise ApiError(422, "invalid_field", f"field '{prefix}{name}' is not valid Unicode: it holds a lone "
+                                                 "surrogate (\\ud800-\\udfff escape without its pair); send UTF-8 text")
     text = item["text"]
     if not text.strip():
         raise ApiError(422, "invalid_field", f"field '{prefix}text' is empty; send the comment's text")
@@ -83,6 +93,15 @@ def parse_comment(item: Any, where: str) -> Comment:
                                              f"limit of {MAX_TEXT_CHARS}; shorten it")
     return Comment(text=text, id=item.get("id"), thread=item.get("thread"), author=item.get("author"),
                    store=item.get("store", True))
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8 (JSON's "\\ud800" escapes give lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:
