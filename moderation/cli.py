@@ -16,7 +16,7 @@ from .artifact import read_card
 from .errors import InputError, ModerationError
 from .comment import Comment
 from .detectors import RULE_IDS
-from .settings import Settings, default_model_path
+from .settings import Settings, default_model_path, read_token_file
 
 BATCH_SIZE = 256
 
@@ -263,8 +263,10 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
               help="Worker processes ($MODERATION_WORKERS). Default: 2.")
 @click.option("--max-body", type=click.IntRange(1024), default=None,
               help="Largest request body in bytes ($MODERATION_MAX_BODY). Default: 1000000.")
-@click.option("--token", default=None,
-              help="Require 'Authorization: Bearer TOKEN' on every route but /healthz and /readyz ($MODERATION_TOKEN).")
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="A file whose first line is the token to require as 'Authorization: Bearer TOKEN' on every route "
+                   "but /healthz and /readyz ($MODERATION_TOKEN_FILE, or the token itself in $MODERATION_TOKEN; "
+                   "never on the command line, where every local user sees it).")
 @click.option("--log-text", is_flag=True, default=None,
               help="Also log comment texts in the access log ($MODERATION_LOG_TEXT; off by default: they are "
                    "personal data).")
@@ -272,12 +274,13 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @rules_option
 @db_option
 @friendly
-def serve(host, port, workers, max_body, token, log_text, model_path, rules_path, db_path):
+def serve(host, port, workers, max_body, token_file, log_text, model_path, rules_path, db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
     from service import create_app
 
     from .server import configure_logging, serve as run_server
 
+    token = read_token_file(token_file) if token_file else None
     settings = Settings.from_env().replace(host=host, port=port, workers=workers, max_body=max_body, token=token,
                                            log_text=log_text or None, model=model_path, rules=rules_path,
                                            db=db_path)

@@ -27,11 +27,28 @@ ENV = {
     "token": "MODERATION_TOKEN",
     "log_text": "MODERATION_LOG_TEXT",
 }
+#: A file holding the token: a secret on a command line is visible to every local user in ``ps``.
+TOKEN_FILE_ENV = "MODERATION_TOKEN_FILE"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class SettingsError(ModerationError):
     """A setting (an environment variable or an option) has a value it cannot take."""
+
+
+def read_token_file(path: str | Path, where: str = "--token-file") -> str:
+    """The bearer token in the file at ``path`` (its first line, white space stripped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise SettingsError(f"{where}: cannot read the token file {str(path)!r} ({reason}); give a readable file "
+                            "whose first line is the token") from None
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        raise SettingsError(f"{where}: the token file {str(path)!r} holds no token on its first line (or one with "
+                            "spaces or control characters); write the token alone on the first line")
+    return token
 
 
 def data_home(environ: Mapping[str, str] = os.environ) -> Path:
@@ -82,6 +99,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
         given = {name: environ[var] for name, var in ENV.items() if environ.get(var) not in (None, "")}
+        if environ.get(TOKEN_FILE_ENV) and "token" not in given:
+            given["token"] = read_token_file(environ[TOKEN_FILE_ENV], TOKEN_FILE_ENV)
         return cls().replace(_where=lambda name: ENV[name], **given)
 
     def replace(self, _where=None, **changes: Any) -> "Settings":

@@ -214,3 +214,24 @@ def test_service_settings_come_from_the_environment_then_the_options(monkeypatch
     settings = Settings.from_env()
     assert (settings.port, settings.log_text, settings.workers) == (9001, True, 2)
     assert settings.replace(port=9002, workers=None).port == 9002
+
+
+def test_the_token_comes_from_a_file_or_the_environment_never_the_command_line(monkeypatch, tmp_path):
+    from moderation.settings import Settings
+
+    assert "--token-file" in run("serve", "--help").output and "--token " not in run("serve", "--help").output
+    secret = tmp_path / "token"
+    secret.write_text("s3cret-token\n")
+    monkeypatch.setenv("MODERATION_TOKEN_FILE", str(secret))
+    assert Settings.from_env().token == "s3cret-token"
+    monkeypatch.setenv("MODERATION_TOKEN", "from-env")
+    assert Settings.from_env().token == "from-env"
+
+
+@pytest.mark.parametrize("content,words", [(None, "cannot read the token file"), ("\n\n", "holds no token"),
+                                           ("two words\n", "holds no token")])
+def test_a_bad_token_file_is_one_line(tmp_path, content, words):
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content)
+    assert words in one_line_error(run("serve", "--token-file", str(path)))

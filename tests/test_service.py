@@ -131,6 +131,9 @@ def test_bearer_token_guards_everything_but_health_checks(moderator):
     assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "unauthorized"
     assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
     assert post(client, {"text": "hi"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert post(client, {"text": "hi"}, headers={"Authorization": "bearer s3cret"}).status_code == 200
+    assert post(client, {"text": "hi"}, headers={"Authorization": "BEARER  s3cret "}).status_code == 200
+    assert post(client, {"text": "hi"}, headers={"Authorization": "Basic s3cret"}).status_code == 401
     assert client.get("/v1/model").status_code == 401
     assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
 
@@ -149,6 +152,20 @@ def test_access_log_has_one_line_per_request_and_no_text_unless_configured(moder
     client = create_app({"log_text": True}, moderator=moderator).test_client()
     post(client, {"text": "a secret comment"})
     assert "a secret comment" in caplog.records[-1].getMessage()
+
+
+def test_a_request_cannot_forge_or_break_an_access_log_line(moderator, caplog):
+    caplog.set_level(logging.INFO, logger="moderation.access")
+    client = create_app({"log_text": True}, moderator=moderator).test_client()
+    client.get("/x%0a2026-12-01 00:00:00,000 moderation.access POST /v1/moderate 200 1.0ms")
+    client.get("/y%00z%e2%80%a8w%c2%85")
+    post(client, {"text": "line one\u2028forged\u0085line"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.access"]
+    assert len(lines) == 3
+    for line in lines:
+        assert not any(c in line for c in "\n\r\x00\u2028\x85"), line
+    assert lines[0].startswith("GET /x\\n2026-12-01 ") and lines[0].endswith("ms")
+    assert lines[1].startswith("GET /y\\x00z\\u2028w\\x85 404 ")
 
 
 class Broken:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 
 from flask import Flask, Response, g, request
@@ -18,22 +19,34 @@ OPEN_PATHS = {"/healthz", "/readyz"}
 access_log = logging.getLogger("moderation.access")
 
 
+#: Characters that would break or forge a log line: controls (C0, DEL, C1: a newline, NUL, NEL), line
+#: and paragraph separators, bidirectional and other format characters.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\\]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could break or forge a log line escaped (``\\n``,
+    ``\\x00``, ``\\u2028``; a backslash doubled, so an escape in the request stays readable)."""
+    return _UNSAFE.sub(lambda m: "\\\\" if m.group() == "\\" else m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def start_and_authenticate():
         g.started = time.perf_counter()
         token = state().settings.token
         if token and request.path not in OPEN_PATHS:
-            given = request.headers.get("Authorization", "")
-            if not given.startswith("Bearer ") or not hmac.compare_digest(given[7:].encode(), token.encode()):
+            scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+            # RFC 9110: the scheme is case-insensitive ("bearer" is "Bearer").
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
                 raise ApiError(401, "unauthorized", "send the header 'Authorization: Bearer <token>' with the "
                                                     "service's token")
 
     @app.after_request
     def log_request(response: Response) -> Response:
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        line = f"{request.method} {request.path} {response.status_code} {elapsed:.1f}ms"
+        line = f"{printable(request.method)} {printable(request.path)} {response.status_code} {elapsed:.1f}ms"
         if state().settings.log_text and g.get("texts"):
-            line += " text=" + json.dumps(g.texts, ensure_ascii=False)
+            line += " text=" + printable(json.dumps(g.texts, ensure_ascii=False))
         access_log.info(line)
         return response
