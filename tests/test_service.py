@@ -1,3 +1,4 @@
+import contextlib
 import json
 import logging
 import os
@@ -217,10 +218,12 @@ def _request(url, body=None, timeout=5):
         return response.status, json.loads(response.read())
 
 
-def test_real_server_serves_a_verdict_and_stops_cleanly(tiny_model_path, tmp_path):
+@contextlib.contextmanager
+def running_server(tiny_model_path, tmp_path, *options):
+    """A real ``moderation serve`` (gunicorn) in a subprocess; yields (process, port, log file)."""
     port = _free_port()
     command = [str(Path(sys.executable).parent / "moderation"), "serve", "--port", str(port), "--workers", "2",
-               "--model", str(tiny_model_path)]
+               "--model", str(tiny_model_path), "--db", str(tmp_path / "history.sqlite3"), *options]
     log = open(tmp_path / "serve.log", "w+")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
@@ -233,17 +236,64 @@ def test_real_server_serves_a_verdict_and_stops_cleanly(tiny_model_path, tmp_pat
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "server did not come up"
             time.sleep(0.2)
+        yield server, port, log
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def test_real_server_serves_a_verdict_and_stops_cleanly(tiny_model_path, tmp_path):
+    with running_server(tiny_model_path, tmp_path) as (server, port, log):
         status, verdict = _request(f"http://127.0.0.1:{port}/v1/moderate",
                                    {"text": "see a.com/x and b.com/y", "id": "real-1"})
         assert status == 200 and verdict["id"] == "real-1"
         assert "links" in [f["rule"] for f in verdict["flags"]]
-    finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=30)
     log.seek(0)
     output = log.read()
     assert code == 0, output
     assert "POST /v1/moderate 200" in output and "a.com/x" not in output
+
+
+def _raw(port: int, head: bytes, body: bytes = b"", timeout: float = 30) -> tuple[int, dict]:
+    """Send raw bytes to the server and read its JSON answer: (status, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(head + body)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    header, _, payload = data.partition(b"\r\n\r\n")
+    status = int(header.split()[1])
+    if b"transfer-encoding: chunked" in header.lower():
+        out, rest = b"", payload
+        while rest:
+            size, _, rest = rest.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            out, rest = out + rest[:n], rest[n + 2:]
+        payload = out
+    return status, json.loads(payload)
+
+
+def _chunked(body: bytes, size: int = 1000) -> bytes:
+    pieces = [body[i:i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_by_the_real_server(tiny_model_path, tmp_path):
+    head = (b"POST /v1/moderate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    with running_server(tiny_model_path, tmp_path, "--max-body", "4096") as (_, port, _log):
+        status, answer = _raw(port, head, _chunked(b'{"text": "hello", "store": false}' + b" " * 8000 + b"garbage"))
+        assert status == 413 and answer["error"]["code"] == "body_too_large"
+        status, answer = _raw(port, head, _chunked(b'{"text": "a short one", "store": false}' + b" " * 2000))
+        assert status == 200 and answer["verdict"] == "publish"
 
 
 LONG = ("Residents of Harlow Bay deserve better than this. The new bus schedule cuts the evening routes that "

@@ -5,7 +5,8 @@ import json
 import sys
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..comment import Comment
 from .errors import ApiError
@@ -48,7 +49,7 @@ def json_body() -> Any:
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type",
                        f"the body must be JSON with 'Content-Type: application/json', got {request.mimetype or 'none'!r}")
-    raw = request.get_data(cache=False)
+    raw = _body(current_app.config["MAX_CONTENT_LENGTH"])
     try:
         return json.loads(raw.decode("utf-8"))
     except RecursionError:
@@ -62,6 +63,19 @@ def json_body() -> Any:
     except ValueError:   # an integer past Python's digit limit
         raise ApiError(400, "malformed_json", f"the body holds a number of more than {sys.get_int_max_str_digits()} "
                                               "digits; send numbers (or the comment) as they are") from None
+
+
+def _body(limit: int | None) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes, chunked or not. A body without a
+    Content-Length is read from the server's stream up to one byte past the limit: Werkzeug's own
+    limit would cut it there and the cut prefix could parse as a comment."""
+    if request.content_length is not None or limit is None:
+        return request.get_data(cache=False)   # Flask refuses a declared length past the limit
+    stream = request.environ.get("wsgi.input")
+    data = stream.read(limit + 1) if stream is not None else b""
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 def parse_comment(item: Any, where: str) -> Comment:
