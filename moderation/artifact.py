@@ -3,7 +3,9 @@
 A model file is a joblib pickle, and unpickling runs code, so a file is loaded only if its
 metadata sidecar (``<model>.json``) says the project wrote it, its SHA-256 matches the one recorded
 at training time, and it was built with the library versions installed now. Anything else is
-refused with a one-line message that says to retrain.
+refused with a one-line message that says to retrain. A card can be forged along with its file, so
+the unpickler itself admits only the classes a model holds (``ALLOWED_GLOBALS``): a file naming
+any other callable is refused before anything in it runs.
 """
 from __future__ import annotations
 
@@ -147,12 +149,53 @@ def read_card(path: str | os.PathLike, check_sha: bool = True) -> dict[str, Any]
     return card
 
 
+#: Everything a model file of this project refers to by name: its own classes, numpy's arrays and
+#: scalars, joblib's array wrapper. Unpickling calls what a file names, so a file naming anything
+#: else (``os.system``, ``builtins.exec``, a function of any module) is refused before it runs,
+#: even with a matching card. Training that stores a new kind of object adds it here, with a test.
+ALLOWED_GLOBALS = frozenset({
+    ("moderation.model", "CommentModel"),
+    ("moderation.features.vocabulary", "TextFeatures"),
+    ("moderation.features.compiled", "Compiled"),
+    ("moderation.lexicon", "Lexicon"),
+    ("moderation.lexicon", "Tier"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+})
+
+
+def _restricted_load(path: Path):
+    """``joblib.load`` with an unpickler that admits only ``ALLOWED_GLOBALS`` (joblib routes the
+    pickles nested in object arrays through the same check)."""
+    from joblib import numpy_pickle
+
+    class Restricted(numpy_pickle.NumpyUnpickler):
+        def find_class(self, module: str, name: str):
+            if (module, name) not in ALLOWED_GLOBALS:
+                raise ModelError(f"model {path} names {module}.{name}, which no model of this project holds: "
+                                 "refused before anything in it ran; retrain it (and find who wrote this file)")
+            return super().find_class(module, name)
+
+    with open(path, "rb") as handle:
+        with numpy_pickle._validate_fileobject_and_memmap(handle, str(path), None) as (stream, _):
+            if isinstance(stream, str):   # joblib < 0.10's format: never written by this project
+                raise ModelError(f"model {path} is in a format this project never wrote; retrain it")
+            return Restricted(str(path), stream, True).load()
+
+
 def load(path: str | os.PathLike) -> ModelArtifact:
     """Load a model file after checking its metadata, library versions and SHA-256."""
     path = Path(path)
     card = read_card(path)
     try:
-        payload = joblib.load(path)
+        payload = _restricted_load(path)
+    except ModelError:
+        raise
     except Exception as exc:  # a verified file that fails to unpickle is still reported in one line
         raise ModelError(f"model {path} could not be loaded ({type(exc).__name__}: {exc}); retrain it") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("version") != card.get("version"):

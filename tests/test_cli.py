@@ -235,3 +235,32 @@ def test_a_bad_token_file_is_one_line(tmp_path, content, words):
     if content is not None:
         path.write_text(content)
     assert words in one_line_error(run("serve", "--token-file", str(path)))
+
+
+class _Plant:
+    """What a forged model file holds: unpickling it would create ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("how", ["plain", "in an object array"])
+def test_a_forged_model_with_a_matching_card_runs_no_code(model_copy, tmp_path, how):
+    import joblib
+    import numpy as np
+
+    from moderation.artifact import sha256_file
+
+    marker = tmp_path / "ran"
+    plant = _Plant(marker) if how == "plain" else np.array([_Plant(marker), 1], dtype=object)
+    joblib.dump({"format": 1, "model": plant}, model_copy, compress=3)
+    meta = metadata_path(model_copy)
+    card = json.loads(meta.read_text())
+    card["sha256"] = sha256_file(model_copy)
+    meta.write_text(json.dumps(card))
+    line = one_line_error(run("check", "--model", model_copy, "hello"))
+    assert "refused before anything in it ran" in line and "pathlib" in line
+    assert not marker.exists()
