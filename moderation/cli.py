@@ -86,18 +86,23 @@ def _argument_text(text: str) -> str:
               help="Comments scored together with --jsonl.")
 @click.option("--thread", default=None, help="Thread (article) the comment belongs to (single comment).")
 @click.option("--author", default=None, help="Author of the comment (single comment).")
-@click.option("--no-store", is_flag=True, help="Check against the history without remembering the comment(s).")
+@click.option("--store", is_flag=True,
+              help="Also remember the comment(s) in the history, as the service does (by default a check from "
+                   "the command line is compared with the history and leaves it as it was).")
 @model_option
 @rules_option
 @db_option
 @friendly
-def check(text, jsonl, comment_id, batch_size, thread, author, no_store, model_path, rules_path, db_path):
+def check(text, jsonl, comment_id, batch_size, thread, author, store, model_path, rules_path, db_path):
     """Check one comment (TEXT, or - to read it from stdin) and print its verdict as JSON."""
     if jsonl:
         if text is not None:
             raise click.UsageError("give either TEXT or --jsonl (which reads stdin), not both")
         moderator = _open(model_path, rules_path, db_path)
-        _check_jsonl(moderator, batch_size, store=not no_store)
+        failed, total = _check_jsonl(moderator, batch_size, store=store)
+        if failed:
+            raise InputError(f"{failed} of {total} lines could not be checked: each has an error object in the "
+                             "output at its place; fix those lines and send them again")
         return
     if text is None:
         raise click.UsageError("give the comment as TEXT, or - to read it from stdin, or use --jsonl")
@@ -105,7 +110,7 @@ def check(text, jsonl, comment_id, batch_size, thread, author, no_store, model_p
     if not text.strip():
         raise InputError("the comment is empty; give the text of the comment to check")
     moderator = _open(model_path, rules_path, db_path)
-    comment = Comment(text=text, id=comment_id, thread=thread, author=author, store=not no_store)
+    comment = Comment(text=text, id=comment_id, thread=thread, author=author, store=store)
     click.echo(moderator.check(comment).to_json(indent=2))
 
 
@@ -128,14 +133,31 @@ def _parse_line(raw: bytes, number: int) -> dict:
         raise InputError(f"{where}: expected a JSON object like {{\"text\": \"...\"}}, got {type(item).__name__}")
     if not isinstance(item.get("text"), str):
         raise InputError(f"{where}: \"text\" is missing or not a string; each line needs the comment's text")
-    for key in ("id", "thread", "author"):
+    if not item["text"].strip():
+        raise InputError(f"{where}: \"text\" is empty; each line needs the comment's text")
+    for key in ("text", "id", "thread", "author"):
         if item.get(key) is not None and not isinstance(item[key], str):
             raise InputError(f"{where}: \"{key}\" must be a string, got {type(item[key]).__name__}")
+        if isinstance(item.get(key), str) and not _encodable(item[key]):
+            raise InputError(f"{where}: \"{key}\" holds a lone surrogate (a \\ud800-\\udfff escape without its "
+                             "pair); write valid Unicode")
     return item
 
 
-def _check_jsonl(moderator, batch_size: int, store: bool = True) -> None:
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, int]:
+    """Verdicts for stdin's lines, in order, a batch at a time; a line that cannot be checked gets an
+    error object at its place (``{"line": N, "error": {"code", "message"}}``) and the rest go on.
+    Returns (lines failed, lines read)."""
     batch: list[Comment] = []
+    failed = total = 0
 
     def flush():
         for verdict in moderator.check_batch(batch):
@@ -146,13 +168,23 @@ def _check_jsonl(moderator, batch_size: int, store: bool = True) -> None:
     for number, raw in enumerate(sys.stdin.buffer, start=1):
         if not raw.strip():
             continue
-        item = _parse_line(raw, number)
+        total += 1
+        try:
+            item = _parse_line(raw, number)
+        except InputError as exc:
+            failed += 1
+            if batch:
+                flush()
+            sys.stdout.write(json.dumps({"line": number, "error": {"code": "invalid_line", "message": str(exc)}},
+                                        ensure_ascii=False) + "\n")
+            continue
         batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
                              author=item.get("author"), store=store))
         if len(batch) >= batch_size:
             flush()
     if batch:
         flush()
+    return failed, total
 
 
 @main.command()

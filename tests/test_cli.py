@@ -55,15 +55,25 @@ def test_check_jsonl_keeps_order_and_matches_single_checks(tiny_model_path):
         assert single == verdict
 
 
-@pytest.mark.parametrize("stdin,message", [
-    ('{"text": "fine"}\n{"text": \n', "stdin line 2 is not valid JSON"),
-    ('{"id": "x"}\n', "stdin line 1: \"text\" is missing or not a string"),
+@pytest.mark.parametrize("bad,message", [
+    ('{"text": \n', "stdin line 2 is not valid JSON"),
+    ('{"id": "x"}\n', "stdin line 2: \"text\" is missing or not a string"),
     ('["text"]\n', "expected a JSON object"),
     ('{"text": "hi", "id": 5}\n', "\"id\" must be a string, got int"),
+    ('{"text": "   "}\n', "\"text\" is empty"),
+    ('{"text": "hi", "author": "\\ud800"}\n', "\"author\" holds a lone surrogate"),
+    (b'{"text": "caf\xe9"}\n', "stdin line 2 is not UTF-8"),
 ])
-def test_check_jsonl_bad_lines(tiny_model_path, stdin, message):
-    line = one_line_error(run("check", "--model", tiny_model_path, "--jsonl", input=stdin))
-    assert message in line
+def test_check_jsonl_writes_an_error_for_a_bad_line_and_goes_on(tiny_model_path, bad, message):
+    good = '{"text": "fine", "id": "a"}\n'
+    stdin = good.encode() + (bad if isinstance(bad, bytes) else bad.encode()) + b'{"text": "also fine", "id": "b"}\n'
+    result = run("check", "--model", tiny_model_path, "--jsonl", "--batch-size", "8", input=stdin)
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("id") for line in lines] == ["a", None, "b"]
+    assert lines[1]["line"] == 2 and lines[1]["error"]["code"] == "invalid_line"
+    assert message in lines[1]["error"]["message"]
+    assert "1 of 3 lines could not be checked" in result.stderr
 
 
 def test_check_bad_input(tiny_model_path, tmp_path):
@@ -148,12 +158,13 @@ def test_console_script_reports_non_utf8_argument_without_traceback(tiny_model_p
     assert b"Traceback" not in result.stderr
 
 
-def test_check_remembers_comments_in_the_db_unless_no_store(tiny_model_path, tmp_path):
+def test_check_remembers_comments_in_the_db_only_with_store(tiny_model_path, tmp_path):
     text = "The transit board approved the cuts without a single public meeting or any survey of riders."
     db = tmp_path / "h.sqlite3"
     args = ("check", "--model", tiny_model_path, "--db", db, "--author", "ann")
-    assert json.loads(run(*args, "--no-store", text).output)["scores"]["repeated"] == 0.0
     assert json.loads(run(*args, text).output)["scores"]["repeated"] == 0.0
+    assert json.loads(run(*args, text).output)["scores"]["repeated"] == 0.0   # the first was not remembered
+    assert json.loads(run(*args, "--store", text).output)["scores"]["repeated"] == 0.0
     second = json.loads(run(*args, "--id", "c2", text).output)
     assert second["scores"]["repeated"] == 1.0
     flag = next(f for f in second["flags"] if f["rule"] == "repeated")
