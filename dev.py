@@ -59,10 +59,10 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "test":
         return subprocess.call([str(python), "-m", "pytest", *rest])
-    try:
-        return subprocess.call([str(BIN / "moderation"), "serve", *rest])
-    except KeyboardInterrupt:  # Ctrl-C stops the service; gunicorn shuts down on its own
-        return 0
+    # The server takes this process's place: SIGTERM and SIGINT (Ctrl-C) sent to `dev.py start`
+    # reach gunicorn's master itself, which stops its workers; a child would be left running.
+    server = str(BIN / "moderation")
+    os.execv(server, [server, "serve", *rest])
 
 
 if __name__ == "__main__":

@@ -310,12 +310,13 @@ def serve(host, port, workers, max_body, token_file, log_text, model_path, rules
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
     from service import create_app
 
-    from .server import configure_logging, serve as run_server
+    from .server import check_port, configure_logging, serve as run_server
 
     token = read_token_file(token_file) if token_file else None
     settings = Settings.from_env().replace(host=host, port=port, workers=workers, max_body=max_body, token=token,
                                            log_text=log_text or None, model=model_path, rules=rules_path,
                                            db=db_path)
+    check_port(settings.host, settings.port)
     configure_logging()
     run_server(create_app(settings), settings)
 

@@ -5,10 +5,14 @@ before the workers fork, so start-up costs one model load and the workers share 
 """
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 
 from gunicorn.app.base import BaseApplication
+
+from .settings import SettingsError
 
 
 class _Gunicorn(BaseApplication):
@@ -31,6 +35,25 @@ class _Gunicorn(BaseApplication):
 def configure_logging() -> None:
     """Log lines on stderr, before the app is created (building a default model reports progress)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on, in one line, before the model is loaded (gunicorn
+    would retry for seconds, printing a dozen lines)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SettingsError(f"cannot listen on {host!r}: {exc.strerror}; give --host an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn does: TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SettingsError(f"port {port} on {host} is in use (another server?); stop it or give "
+                                    "another --port") from None
+            raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}); give another --host or --port") from None
 
 
 def serve(app, settings) -> None:

@@ -330,3 +330,46 @@ def test_service_without_a_store_still_answers_and_is_not_ready(tiny_artifact, t
     response = post(client, {"text": LONG})
     assert response.status_code == 200 and response.get_json()["unavailable"] == ["repeated"]
     assert client.get("/readyz").status_code == 503
+
+
+def test_a_busy_port_is_one_error_line(tiny_model_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run([str(Path(sys.executable).parent / "moderation"), "serve", "--port", str(port),
+                                 "--model", str(tiny_model_path)], capture_output=True, text=True, timeout=60)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 1 and lines == [f"Error: port {port} on 127.0.0.1 is in use (another server?); "
+                                                "stop it or give another --port"], lines
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_dev_py_start_stops_its_server_on_a_signal(tiny_model_path, tmp_path, stop):
+    port = _free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, MODERATION_VENV=str(Path(sys.executable).parents[1]))
+    log = open(tmp_path / "start.log", "w+")
+    process = subprocess.Popen([sys.executable, str(root / "dev.py"), "start", "--port", str(port), "--model",
+                                str(tiny_model_path), "--db", str(tmp_path / "h.sqlite3")],
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _request(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "dev.py start did not come up"
+            time.sleep(0.2)
+        process.send_signal(stop)
+        process.wait(timeout=30)
+        # Nothing answers on the port any more: no server was left behind.
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            _request(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        if process.poll() is None:
+            process.kill()
