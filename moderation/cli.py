@@ -293,6 +293,11 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port ($MODERATION_PORT). Default: 8000.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Worker processes ($MODERATION_WORKERS). Default: 2.")
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Threads per worker ($MODERATION_THREADS). Default: 4. A client sending its body slowly holds "
+                   "one thread.")
+@click.option("--body-timeout", default=None, type=click.IntRange(1, 3600),
+              help="Seconds a client may take to send its body, then 408 ($MODERATION_BODY_TIMEOUT). Default: 30.")
 @click.option("--max-body", type=click.IntRange(1024), default=None,
               help="Largest request body in bytes ($MODERATION_MAX_BODY). Default: 1000000.")
 @click.option("--token-file", type=click.Path(dir_okay=False), default=None,
@@ -306,14 +311,16 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @rules_option
 @db_option
 @friendly
-def serve(host, port, workers, max_body, token_file, log_text, model_path, rules_path, db_path):
+def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_text, model_path, rules_path,
+          db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
     from service import create_app
 
     from .server import check_port, configure_logging, serve as run_server
 
     token = read_token_file(token_file) if token_file else None
-    settings = Settings.from_env().replace(host=host, port=port, workers=workers, max_body=max_body, token=token,
+    settings = Settings.from_env().replace(host=host, port=port, workers=workers, threads=threads,
+                                           body_timeout=body_timeout, max_body=max_body, token=token,
                                            log_text=log_text or None, model=model_path, rules=rules_path,
                                            db=db_path)
     check_port(settings.host, settings.port)

@@ -62,6 +62,12 @@ def serve(app, settings) -> None:
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
+        # gthread: a connection is read by one of a worker's threads, so clients that send their
+        # bodies slowly hold threads while the others (and /healthz) go on; the model itself runs
+        # one request at a time per worker (web/moderate.py), as it would under the GIL anyway. It
+        # is gunicorn's own worker: no event loop or monkey-patching under numpy and SQLite.
+        "worker_class": "gthread",
+        "threads": settings.threads,
         "accesslog": None,          # the app logs one line per request itself (no comment text)
         "errorlog": "-",
         "timeout": 60,

@@ -20,6 +20,8 @@ ENV = {
     "host": "MODERATION_HOST",
     "port": "MODERATION_PORT",
     "workers": "MODERATION_WORKERS",
+    "threads": "MODERATION_THREADS",
+    "body_timeout": "MODERATION_BODY_TIMEOUT",
     "model": "MODERATION_MODEL",
     "rules": "MODERATION_RULES",
     "db": "MODERATION_DB",
@@ -83,6 +85,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    #: Threads per worker: each connection is read by a thread (gunicorn's gthread worker), so a
+    #: client that trickles its body holds one thread, not a whole worker.
+    threads: int = 4
+    #: Seconds a client may take to send its body; past it the request gets a 408.
+    body_timeout: int = 30
     #: Model file; None: the default location (built from the starter corpus when missing).
     model: str | None = None
     #: Rulebook; None: the packaged one.
@@ -124,7 +131,8 @@ class Settings:
         return Path(self.rules) if self.rules else None
 
 
-_RANGES = {"port": (1, 65535), "workers": (1, 64), "max_body": (1024, None)}
+_RANGES = {"port": (1, 65535), "workers": (1, 64), "threads": (1, 64), "body_timeout": (1, 3600),
+           "max_body": (1024, None)}
 
 
 def _check(name: str, value: Any, where: str) -> Any:

@@ -373,3 +373,27 @@ def test_dev_py_start_stops_its_server_on_a_signal(tiny_model_path, tmp_path, st
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_clients_that_trickle_their_bodies_do_not_stop_the_service(tiny_model_path, tmp_path):
+    head = (b"POST /v1/moderate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n")
+    # The body timeout is far longer than the answers may take: with workers that a slow client holds
+    # (gunicorn's sync workers), /healthz would wait for it.
+    with running_server(tiny_model_path, tmp_path, "--body-timeout", "8") as (_, port, _log):
+        slow = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
+        try:
+            for conn in slow:
+                conn.sendall(head + b'{"text": "half')
+            time.sleep(0.5)
+            started = time.monotonic()
+            assert _request(f"http://127.0.0.1:{port}/healthz", timeout=5)[0] == 200
+            status, verdict = _request(f"http://127.0.0.1:{port}/v1/moderate", {"text": "fine", "store": False})
+            assert status == 200 and verdict["verdict"] == "publish"
+            assert time.monotonic() - started < 2
+            # The slow ones are answered in time with a 408, and their connections closed.
+            answer = slow[0].recv(65536)
+            assert answer.startswith(b"HTTP/1.1 408") and b'"body_timeout"' in answer
+        finally:
+            for conn in slow:
+                conn.close()

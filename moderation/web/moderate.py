@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from ..comment import Comment
 from .errors import ApiError
@@ -38,11 +38,14 @@ def moderate():
                                                  f"objects, got {size}; split larger batches")
         comments = [parse_comment(item, f"comments[{i}]") for i, item in enumerate(items)]
         g.texts = [c.text for c in comments]
-        verdicts = moderator.check_batch(comments)
+        with state().lock:
+            verdicts = moderator.check_batch(comments)
         return jsonify({"results": [v.to_dict() for v in verdicts]})
     comment = parse_comment(body, "")
     g.texts = [comment.text]
-    return jsonify(moderator.check(comment).to_dict())
+    with state().lock:
+        verdict = moderator.check(comment)
+    return jsonify(verdict.to_dict())
 
 
 def json_body() -> Any:
@@ -66,13 +69,28 @@ def json_body() -> Any:
 
 
 def _body(limit: int | None) -> bytes:
-    """The request body, refused (413) past ``limit`` bytes, chunked or not. A body without a
+    """The request body, refused (413) past ``limit`` bytes, chunked or not, and (408) when the
+    client takes longer than the settings' ``body_timeout`` to send it. A body without a
     Content-Length is read from the server's stream up to one byte past the limit: Werkzeug's own
     limit would cut it there and the cut prefix could parse as a comment."""
-    if request.content_length is not None or limit is None:
-        return request.get_data(cache=False)   # Flask refuses a declared length past the limit
-    stream = request.environ.get("wsgi.input")
-    data = stream.read(limit + 1) if stream is not None else b""
+    connection = request.environ.get("gunicorn.socket")   # the client's socket, under gunicorn
+    if connection is not None:
+        connection.settimeout(state().settings.body_timeout)
+    try:
+        if request.content_length is not None or limit is None:
+            return request.get_data(cache=False)   # Flask refuses a declared length past the limit
+        stream = request.environ.get("wsgi.input")
+        data = stream.read(limit + 1) if stream is not None else b""
+    except (TimeoutError, ClientDisconnected) as exc:
+        # Werkzeug reports a read that failed (a timeout among them) as the client gone.
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            g.close_connection = True   # the rest of the body may still come: nothing more is read here
+            raise ApiError(408, "body_timeout", f"the body did not arrive within {state().settings.body_timeout} "
+                                                "seconds; send it at once") from None
+        raise
+    finally:
+        if connection is not None:
+            connection.settimeout(None)
     if len(data) > limit:
         raise RequestEntityTooLarge()
     return data

@@ -2,7 +2,8 @@
 ``app.extensions`` by the app factory and read back here (never imported as a global)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -16,6 +17,10 @@ KEY = "moderation"
 class ServiceState:
     moderator: Any          # a Moderator (tests may pass a stand-in with the same methods)
     settings: Settings
+    #: Held while the moderator runs: a worker's threads read bodies side by side, and check one
+    #: request at a time (CPU-bound work gains nothing from threads under the GIL, and nothing in
+    #: the moderator then needs to be thread-safe).
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def state() -> ServiceState:
