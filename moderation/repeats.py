@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from .store import HistoryStore, StoredComment
+from .store import HistoryStore, StoreUnavailable, StoredComment
 from .text import fold
 from .verdict import Evidence, rounded
 
@@ -29,6 +29,8 @@ K = 5
 WINDOW = 4
 _WORD = re.compile(r"[^\W_]+")
 PRUNE_EVERY_SECONDS = 3600
+#: Expired comments forgotten by one request at most (a few milliseconds with SQLite).
+PRUNE_BATCH = 500
 
 
 def words(text: str) -> list[tuple[str, int, int]]:
@@ -107,10 +109,9 @@ class RepeatChecker:
         now = self.clock()
         since = now - self.retention_days * 86400
         results = []
+        if now - self._last_prune >= PRUNE_EVERY_SECONDS:
+            self._prune(since, now)
         with self.store.transaction():
-            if now - self._last_prune >= PRUNE_EVERY_SECONDS:
-                self.store.prune(since)
-                self._last_prune = now
             for comment in comments:
                 tokens = words(comment.text)
                 hashes = kgram_hashes(tokens)
@@ -119,6 +120,18 @@ class RepeatChecker:
                 if getattr(comment, "store", True) and hashes:
                     self.store.add(comment.id, comment.thread, comment.author, now, hashes, fingerprints)
         return results
+
+    def _prune(self, since: float, now: float) -> None:
+        """Forget expired comments, at most ``PRUNE_BATCH`` at a time in a transaction of their own
+        (never inside a request's check): a long backlog costs each request a little until it is
+        gone, not one request seconds. A busy store leaves pruning to the next request."""
+        try:
+            pruned = self.store.prune(since, limit=PRUNE_BATCH)
+        except StoreUnavailable:
+            return
+        # A full batch: more may wait, so the next request prunes again.
+        if pruned < PRUNE_BATCH:
+            self._last_prune = now
 
     def _check(self, comment, tokens, hashes, fingerprints, since) -> RepeatResult:
         if len(tokens) < self.min_words:

@@ -59,8 +59,15 @@ class StoreContract:
         _add(store, "new", created=T0 + 100)
         with store.transaction():
             assert [s.comment_id for s, _ in store.candidates(winnow(hashes), since=T0 + 50)] == ["new"]
-            assert store.prune(T0 + 50) == 1
+        assert store.prune(T0 + 50) == 1   # in a transaction of its own
         assert store.key_of("old") is None and store.key_of("new") is not None
+
+    def test_prune_forgets_the_oldest_first_at_most_its_limit(self, store):
+        for i in range(5):
+            _add(store, f"c{i}", created=T0 + i)
+        assert store.prune(T0 + 100, limit=2) == 2
+        assert [store.key_of(f"c{i}") is None for i in range(5)] == [True, True, False, False, False]
+        assert store.prune(T0 + 100, limit=10) == 3
 
     def test_a_failed_transaction_keeps_nothing(self, store):
         hashes = kgram_hashes(words(TEXT))

@@ -187,7 +187,7 @@ def test_server_faults_are_json_500_and_not_ready(moderator):
     assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
     assert "exploded" not in response.get_data(as_text=True)
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "not_ready"
+    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "model_unavailable"
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -329,7 +329,86 @@ def test_service_without_a_store_still_answers_and_is_not_ready(tiny_artifact, t
     client = create_app(moderator=Moderator(tiny_artifact, book, history=SqliteStore(tmp_path / "file" / "h.sqlite3"))).test_client()
     response = post(client, {"text": LONG})
     assert response.status_code == 200 and response.get_json()["unavailable"] == ["repeated"]
-    assert client.get("/readyz").status_code == 503
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "store_unavailable"
+
+
+def _store_client(tiny_artifact, path):
+    from moderation.rulebook import load_rulebook
+    from moderation.store import SqliteStore
+
+    store = SqliteStore(path)
+    return create_app(moderator=Moderator(tiny_artifact, load_rulebook(), history=store)).test_client(), store
+
+
+def test_a_history_file_deleted_while_running_is_noticed_not_recreated(tiny_artifact, tmp_path):
+    client, store = _store_client(tiny_artifact, tmp_path / "h.sqlite3")
+    assert client.get("/readyz").status_code == 200
+    assert "unavailable" not in post(client, {"text": LONG, "id": "a"}).get_json()
+    for name in ("h.sqlite3", "h.sqlite3-wal", "h.sqlite3-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "store_unavailable"
+    assert post(client, {"text": LONG, "id": "b"}).get_json()["unavailable"] == ["repeated"]
+    # A connection opened later (another thread or worker) does not start a history of its own.
+    store.close()
+    assert post(client, {"text": LONG, "id": "c"}).get_json()["unavailable"] == ["repeated"]
+    assert not (tmp_path / "h.sqlite3").exists()
+
+
+def test_a_corrupt_history_file_is_not_ready(tiny_artifact, tmp_path):
+    (tmp_path / "h.sqlite3").write_bytes(b"this is not a database" * 100)
+    client, _ = _store_client(tiny_artifact, tmp_path / "h.sqlite3")
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "store_unavailable"
+    assert post(client, {"text": LONG}).get_json()["unavailable"] == ["repeated"]
+
+
+@pytest.fixture
+def open_folder():
+    """A folder every user can enter (pytest's own are its owner's only)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="moderation-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_read_only_history_file_is_not_ready(open_folder):
+    """As a user who may not write the file (root may write any: the check runs as nobody)."""
+    from moderation.store import SqliteStore
+
+    path = open_folder / "h.sqlite3"
+    SqliteStore(path).ping()
+    for item in open_folder.iterdir():
+        item.chmod(0o444)
+    script = ("import os, sys\n"
+              "from moderation.store import SqliteStore, StoreUnavailable\n"   # before: nobody cannot read root's Python
+              "if os.geteuid() == 0:\n    os.setgid(65534); os.setuid(65534)\n"
+              f"store = SqliteStore({str(path)!r})\n"
+              "store._run('SELECT COUNT(*) FROM comments').fetchone()\n"
+              "try:\n    store.ping()\nexcept StoreUnavailable as exc:\n    print('unavailable', exc)\n"
+              "else:\n    print('ready')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            cwd=str(Path(__file__).resolve().parents[1]))
+    assert result.stdout.startswith("unavailable") and "cannot be written" in result.stdout, result.stdout + result.stderr
+
+
+def test_an_expired_backlog_is_pruned_a_batch_a_request(tiny_artifact, tmp_path):
+    from moderation.repeats import PRUNE_BATCH, kgram_hashes, winnow, words
+
+    client, store = _store_client(tiny_artifact, tmp_path / "h.sqlite3")
+    hashes = kgram_hashes(words(LONG))
+    with store.transaction():
+        for i in range(3 * PRUNE_BATCH + 10):
+            store.add(f"old{i}", "t", "a", 1.0, hashes, winnow(hashes))   # 1970: long expired
+    counts = []
+    for i in range(5):
+        assert post(client, {"text": f"A new comment number {i}.", "store": False}).status_code == 200
+        counts.append(store.count())
+    assert counts == [2 * PRUNE_BATCH + 10, PRUNE_BATCH + 10, 10, 0, 0]
 
 
 def test_a_busy_port_is_one_error_line(tiny_model_path):
@@ -392,8 +471,11 @@ def test_clients_that_trickle_their_bodies_do_not_stop_the_service(tiny_model_pa
             assert status == 200 and verdict["verdict"] == "publish"
             assert time.monotonic() - started < 2
             # The slow ones are answered in time with a 408, and their connections closed.
-            answer = slow[0].recv(65536)
-            assert answer.startswith(b"HTTP/1.1 408") and b'"body_timeout"' in answer
+            for conn in slow:
+                answer = b""
+                while chunk := conn.recv(65536):
+                    answer += chunk
+                assert answer.startswith(b"HTTP/1.1 408") and b'"body_timeout"' in answer
         finally:
             for conn in slow:
                 conn.close()

@@ -49,12 +49,13 @@ class HistoryStore(ABC):
         replaces the stored one in place, keeping its key and time."""
 
     @abstractmethod
-    def prune(self, before: float) -> int:
-        """Forget comments older than ``before``; returns how many."""
+    def prune(self, before: float, limit: int | None = None) -> int:
+        """Forget comments older than ``before`` (the oldest ``limit`` of them, when given), in
+        its own transaction; returns how many."""
 
     @abstractmethod
     def ping(self) -> None:
-        """Raise StoreUnavailable unless the store can be read."""
+        """Raise StoreUnavailable unless the store can be read and written."""
 
     def close(self) -> None:
         """Release connections (the store reopens them when used again)."""

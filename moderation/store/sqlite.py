@@ -43,6 +43,27 @@ class SqliteStore(HistoryStore):
         self.path = Path(path)
         self.timeout = timeout
         self._local = threading.local()
+        #: The file's (device, inode) once opened: the history is that file. A file deleted or
+        #: replaced while the service runs is refused, not recreated (every worker would start a
+        #: history of its own), until the service restarts. Forked workers inherit it.
+        self._identity: tuple[int, int] | None = None
+
+    def _check_identity(self) -> None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            if self._identity is None:
+                return
+            raise StoreUnavailable(f"history store {self.path} was deleted while the service ran; restore it "
+                                   "(or restart the service to begin a new history)") from None
+        except OSError as exc:
+            raise StoreUnavailable(f"history store {self.path} cannot be read: {exc.strerror}") from None
+        found = (info.st_dev, info.st_ino)
+        if self._identity is None:
+            self._identity = found
+        elif found != self._identity:
+            raise StoreUnavailable(f"history store {self.path} was replaced by another file while the service ran; "
+                                   "restart the service to use the new one")
 
     def _connect(self) -> sqlite3.Connection:
         # One connection per process and thread: connections must not cross a fork.
@@ -50,6 +71,7 @@ class SqliteStore(HistoryStore):
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == key:
             return conn
+        self._check_identity()
         # Two workers opening a new file at once race to switch it to WAL; SQLite answers the loser
         # "database is locked" at once, without waiting for its busy timeout. So opening retries,
         # within the same timeout.
@@ -75,11 +97,13 @@ class SqliteStore(HistoryStore):
                     conn.close()
                 raise StoreUnavailable(f"history store {self.path} cannot be opened: {exc}") from None
         self._local.conn, self._local.pid = conn, key
+        self._check_identity()
         return conn
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         conn = self._connect()
+        self._check_identity()   # one stat a request: a deleted file is noticed at once
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -151,11 +175,28 @@ class SqliteStore(HistoryStore):
             self._run("DELETE FROM comments WHERE key = ?", (key,))
         return len(keys)
 
-    def prune(self, before):
-        return self._forget("SELECT key FROM comments WHERE created < ?", (before,))
+    def prune(self, before, limit=None):
+        with self.transaction():
+            if limit is None:
+                return self._forget("SELECT key FROM comments WHERE created < ?", (before,))
+            return self._forget("SELECT key FROM comments WHERE created < ? ORDER BY created LIMIT ?", (before, limit))
 
     def ping(self):
+        """Read, then write (a row inserted and rolled back): a read-only file or folder answers
+        reads and refuses every comment."""
         self._run("SELECT 1 FROM comments LIMIT 1").fetchall()
+        conn = self._connect()
+        self._check_identity()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO comments (comment_id, created, hashes) VALUES (NULL, 0, x'')")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"history store {self.path} cannot be written: {exc}") from None
+        finally:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     def count(self) -> int:
         return self._run("SELECT COUNT(*) FROM comments").fetchone()[0]

@@ -44,8 +44,6 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
-        if g.get("close_connection"):
-            response.headers["Connection"] = "close"
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         line = f"{printable(request.method)} {printable(request.path)} {response.status_code} {elapsed:.1f}ms"
         if state().settings.log_text and g.get("texts"):

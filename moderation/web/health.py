@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from ..store import StoreUnavailable
 from .errors import error_response
 from .state import state
 
@@ -16,10 +17,16 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
+    """Ready when the model scores a comment and the history store can be read and written; a 503
+    says which of the two failed (the reason, with file names, goes to the service log only)."""
     moderator = state().moderator
     try:
         moderator.ready()
-    except Exception as exc:  # any failure to score or reach the store means not ready
+    except StoreUnavailable as exc:
         current_app.logger.warning("not ready: %s", exc)
-        return error_response(503, "not_ready", "the model or the history store is not usable; see the service log")
+        return error_response(503, "store_unavailable", "the history store cannot be read or written (missing, "
+                                                        "read-only, replaced or corrupt); see the service log")
+    except Exception as exc:  # any other failure to score a comment: the model
+        current_app.logger.warning("not ready: %s", exc)
+        return error_response(503, "model_unavailable", "the model cannot score a comment; see the service log")
     return jsonify({"status": "ready", "model": moderator.version})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from typing import Any
 
@@ -84,7 +85,13 @@ def _body(limit: int | None) -> bytes:
     except (TimeoutError, ClientDisconnected) as exc:
         # Werkzeug reports a read that failed (a timeout among them) as the client gone.
         if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
-            g.close_connection = True   # the rest of the body may still come: nothing more is read here
+            # The rest of the body may still come: nothing more is read from this connection, so the
+            # server closes it after the answer (it ignores an application's "Connection: close").
+            if connection is not None:
+                try:
+                    connection.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
             raise ApiError(408, "body_timeout", f"the body did not arrive within {state().settings.body_timeout} "
                                                 "seconds; send it at once") from None
         raise
