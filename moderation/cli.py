@@ -313,10 +313,8 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @friendly
 def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_text, model_path, rules_path,
           db_path):
-    """Serve POST /v1/moderate (and /v1/model, /v1/rules, /healthz, /readyz) with gunicorn."""
-    from service import create_app
-
-    from .server import check_port, configure_logging, serve as run_server
+    """Serve POST /v1/moderate (and /v1/model, /v1/rules, /metrics, /healthz, /readyz) with gunicorn."""
+    from .server import check_port, configure_logging, prepare_metrics, serve as run_server
 
     token = read_token_file(token_file) if token_file else None
     settings = Settings.from_env().replace(host=host, port=port, workers=workers, threads=threads,
@@ -324,6 +322,9 @@ def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_
                                            log_text=log_text or None, model=model_path, rules=rules_path,
                                            db=db_path)
     check_port(settings.host, settings.port)
+    prepare_metrics()   # before the app (and prometheus_client) is imported
+    from service import create_app
+
     configure_logging()
     run_server(create_app(settings), settings)
 

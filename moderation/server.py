@@ -5,10 +5,15 @@ before the workers fork, so start-up costs one model load and the workers share 
 """
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -30,6 +35,12 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         return self.application
+
+
+def _worker_exited(server, worker) -> None:
+    from .web.metrics import worker_exited
+
+    worker_exited(server, worker)
 
 
 def configure_logging() -> None:
@@ -56,6 +67,26 @@ def check_port(host: str, port: int) -> None:
             raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}); give another --host or --port") from None
 
 
+#: Where each gunicorn worker keeps its metrics (see moderation/web/metrics.py).
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_metrics() -> None:
+    """Give the workers a folder for their metrics before prometheus_client is imported (it reads
+    the variable once): the operator's ``$PROMETHEUS_MULTIPROC_DIR``, emptied of an earlier run's
+    files, or a fresh one removed at exit."""
+    folder = os.environ.get(METRICS_ENV)
+    if folder:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return
+    folder = tempfile.mkdtemp(prefix="moderation-metrics-")
+    os.environ[METRICS_ENV] = folder
+    atexit.register(shutil.rmtree, folder, True)
+
+
 def serve(app, settings) -> None:
     """Serve ``app`` (created, with its model loaded, in this master process) on the settings' host,
     port and number of workers."""
@@ -73,5 +104,6 @@ def serve(app, settings) -> None:
         "timeout": 60,
         "graceful_timeout": 10,
         "proc_name": "moderation",
+        "child_exit": _worker_exited,
     }
     _Gunicorn(app, options).run()

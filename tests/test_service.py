@@ -479,3 +479,48 @@ def test_clients_that_trickle_their_bodies_do_not_stop_the_service(tiny_model_pa
         finally:
             for conn in slow:
                 conn.close()
+
+
+def _metric(text: str, name: str, **labels) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def test_metrics_count_requests_verdicts_flags_and_the_model(client, moderator):
+    before = client.get("/metrics").get_data(as_text=True)
+    post(client, {"text": "see a.com/x and b.com/y and c.com/z", "store": False})
+    post(client, {"text": "Thanks for the clear reporting.", "store": False})
+    post(client, {"text": ""})
+    client.get("/no/such/path/1")
+    client.get("/no/such/path/2")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    after = response.get_data(as_text=True)
+
+    def grew(name, **labels):
+        return _metric(after, name, **labels) - _metric(before, name, **labels)
+
+    assert grew("moderation_requests_total", route="/v1/moderate", method="POST", status="200") == 2
+    assert grew("moderation_requests_total", route="/v1/moderate", method="POST", status="422") == 1
+    assert grew("moderation_requests_total", route="unmatched", method="GET", status="404") == 2
+    assert grew("moderation_request_seconds_count", route="/v1/moderate") == 3
+    assert grew("moderation_verdicts_total") == 2
+    assert grew("moderation_flags_total", rule="links") == 1
+    assert _metric(after, "moderation_model_info", version=moderator.version) == 1
+
+
+def test_metrics_add_up_every_worker_of_a_real_server(tiny_model_path, tmp_path):
+    with running_server(tiny_model_path, tmp_path) as (_, port, _log):
+        for i in range(12):
+            assert _request(f"http://127.0.0.1:{port}/v1/moderate", {"text": f"comment {i}", "store": False})[0] == 200
+        for _ in range(3):   # whichever worker answers the scrape, it counts all twelve
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+            assert _metric(text, "moderation_requests_total", route="/v1/moderate", method="POST", status="200") == 12
+            assert _metric(text, "moderation_verdicts_total") == 12

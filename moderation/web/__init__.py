@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import access, errors, health, model, moderate
+from . import access, errors, health, metrics, model, moderate
 from .state import KEY, ServiceState
 
-BLUEPRINTS = (moderate.blueprint, model.blueprint, health.blueprint)
+BLUEPRINTS = (moderate.blueprint, model.blueprint, health.blueprint, metrics.blueprint)
 
 
 def init_app(app: Flask, moderator, settings: Settings) -> None:
@@ -21,3 +21,6 @@ def init_app(app: Flask, moderator, settings: Settings) -> None:
     access.register(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    version = getattr(moderator, "version", None)
+    if version:
+        metrics.MODEL.labels(version).set(1)

@@ -11,6 +11,7 @@ import time
 from flask import Flask, Response, g, request
 
 from .errors import ApiError
+from .metrics import count_request
 from .state import state
 
 #: Health checks never need the token (load balancers and orchestrators call them).
@@ -44,7 +45,11 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        elapsed = seconds * 1000
+        # The route's pattern, not the path: a scanner's thousands of paths are one label.
+        count_request(request.url_rule.rule if request.url_rule else "unmatched", request.method,
+                      response.status_code, seconds)
         line = f"{printable(request.method)} {printable(request.path)} {response.status_code} {elapsed:.1f}ms"
         if state().settings.log_text and g.get("texts"):
             line += " text=" + printable(json.dumps(g.texts, ensure_ascii=False))

@@ -11,6 +11,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from ..comment import Comment
 from .errors import ApiError
+from .metrics import count_verdicts
 from .state import state
 
 MAX_TEXT_CHARS = 20_000
@@ -41,11 +42,13 @@ def moderate():
         g.texts = [c.text for c in comments]
         with state().lock:
             verdicts = moderator.check_batch(comments)
+        count_verdicts(verdicts)
         return jsonify({"results": [v.to_dict() for v in verdicts]})
     comment = parse_comment(body, "")
     g.texts = [comment.text]
     with state().lock:
         verdict = moderator.check(comment)
+    count_verdicts([verdict])
     return jsonify(verdict.to_dict())
 
 
