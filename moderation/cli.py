@@ -304,6 +304,9 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
               help="A file whose first line is the token to require as 'Authorization: Bearer TOKEN' on every route "
                    "but /healthz and /readyz ($MODERATION_TOKEN_FILE, or the token itself in $MODERATION_TOKEN; "
                    "never on the command line, where every local user sees it).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Access-log lines ($MODERATION_LOG_FORMAT): text (default), or json with the request id "
+                   "(X-Request-ID, echoed) and each comment's id, verdict and flagged rules, never its text.")
 @click.option("--log-text", is_flag=True, default=None,
               help="Also log comment texts in the access log ($MODERATION_LOG_TEXT; off by default: they are "
                    "personal data).")
@@ -311,15 +314,16 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @rules_option
 @db_option
 @friendly
-def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_text, model_path, rules_path,
-          db_path):
+def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_format, log_text, model_path,
+          rules_path, db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /metrics, /healthz, /readyz) with gunicorn."""
     from .server import check_port, configure_logging, prepare_metrics, serve as run_server
 
     token = read_token_file(token_file) if token_file else None
     settings = Settings.from_env().replace(host=host, port=port, workers=workers, threads=threads,
                                            body_timeout=body_timeout, max_body=max_body, token=token,
-                                           log_text=log_text or None, model=model_path, rules=rules_path,
+                                           log_text=log_text or None, log_format=log_format, model=model_path,
+                                           rules=rules_path,
                                            db=db_path)
     check_port(settings.host, settings.port)
     prepare_metrics()   # before the app (and prometheus_client) is imported

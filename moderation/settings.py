@@ -28,6 +28,7 @@ ENV = {
     "max_body": "MODERATION_MAX_BODY",
     "token": "MODERATION_TOKEN",
     "log_text": "MODERATION_LOG_TEXT",
+    "log_format": "MODERATION_LOG_FORMAT",
 }
 #: A file holding the token: a secret on a command line is visible to every local user in ``ps``.
 TOKEN_FILE_ENV = "MODERATION_TOKEN_FILE"
@@ -100,8 +101,11 @@ class Settings:
     max_body: int = 1_000_000
     #: When set, ``Authorization: Bearer <token>`` is required on every route but the health checks.
     token: str | None = None
-    #: Put comment texts in the access log (off: they are personal data).
+    #: Put comment texts in the access log (off: they are personal data). Text lines only.
     log_text: bool = False
+    #: The access log's lines: "text" (method, path, status, ms) or "json" (also the request id and
+    #: each comment's id, verdict and flagged rules; never its text).
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -151,6 +155,10 @@ def _check(name: str, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
             return value.strip().lower() in _TRUE
         raise SettingsError(f"{where} must be one of {', '.join(_TRUE + _FALSE)}, got {value!r}")
+    if name == "log_format":
+        if isinstance(value, str) and value.strip().lower() in ("text", "json"):
+            return value.strip().lower()
+        raise SettingsError(f"{where} must be text or json, got {value!r}")
     if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
         raise SettingsError(f"{where} must be a non-empty string, got {value!r}")
     return os.fspath(value)

@@ -524,3 +524,21 @@ def test_metrics_add_up_every_worker_of_a_real_server(tiny_model_path, tmp_path)
                 text = answer.read().decode()
             assert _metric(text, "moderation_requests_total", route="/v1/moderate", method="POST", status="200") == 12
             assert _metric(text, "moderation_verdicts_total") == 12
+
+
+def test_the_json_access_log_has_the_request_id_ids_verdicts_and_flags_never_the_text(moderator, caplog):
+    caplog.set_level(logging.INFO, logger="moderation.access")
+    client = create_app({"log_format": "json", "log_text": True}, moderator=moderator).test_client()
+    given = post(client, {"comments": [{"text": "a secret: see a.com/x b.com/y c.com/z", "id": "c1", "store": False},
+                                       {"text": "fine words", "id": "c2", "store": False}]},
+                 headers={"X-Request-ID": "req-42"})
+    made = post(client, {"text": "hi", "store": False}, headers={"X-Request-ID": "bad id; forged"})
+    assert given.headers["X-Request-ID"] == "req-42"
+    assert made.headers["X-Request-ID"] != "bad id; forged" and len(made.headers["X-Request-ID"]) == 32
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.access"]
+    first, second = (json.loads(line) for line in lines)
+    assert first["request_id"] == "req-42" and first["status"] == 200 and first["path"] == "/v1/moderate"
+    assert [c["id"] for c in first["comments"]] == ["c1", "c2"]
+    assert "links" in first["comments"][0]["flags"] and first["comments"][1]["flags"] == []
+    assert second["request_id"] == made.headers["X-Request-ID"]
+    assert "secret" not in " ".join(lines)

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+import uuid
 
 from flask import Flask, Response, g, request
 
@@ -25,6 +26,9 @@ access_log = logging.getLogger("moderation.access")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\\]")
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
 def printable(text: str) -> str:
     """``text`` with every character that could break or forge a log line escaped (``\\n``,
     ``\\x00``, ``\\u2028``; a backslash doubled, so an escape in the request stays readable)."""
@@ -35,6 +39,9 @@ def register(app: Flask) -> None:
     @app.before_request
     def start_and_authenticate():
         g.started = time.perf_counter()
+        # A caller's request id is kept when it is a plain token (it goes into logs), else one is made.
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = state().settings.token
         if token and request.path not in OPEN_PATHS:
             scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
@@ -50,8 +57,18 @@ def register(app: Flask) -> None:
         # The route's pattern, not the path: a scanner's thousands of paths are one label.
         count_request(request.url_rule.rule if request.url_rule else "unmatched", request.method,
                       response.status_code, seconds)
-        line = f"{printable(request.method)} {printable(request.path)} {response.status_code} {elapsed:.1f}ms"
-        if state().settings.log_text and g.get("texts"):
-            line += " text=" + printable(json.dumps(g.texts, ensure_ascii=False))
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        settings = state().settings
+        if settings.log_format == "json":
+            # ASCII JSON: every control or separator character is escaped; never the comment text.
+            verdicts = g.get("verdicts") or []
+            line = json.dumps({"request_id": g.get("request_id"), "method": request.method, "path": request.path,
+                               "status": response.status_code, "ms": round(elapsed, 1),
+                               "comments": [{"id": v.id, "verdict": v.verdict, "flags": [f.rule for f in v.flags]}
+                                            for v in verdicts]}, ensure_ascii=True)
+        else:
+            line = f"{printable(request.method)} {printable(request.path)} {response.status_code} {elapsed:.1f}ms"
+            if settings.log_text and g.get("texts"):
+                line += " text=" + printable(json.dumps(g.texts, ensure_ascii=False))
         access_log.info(line)
         return response

@@ -43,12 +43,14 @@ def moderate():
         with state().lock:
             verdicts = moderator.check_batch(comments)
         count_verdicts(verdicts)
+        g.verdicts = verdicts
         return jsonify({"results": [v.to_dict() for v in verdicts]})
     comment = parse_comment(body, "")
     g.texts = [comment.text]
     with state().lock:
         verdict = moderator.check(comment)
     count_verdicts([verdict])
+    g.verdicts = [verdict]
     return jsonify(verdict.to_dict())
 
 
