@@ -15,8 +15,9 @@ from .errors import ApiError
 from .metrics import count_request
 from .state import state
 
-#: Health checks never need the token (load balancers and orchestrators call them).
-OPEN_PATHS = {"/healthz", "/readyz"}
+#: Health checks never need the token (load balancers and orchestrators call them), nor the API's
+#: description.
+OPEN_PATHS = {"/healthz", "/readyz", "/openapi.json"}
 
 access_log = logging.getLogger("moderation.access")
 

@@ -1,13 +1,30 @@
-"""``GET /healthz`` (the process answers) and ``GET /readyz`` (it can check comments now)."""
+"""``GET /healthz`` (the process answers), ``GET /readyz`` (it can check comments now) and
+``GET /openapi.json`` (what the service accepts and answers)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
 from ..store import StoreUnavailable
 from .errors import error_response
+from .schema import openapi
 from .state import state
 
 blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of every route, built from the models that validate requests."""
+    return jsonify(openapi(version=_version(), token=bool(state().settings.token)))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("news-moderation")
+    except PackageNotFoundError:
+        return "0.0.0"
 
 
 @blueprint.get("/healthz")

@@ -11,41 +11,30 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from ..comment import Comment
 from .errors import ApiError
+from .schema import MAX_BATCH, MAX_TEXT_CHARS, BatchIn, CommentIn, parse_body
 from .metrics import count_verdicts
 from .state import state
 
-MAX_TEXT_CHARS = 20_000
-MAX_BATCH = 1_000
-COMMENT_FIELDS = {"text": str, "id": str, "thread": str, "author": str, "store": bool}
-
 blueprint = Blueprint("moderation", __name__)
+
+
+def _comment(item: CommentIn) -> Comment:
+    return Comment(text=item.text, id=item.id, thread=item.thread, author=item.author, store=item.store)
 
 
 @blueprint.post("/v1/moderate")
 def moderate():
     moderator = state().moderator
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ApiError(422, "invalid_body", "the body must be a JSON object: {\"text\": \"...\"} for one "
-                                            "comment or {\"comments\": [...]} for a batch")
-    if "comments" in body:
-        extra = sorted(set(body) - {"comments"})
-        if extra:
-            raise ApiError(422, "unknown_field", f"field '{extra[0]}' is not allowed beside 'comments'; "
-                                                 "put each comment's fields inside its object")
-        items = body["comments"]
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-            size = len(items) if isinstance(items, list) else type(items).__name__
-            raise ApiError(422, "invalid_field", f"field 'comments' must be a list of 1 to {MAX_BATCH} comment "
-                                                 f"objects, got {size}; split larger batches")
-        comments = [parse_comment(item, f"comments[{i}]") for i, item in enumerate(items)]
+    body = parse_body(json_body())   # the models of moderation/web/schema.py: what /openapi.json describes
+    if isinstance(body, BatchIn):
+        comments = [_comment(item) for item in body.comments]
         g.texts = [c.text for c in comments]
         with state().lock:
             verdicts = moderator.check_batch(comments)
         count_verdicts(verdicts)
         g.verdicts = verdicts
         return jsonify({"results": [v.to_dict() for v in verdicts]})
-    comment = parse_comment(body, "")
+    comment = _comment(body)
     g.texts = [comment.text]
     with state().lock:
         verdict = moderator.check(comment)
@@ -106,48 +95,3 @@ def _body(limit: int | None) -> bytes:
     if len(data) > limit:
         raise RequestEntityTooLarge()
     return data
-
-
-def parse_comment(item: Any, where: str) -> Comment:
-    prefix = f"{where}." if where else ""
-    if not isinstance(item, dict):
-        raise ApiError(422, "invalid_field", f"'{where or 'body'}' must be an object with a 'text' field, "
-                                             f"got {type(item).__name__}")
-    unknown = sorted(set(item) - set(COMMENT_FIELDS))
-    if unknown:
-        raise ApiError(422, "unknown_field", f"field '{prefix}{unknown[0]}' is not allowed; a comment has "
-                                             f"{', '.join(COMMENT_FIELDS)}")
-    if "text" not in item:
-        raise ApiError(422, "missing_field", f"field '{prefix}text' is required: the comment's text")
-    for name, kind in COMMENT_FIELDS.items():
-        value = item.get(name)
-        if value is None and name != "text":
-            continue
-        if not isinstance(value, kind):
-            need = "true or false" if kind is bool else "a string"
-            raise ApiError(422, "invalid_field", f"field '{prefix}{name}' must be {need}, got {_kind(value)}")
-        if kind is str and not _encodable(value):
-            raise ApiError(422, "invalid_field", f"field '{prefix}{name}' is not valid Unicode: it holds a lone "
-                                                 "surrogate (\\ud800-\\udfff escape without its pair); send UTF-8 text")
-    text = item["text"]
-    if not text.strip():
-        raise ApiError(422, "invalid_field", f"field '{prefix}text' is empty; send the comment's text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ApiError(422, "invalid_field", f"field '{prefix}text' has {len(text)} characters, more than the "
-                                             f"limit of {MAX_TEXT_CHARS}; shorten it")
-    return Comment(text=text, id=item.get("id"), thread=item.get("thread"), author=item.get("author"),
-                   store=item.get("store", True))
-
-
-def _encodable(value: str) -> bool:
-    """Whether ``value`` can be written as UTF-8 (JSON's "\\ud800" escapes give lone surrogates)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-                                         list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
