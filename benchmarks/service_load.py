@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Drive the running service with wrk and print requests/s and p50/p99 latency.
+"""Drive the running service with wrk and print requests/s, p50/p99 latency, errors and memory.
 
-    .venv/bin/python benchmarks/service_load.py [--model PATH] [--workers 2] [--seconds 10]
+    .venv/bin/python benchmarks/service_load.py [--model PATH] [--workers 2] [--seconds 10] [--rounds 3]
 
-Starts `moderation serve` on a free loopback port, waits until it is ready, then runs wrk (Debian
-package `wrk`: apt-get install wrk) from another process: once with single comments, once with
-batches of 100. Comment texts come from the project's own starter corpus. Nothing leaves this machine.
+Starts `moderation serve` on a free loopback port (with a history in a temporary folder), waits
+until it is ready, then runs wrk (Debian package `wrk`: apt-get install wrk) from another process:
+single comments and batches of 100 on 8 connections, then single comments on 16 connections, then
+``--rounds`` rounds of ``--round-seconds`` (default three of 20 s) of single comments that are
+remembered in the history, printing each round's errors (non-2xx answers and socket errors: must
+be 0), p50/p99 and the gunicorn workers' resident memory after it (must not grow round to round).
+Comment texts come from the project's own starter corpus. Nothing leaves this machine.
 """
 from __future__ import annotations
 
@@ -63,7 +67,22 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int, threads: int
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0}
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, sockets.groups())) if sockets else 0}
+
+
+def workers_rss_mb(master: int) -> list[float]:
+    """Resident memory of each process whose parent is ``master`` (gunicorn's workers), in MB."""
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == master:
+            out.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sorted(out)
 
 
 def main() -> int:
@@ -73,6 +92,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the memory run (default 3)")
+    parser.add_argument("--round-seconds", type=int, default=20, help="seconds per round (default 20)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("service_load.py: wrk is not installed; install it with `apt-get install wrk`", file=sys.stderr)
@@ -82,10 +103,15 @@ def main() -> int:
     rng = random.Random(1)
     singles = [json.dumps({"text": t, "store": False}) for t in rng.sample(texts, 200)]
     batches = [json.dumps({"comments": [{"text": t, "store": False} for t in rng.sample(texts, 100)]}) for _ in range(10)]
+    # Remembered ones, each its own id, so the history grows as a site's would.
+    stored = [json.dumps({"text": t, "id": f"load-{i}", "author": f"a{i % 50}", "store": True})
+              for i, t in enumerate(rng.sample(texts, 500))]
 
     port = free_port()
     binary = Path(sys.executable).parent / "moderation"
-    command = [str(binary), "serve", "--port", str(port), "--workers", str(args.workers)]
+    history = tempfile.mkdtemp(prefix="moderation-load-")
+    command = [str(binary), "serve", "--port", str(port), "--workers", str(args.workers),
+               "--db", str(Path(history) / "history.sqlite3")]
     if args.model:
         command += ["--model", args.model]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -104,23 +130,45 @@ def main() -> int:
                       file=sys.stderr)
                 return 1
             time.sleep(0.3)
-        rows = []
+        rows, rounds = [], []
         with tempfile.TemporaryDirectory() as tmp:
-            for name, bodies, per_request in (("single comment", singles, 1), ("batch of 100", batches, 100)):
+            for name, bodies, per_request, connections in (
+                    ("single comment", singles, 1, args.connections), ("batch of 100", batches, 100, args.connections),
+                    ("single, 16 conn.", singles, 1, 16)):
                 script = Path(tmp) / "post.lua"
                 script.write_text(lua_script(bodies))
-                result = run_wrk(base, script, args.seconds, args.connections, args.threads)
-                rows.append((name, result, per_request))
+                result = run_wrk(base, script, args.seconds, connections, args.threads)
+                rows.append((name, result, per_request, connections))
+            script = Path(tmp) / "stored.lua"
+            script.write_text(lua_script(stored))
+            before = workers_rss_mb(server.pid)
+            for _ in range(args.rounds):
+                result = run_wrk(base, script, args.round_seconds, 16, args.threads)
+                rounds.append((result, workers_rss_mb(server.pid)))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        shutil.rmtree(history, ignore_errors=True)
 
     print(f"service: {args.workers} gunicorn workers; wrk: {args.threads} threads, {args.connections} connections, "
           f"{args.seconds}s per scenario; machine: {os.cpu_count()} cores")
-    print(f"{'scenario':<16} {'requests/s':>11} {'comments/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for name, r, per in rows:
-        print(f"{name:<16} {r['rps']:>11.1f} {r['rps'] * per:>11.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non_2xx']:>8}")
-    return 0
+    print(f"{'scenario':<18} {'conn.':>5} {'requests/s':>11} {'comments/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, r, per, connections in rows:
+        print(f"{name:<18} {connections:>5} {r['rps']:>11.1f} {r['rps'] * per:>11.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+              f"{r['non_2xx'] + r['socket_errors']:>7}")
+    print(f"memory run: {args.rounds} rounds of {args.round_seconds}s, 16 connections, single comments remembered "
+          f"in the history; workers' RSS before: {', '.join(f'{m:.0f}' for m in before)} MB")
+    print(f"{'round':<6} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  workers' RSS after, MB")
+    failed = False
+    for i, (r, rss) in enumerate(rounds, start=1):
+        errors = r["non_2xx"] + r["socket_errors"]
+        failed |= errors > 0
+        print(f"{i:<6} {r['rps']:>11.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} {errors:>7}  {', '.join(f'{m:.0f}' for m in rss)}")
+    if len(rounds) > 1:
+        growth = max(b - a for a, b in zip(rounds[1][1], rounds[-1][1])) if rounds[1][1] and rounds[-1][1] else 0
+        print(f"largest worker growth from round 2 to round {len(rounds)}: {growth:+.1f} MB (target: none)")
+    failed |= any(r["non_2xx"] + r["socket_errors"] for _, r, _, _ in rows)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
