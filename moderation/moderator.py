@@ -113,11 +113,12 @@ class Moderator:
         rows_ = _rounded(np.column_stack([r.scores for r in results]))
         rows = rows_.tolist()
         unavailable = tuple(rule for rule, r in zip(RULE_IDS, results) if r.unavailable)
-        forced = set()
+        forced: dict[int, set[int]] = {}      # comment -> rules that reject it whatever the scores
         held_back: dict[int, set[int]] = {}   # comment -> rules that may not reject it
         for j, r in enumerate(results):
             if r.reject is not None:
-                forced.update(np.flatnonzero(r.reject).tolist())
+                for d in np.flatnonzero(r.reject).tolist():
+                    forced.setdefault(d, set()).add(j)
             if r.no_reject is not None:
                 for d in np.flatnonzero(r.no_reject).tolist():
                     held_back.setdefault(d, set()).add(j)
@@ -142,10 +143,14 @@ class Moderator:
             verdict = PUBLISH
             for j in flagged.get(i, ()):
                 score, reject = row[j], self._reject[j]
-                flags.append(Flag(RULE_IDS[j], self._rule_text[j], score, float(self._review[j]), evidence[(i, j)]))
+                rejects = (reject is not None and score >= reject and j not in held_back.get(i, ())) \
+                    or j in forced.get(i, ())
+                matched = results[j].matched.get(i) if results[j].matched else None
+                flags.append(Flag(RULE_IDS[j], self._rule_text[j], score, float(self._review[j]), evidence[(i, j)],
+                                  REJECT if rejects else REVIEW, None if reject is None else float(reject), matched))
                 if verdict == PUBLISH:
                     verdict = REVIEW
-                if reject is not None and score >= reject and j not in held_back.get(i, ()):
+                if rejects:
                     verdict = REJECT
             if i in forced:
                 verdict = REJECT

@@ -37,10 +37,23 @@ class Flag:
     score: float
     threshold: float
     evidence: tuple[Evidence, ...] = ()
+    #: What this flag does to this comment: "review", or "reject" (its score reached the rule's
+    #: reject threshold, or a banned word): a moderator sees why without the model card.
+    action: str = "review"
+    #: The score at which this rule rejects; None: the rule never rejects.
+    reject_threshold: float | None = None
+    #: What matched when a word list decided the flag: "banned_words", "suspect_words", "lexicon".
+    matched: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "rule_text": self.rule_text, "score": self.score,
-                "threshold": self.threshold, "evidence": [e.to_dict() for e in self.evidence]}
+        out = {"rule": self.rule, "rule_text": self.rule_text, "score": self.score,
+               "threshold": self.threshold, "action": self.action}
+        if self.reject_threshold is not None:
+            out["reject_threshold"] = self.reject_threshold
+        if self.matched is not None:
+            out["matched"] = self.matched
+        out["evidence"] = [e.to_dict() for e in self.evidence]
+        return out
 
 
 @dataclass(slots=True)

@@ -30,9 +30,19 @@ def test_verdict_json_has_the_contract_shape(moderator):
     assert list(data["scores"]) == list(RULE_IDS)
     assert data["model"] == {"version": moderator.version}
     links = next(f for f in data["flags"] if f["rule"] == "links")
-    assert links == {"rule": "links", "rule_text": "limit links", "score": 1.0, "threshold": 1.0,
+    assert links == {"rule": "links", "rule_text": "limit links", "score": 1.0, "threshold": 1.0, "action": "review",
                      "evidence": [{"text": "bit.ly/x2", "start": 6, "end": 15},
                                   {"text": "spam-shop.com/deal", "start": 20, "end": 38}]}
+
+
+def test_each_flag_says_what_it_did_and_when_its_rule_rejects(moderator):
+    verdict = moderator.check("This council is full of shit and the fucking mayor knows it.")
+    foul = next(f for f in verdict.flags if f.rule == "foul_language")
+    assert foul.action == "reject" and verdict.verdict == REJECT and foul.matched == "lexicon"
+    assert foul.reject_threshold == moderator.thresholds["foul_language"].reject
+    links = next(f for f in moderator.check("see a.com/x and b.com/y").flags if f.rule == "links")
+    assert links.action == "review" and links.matched is None
+    assert links.reject_threshold == moderator.thresholds["links"].reject
 
 
 def test_flags_are_the_rules_at_or_over_threshold_highest_first(moderator):
@@ -61,10 +71,12 @@ def test_banned_word_rejects_and_suspect_word_reviews(tiny_artifact):
     assert banned.verdict == REJECT and banned.scores["foul_language"] == 1.0
     flag = next(f for f in banned.flags if f.rule == "foul_language")
     assert flag.evidence[0].text == "FRÄCK" and flag.evidence[0].start == 9
+    assert flag.action == "reject" and flag.matched == "banned_words"
     suspect = moderator.check("gosh   darn the snow clearing was quick")
     assert suspect.verdict in (REVIEW, REJECT)
     flag = next(f for f in suspect.flags if f.rule == "foul_language")
     assert flag.evidence[0].text == "gosh   darn"
+    assert flag.action == "review" and flag.matched == "suspect_words"
 
 
 def test_rulebook_overrides_threshold_and_action(tiny_artifact):

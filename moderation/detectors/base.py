@@ -141,6 +141,8 @@ class RuleScores:
     no_reject: np.ndarray | None = None
     #: The rule could not be checked (the history store was down): scores are 0 and it says so.
     unavailable: bool = False
+    #: Comment -> what matched when a word list decided its score ("banned_words", ...).
+    matched: dict[int, str] | None = None
 
 
 class Detector(ABC):

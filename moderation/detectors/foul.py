@@ -84,13 +84,17 @@ class FoulLanguageDetector(LearnedDetector):
         scores[raised] = raise_to
         no_reject = raised | (has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL])
         listed: dict[int, tuple] = {}
+        # A lexicon tier that rejects or reviews decided these comments' flags.
+        matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised).tolist(), "lexicon")
         if self.banned or self.suspect:
             for d, text in enumerate(batch.texts):
                 banned, suspect = self.banned.find(text), self.suspect.find(text)
                 if banned:
                     scores[d], reject[d], no_reject[d] = 1.0, True, False
+                    matched[d] = "banned_words"
                 elif suspect and scores[d] < raise_to:
                     scores[d], no_reject[d] = raise_to, True
+                    matched[d] = "suspect_words"
                 if banned or suspect:
                     listed[d] = batch.spans(d, (*banned, *suspect))
         # The words shown: each flagged comment's first hits, as many as a flag shows (a comment of
@@ -106,4 +110,4 @@ class FoulLanguageDetector(LearnedDetector):
             found = learned.evidence(docs)
             return [evidence.merge(evidence.merge(listed.get(d, ()), words(d)), f) for d, f in zip(docs, found)]
 
-        return RuleScores(scores, evidence_of, reject=reject, no_reject=no_reject)
+        return RuleScores(scores, evidence_of, reject=reject, no_reject=no_reject, matched=matched)

@@ -72,7 +72,12 @@ class Flag(BaseModel):
     rule: str = Field(description="The broken rule's id (see /v1/rules).")
     rule_text: str = Field(description="The rule as the outlet publishes it.")
     score: float = Field(ge=0, le=1)
-    threshold: float
+    threshold: float = Field(description="The score at which the rule flags (review).")
+    action: Literal["review", "reject"] = Field(description="What this flag does to this comment.")
+    reject_threshold: float | None = Field(default=None, description="The score at which the rule rejects; "
+                                                                      "absent when it never does.")
+    matched: Literal["banned_words", "suspect_words", "lexicon"] | None = Field(
+        default=None, description="The word list that decided the flag, when one did.")
     evidence: list[Evidence]
 
 
