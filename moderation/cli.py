@@ -360,3 +360,56 @@ def info(model_path, as_json):
 
 if __name__ == "__main__":
     main()
+
+
+def _history(db_path):
+    from .settings import default_db
+    from .store import open_store
+
+    return open_store(db_path or default_db())
+
+
+@main.command()
+@click.option("--author", required=True, help="The author whose comments are to be forgotten.")
+@db_option
+@friendly
+def erase(author, db_path):
+    """Erase an author (a reader's request): history fingerprints, queued texts, decisions' texts."""
+    from .store import StoreUnavailable
+
+    try:
+        counts = _history(db_path).erase_author(author)
+    except StoreUnavailable as exc:
+        raise ModerationError(f"{exc}; check --db") from None
+    click.echo(json.dumps({"author": author, **counts}))
+
+
+@main.group()
+def decisions():
+    """The moderators' decisions recorded by the service."""
+
+
+@decisions.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON Lines file to write: one training row a decision (text, id, thread, author, one column a "
+                   "learned rule: 1, 0 or null for blank).")
+@click.option("--days", type=click.IntRange(1, 36500), default=None, help="Only decisions of the last DAYS days.")
+@db_option
+@friendly
+def export_decisions(out, days, db_path):
+    """Write the decisions as training rows (approve: every learned rule 0; reject: the named rules 1, others blank)."""
+    from .decisions import training_rows
+    from .store import StoreUnavailable
+
+    since = time.time() - days * 86400 if days else 0.0
+    try:
+        rows = training_rows(_history(db_path).decisions(since))
+    except StoreUnavailable as exc:
+        raise ModerationError(f"{exc}; check --db") from None
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ModerationError(f"cannot write {out}: {exc.strerror}; give a writable --out path") from None
+    _say(f"{len(rows)} decisions written to {out}")

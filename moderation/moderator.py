@@ -8,7 +8,9 @@ only comments with a flag go through the per-comment path that gathers evidence.
 from __future__ import annotations
 
 import gc
+import logging
 import time
+import uuid
 from contextlib import contextmanager
 from itertools import repeat
 from typing import Callable, Iterable, Mapping
@@ -23,7 +25,7 @@ from . import memory
 from .lexicon import Lexicon
 from .normaliser import Normaliser
 from .rulebook import Rulebook
-from .store import HistoryStore
+from .store import HistoryStore, QueueItem, StoreUnavailable
 from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Flag, Verdict, rounded
 
 CHUNK = 10_000
@@ -55,6 +57,8 @@ class Moderator:
         self.artifact = artifact
         self.rulebook = rulebook
         self.history = history
+        self.clock = clock
+        self._last_queue_prune = 0.0
         # Batches reuse the pages the last one freed (process-wide; see moderation.memory).
         memory.keep_freed_memory()
         self.evidence_per_flag = evidence_per_flag
@@ -101,7 +105,26 @@ class Moderator:
             end = start + CHUNK
             batch = Batch(texts[start:end], None if items is None else items[start:end], self.normaliser)
             verdicts += self._verdicts(batch, ids[start:end])
+        if self.history is not None and items is not None:
+            self._queue(items, verdicts)
         return verdicts
+
+    def _queue(self, items: list[Comment], verdicts: list[Verdict]) -> None:
+        """Keep for the moderators the comments sent to review or rejected (text and verdict, for
+        the rulebook's ``queue_days``), when they are to be remembered at all; a store that fails
+        here leaves the verdicts as they are."""
+        now = self.clock()
+        queued = [QueueItem(c.id if c.id is not None else f"queued-{uuid.uuid4().hex[:16]}", c.thread, c.author,
+                            c.text, v.to_dict(), tuple(f.rule for f in v.flags), now)
+                  for c, v in zip(items, verdicts) if v.verdict != PUBLISH and c.store]
+        try:
+            if now - self._last_queue_prune >= 3600:
+                self.history.prune_queue(now - self.rulebook.queue_days * 86400)
+                self._last_queue_prune = now
+            if queued:
+                self.history.queue_add(queued)
+        except StoreUnavailable as exc:
+            logging.getLogger("moderation").warning("review queue not updated: %s", exc)
 
     def ready(self) -> None:
         """Raise if a comment cannot be fully checked (the model, the history store)."""

@@ -54,12 +54,14 @@ class Rulebook:
     version: int
     rules: dict[str, Rule]
     source: str
+    #: Days the text of a comment sent to review or rejected is kept for the moderators' queue.
+    queue_days: int = 14
 
     def __getitem__(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version,
+        return {"name": self.name, "version": self.version, "queue_days": self.queue_days,
                 "rules": [self.rules[r].to_dict() for r in RULE_IDS]}
 
 
@@ -96,7 +98,15 @@ def parse_rulebook(data: dict[str, Any], source: str = "<rulebook>", base: Path 
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool):
         raise RulebookError(f"{source}: version must be a whole number, got {version!r}")
-    return Rulebook(name=str(data.get("name", "rulebook")), version=version, rules=rules, source=source)
+    queue_days = data.get("queue_days", 14)
+    if not isinstance(queue_days, int) or isinstance(queue_days, bool) or not 1 <= queue_days <= 365:
+        raise RulebookError(f"{source}: queue_days must be a whole number of days from 1 to 365, got {queue_days!r}")
+    unknown = sorted(set(data) - {"name", "version", "queue_days", "rule"})
+    if unknown:
+        raise RulebookError(f"{source}: unknown top-level key {unknown[0]!r}; a rulebook has name, version, "
+                            "queue_days and [[rule]] tables")
+    return Rulebook(name=str(data.get("name", "rulebook")), version=version, rules=rules, source=source,
+                    queue_days=queue_days)
 
 
 def _parse_rule(entry: Any, where: str, base: Path) -> Rule:

@@ -107,3 +107,22 @@ class StoreContract:
         for t in threads:
             t.join()
         assert not errors and sorted(results.values()) == [0.0, 1.0]
+
+    # --- queue and decisions -------------------------------------------------------------------
+
+    def test_queued_items_come_newest_first_until_decided(self, store):
+        from moderation.store import Decision, QueueItem
+
+        items = [QueueItem(f"q{i}", "t", "ann" if i % 2 else "bob", f"text {i}", {"verdict": "review"},
+                           ("respect",) if i % 2 else ("links",), T0 + i) for i in range(4)]
+        store.queue_add(items)
+        assert [i.item_id for i in store.queue_pending(T0)] == ["q3", "q2", "q1", "q0"]
+        assert [i.item_id for i in store.queue_pending(T0, rule="links")] == ["q2", "q0"]
+        assert [i.item_id for i in store.queue_pending(T0, before=(T0 + 2, "q2"))] == ["q1", "q0"]
+        assert store.queue_get("q1").text == "text 1" and store.queue_get("zz") is None
+        store.decide(Decision("q3", "reject", ("respect",), ("respect",), "mo", "t", "ann", "text 3", T0 + 10))
+        assert [i.item_id for i in store.queue_pending(T0)] == ["q2", "q1", "q0"]
+        assert [d.item_id for d in store.decisions()] == ["q3"]
+        assert store.erase_author("ann") == {"history": 0, "queue": 2, "decisions": 1}
+        assert store.decisions()[0].text is None
+        assert store.prune_queue(T0 + 1) == 1   # q0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ModerationError
-from .base import HistoryStore, StoreUnavailable, StoredComment
+from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
 from .sqlite import SqliteStore
 
 
@@ -45,4 +45,5 @@ def open_store(url: str | os.PathLike) -> HistoryStore:
     return opener(text)
 
 
-__all__ = ["HistoryStore", "SCHEMES", "SqliteStore", "StoreError", "StoreUnavailable", "StoredComment", "open_store"]
+__all__ = ["Decision", "HistoryStore", "QueueItem", "SCHEMES", "SqliteStore", "StoreError", "StoreUnavailable", "StoredComment",
+           "open_store"]

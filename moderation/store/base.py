@@ -1,9 +1,13 @@
-"""The comment history behind repeat detection: a small interface every store implements.
+"""The comment history behind repeat detection, and the moderators' queue and decisions: a small
+interface every store implements.
 
-Only fingerprints are kept, with the comment's id, thread, author and time — never its text: the
-evidence a repeat needs is in the *new* comment, and a history of texts would be a second copy of
-readers' words to secure, disclose and delete. The interface is narrow (transaction, candidates,
-key_of, add, prune, ping), and ``tests/store_contract.py`` holds every implementation to it.
+The history keeps only fingerprints, with the comment's id, thread, author and time — never its
+text: the evidence a repeat needs is in the *new* comment, and a history of texts would be a second
+copy of readers' words to secure, disclose and delete. The queue does keep the text, but only of
+comments the service sent to review or rejected, and only for the rulebook's ``queue_days``: a
+moderator must read what they decide on, and a decision is a training row only with its text.
+Published comments' texts are never kept. ``erase_author`` forgets one reader everywhere.
+``tests/store_contract.py`` holds every implementation to the interface.
 """
 from __future__ import annotations
 
@@ -24,6 +28,32 @@ class StoredComment:
     author: str | None
     created: float
     hashes: tuple[int, ...]        # every word k-gram hash, to measure coverage exactly
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A comment waiting for a moderator: what it said, and what the service decided of it."""
+
+    item_id: str            # the comment's id, or one made for it
+    thread: str | None
+    author: str | None
+    text: str
+    verdict: dict           # the verdict as JSON (Verdict.to_dict())
+    rules: tuple[str, ...]  # the rules that flagged it
+    received: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    item_id: str
+    decision: str           # "approve" or "reject"
+    rules: tuple[str, ...]  # the rules it broke, in the moderator's view (reject)
+    flagged: tuple[str, ...]  # the rules the service flagged (empty when it was not queued)
+    moderator: str | None
+    thread: str | None
+    author: str | None
+    text: str | None
+    decided: float
 
 
 class HistoryStore(ABC):
@@ -56,6 +86,42 @@ class HistoryStore(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise StoreUnavailable unless the store can be read and written."""
+
+    # --- the moderators' queue and decisions ----------------------------------------------------
+
+    @abstractmethod
+    def queue_add(self, items: Sequence[QueueItem]) -> None:
+        """Queue comments for review (an id queued again replaces its item, undecided)."""
+
+    @abstractmethod
+    def queue_pending(self, since: float, rule: str | None = None, limit: int = 50,
+                      before: tuple[float, str] | None = None) -> list[QueueItem]:
+        """Undecided items received at or after ``since``, newest first, flagged for ``rule`` when
+        given, older than the ``before`` cursor (received, id) when given."""
+
+    @abstractmethod
+    def queue_get(self, item_id: str) -> QueueItem | None:
+        """The queued item with this id, decided or not."""
+
+    @abstractmethod
+    def decide(self, decision: Decision) -> None:
+        """Record a decision (a second on the same id replaces the first); its item leaves the queue."""
+
+    @abstractmethod
+    def decisions(self, since: float = 0.0) -> list[Decision]:
+        """Decisions made at or after ``since``, oldest first."""
+
+    @abstractmethod
+    def queued_since(self, since: float) -> list[QueueItem]:
+        """Every item received at or after ``since``, decided or not (for the figures)."""
+
+    @abstractmethod
+    def prune_queue(self, before: float) -> int:
+        """Forget queued items received before ``before`` (their texts); returns how many."""
+
+    @abstractmethod
+    def erase_author(self, author: str) -> dict[str, int]:
+        """Forget one author: history fingerprints, queued texts, decisions' texts; the counts."""
 
     def close(self) -> None:
         """Release connections (the store reopens them when used again)."""

@@ -1,6 +1,7 @@
 """The embedded history store: SQLite in WAL mode, one file for one machine's workers."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .base import HistoryStore, StoreUnavailable, StoredComment
+from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS comments (
@@ -29,6 +30,31 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     PRIMARY KEY (hash, comment)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fingerprints_by_comment ON fingerprints(comment);
+CREATE TABLE IF NOT EXISTS queue (
+    item_id TEXT PRIMARY KEY,
+    thread TEXT,
+    author TEXT,
+    text TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    received REAL NOT NULL,
+    decided REAL
+);
+CREATE INDEX IF NOT EXISTS queue_by_received ON queue(received);
+CREATE INDEX IF NOT EXISTS queue_by_author ON queue(author);
+CREATE TABLE IF NOT EXISTS decisions (
+    item_id TEXT PRIMARY KEY,
+    decision TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    flagged TEXT NOT NULL,
+    moderator TEXT,
+    thread TEXT,
+    author TEXT,
+    text TEXT,
+    decided REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions(decided);
+CREATE INDEX IF NOT EXISTS comments_by_author ON comments(author);
 """
 
 
@@ -197,6 +223,71 @@ class SqliteStore(HistoryStore):
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+
+    # --- queue and decisions -----------------------------------------------------------------
+
+    _QUEUE_COLUMNS = "item_id, thread, author, text, verdict, rules, received"
+
+    @staticmethod
+    def _item(row) -> QueueItem:
+        item_id, thread, author, text, verdict, rules, received = row
+        return QueueItem(item_id, thread, author, text, json.loads(verdict), tuple(json.loads(rules)), received)
+
+    def queue_add(self, items):
+        with self.transaction():
+            self._connect().executemany(
+                "INSERT OR REPLACE INTO queue (item_id, thread, author, text, verdict, rules, received, decided) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                [(i.item_id, i.thread, i.author, i.text, json.dumps(i.verdict), json.dumps(list(i.rules)), i.received)
+                 for i in items])
+
+    def queue_pending(self, since, rule=None, limit=50, before=None):
+        sql = f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE decided IS NULL AND received >= ?"
+        params: list = [since]
+        if before is not None:
+            sql += " AND (received < ? OR (received = ? AND item_id < ?))"
+            params += [before[0], before[0], before[1]]
+        if rule is not None:
+            sql += " AND EXISTS (SELECT 1 FROM json_each(queue.rules) WHERE value = ?)"
+            params.append(rule)
+        sql += " ORDER BY received DESC, item_id DESC LIMIT ?"
+        params.append(limit)
+        return [self._item(row) for row in self._run(sql, params).fetchall()]
+
+    def queue_get(self, item_id):
+        row = self._run(f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE item_id = ?", (item_id,)).fetchone()
+        return None if row is None else self._item(row)
+
+    def queued_since(self, since):
+        return [self._item(row) for row in self._run(
+            f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE received >= ? ORDER BY received", (since,)).fetchall()]
+
+    def decide(self, decision):
+        with self.transaction():
+            d = decision
+            self._run("INSERT OR REPLACE INTO decisions (item_id, decision, rules, flagged, moderator, thread, author, "
+                      "text, decided) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (d.item_id, d.decision, json.dumps(list(d.rules)), json.dumps(list(d.flagged)), d.moderator,
+                       d.thread, d.author, d.text, d.decided))
+            self._run("UPDATE queue SET decided = ? WHERE item_id = ?", (d.decided, d.item_id))
+
+    def decisions(self, since=0.0):
+        rows = self._run("SELECT item_id, decision, rules, flagged, moderator, thread, author, text, decided "
+                         "FROM decisions WHERE decided >= ? ORDER BY decided, item_id", (since,)).fetchall()
+        return [Decision(i, d, tuple(json.loads(r)), tuple(json.loads(f)), m, th, a, t, when)
+                for i, d, r, f, m, th, a, t, when in rows]
+
+    def prune_queue(self, before):
+        with self.transaction():
+            return self._run("DELETE FROM queue WHERE received < ?", (before,)).rowcount
+
+    def erase_author(self, author):
+        with self.transaction():
+            history = self._forget("SELECT key FROM comments WHERE author = ?", (author,))
+            queued = self._run("DELETE FROM queue WHERE author = ?", (author,)).rowcount
+            decisions = self._run("UPDATE decisions SET text = NULL WHERE author = ? AND text IS NOT NULL",
+                                  (author,)).rowcount
+        return {"history": history, "queue": queued, "decisions": decisions}
 
     def count(self) -> int:
         return self._run("SELECT COUNT(*) FROM comments").fetchone()[0]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import access, errors, health, metrics, model, moderate
+from . import access, errors, health, metrics, model, moderate, review
 from .state import KEY, ServiceState
 
-BLUEPRINTS = (moderate.blueprint, model.blueprint, health.blueprint, metrics.blueprint)
+BLUEPRINTS = (moderate.blueprint, model.blueprint, review.blueprint, health.blueprint, metrics.blueprint)
 
 
 def init_app(app: Flask, moderator, settings: Settings) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..detectors import RULE_IDS
 from .errors import ApiError
 
 MAX_TEXT_CHARS = 20_000
@@ -55,6 +56,24 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, title="Batch")
 
     comments: Annotated[list[CommentIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class DecisionIn(BaseModel):
+    """A moderator's decision on a comment."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="DecisionRequest")
+
+    id: Annotated[str, Field(min_length=1, max_length=200, description="The queued item's id (or the comment's).")]
+    decision: Literal["approve", "reject"]
+    rules: Annotated[list[str], Field(default_factory=list, max_length=20,
+                                      description="The rules the comment broke (with reject).")]
+    moderator: Annotated[str | None, Field(max_length=200)] = None
+    text: Annotated[str | None, Field(max_length=MAX_TEXT_CHARS, description="Required when the id is not queued.")] = None
+
+    @field_validator("id", "moderator", "text")
+    @classmethod
+    def _unicode(cls, value: str | None) -> str | None:
+        return _valid_unicode(value)
 
 
 class Evidence(BaseModel):
@@ -112,12 +131,79 @@ class Error(BaseModel):
     error: ErrorBody
 
 
+class QueueEntry(BaseModel):
+    id: str
+    thread: str | None
+    author: str | None
+    text: str
+    verdict: Verdict
+    received: str = Field(description="When the service checked it (ISO 8601, UTC).")
+
+
+class Queue(BaseModel):
+    items: list[QueueEntry]
+    next: str | None = Field(description="Pass as `before` for the next, older page; null at the end.")
+
+
+class DecisionOut(BaseModel):
+    id: str
+    decision: Literal["approve", "reject"]
+    rules: list[str]
+    flagged: list[str] = Field(description="The rules the service had flagged.")
+    moderator: str | None
+    decided: str
+
+
+class RuleStats(BaseModel):
+    flagged: int
+    decided: int
+    upheld: int
+    overturned: int
+    missed: int
+    precision: float | None
+
+
+class Stats(BaseModel):
+    days: int
+    rules: dict[str, RuleStats]
+
+
+class Erased(BaseModel):
+    author: str
+    history: int
+    queue: int
+    decisions: int
+
+
 class Status(BaseModel):
     status: Literal["ok", "ready"]
     model: str | None = None
 
 
 # --- requests ----------------------------------------------------------------------------------
+
+def parse_decision(body: Any) -> DecisionIn:
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_body", "the body must be a JSON object: {\"id\": ..., \"decision\": "
+                                            "\"approve\" or \"reject\", \"rules\": [...]}")
+    try:
+        return DecisionIn.model_validate(body)
+    except ValidationError as exc:
+        error = _first(exc.errors(include_url=False))
+        where, kind = _where(tuple(error["loc"])), error["type"]
+        if kind == "missing":
+            return _raise(422, "missing_field", f"field '{where}' is required")
+        if kind == "extra_forbidden":
+            return _raise(422, "unknown_field", f"field '{where}' is not allowed; a decision has id, decision, rules, "
+                                                "moderator, text")
+        if where == "decision":
+            return _raise(422, "invalid_field", f"field 'decision' must be approve or reject, got {error.get('input')!r}")
+        return _raise(422, "invalid_field", f"field '{where}' is not valid ({error['msg']}); see /openapi.json")
+
+
+def _raise(status: int, code: str, message: str):
+    raise ApiError(status, code, message) from None
+
 
 def parse_body(body: Any) -> CommentIn | BatchIn:
     """The request body as a comment or a batch, or an ``ApiError`` naming the field and the fix."""
@@ -201,7 +287,7 @@ def _ok(ref: str, text: str) -> dict:
 def openapi(title: str = "news-moderation", version: str = "0.1.0", token: bool = False) -> dict:
     """The OpenAPI 3.1 document of every route, its answers and errors, from the models above."""
     components: dict[str, Any] = {}
-    for model in (CommentIn, BatchIn, Verdict, Results, Error, Status):
+    for model in (CommentIn, BatchIn, Verdict, Results, Error, Status, DecisionIn, DecisionOut, Queue, Stats, Erased):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[schema.get("title", model.__name__)] = schema
@@ -236,6 +322,40 @@ def openapi(title: str = "news-moderation", version: str = "0.1.0", token: bool 
         "/v1/rules": {"get": {"summary": "The rulebook: each rule's wording, action and settings", "operationId": "rules",
                               "responses": {"200": {"description": "The rulebook.",
                                                     "content": {"application/json": {"schema": free_object}}}, **common}}},
+        "/v1/queue": {"get": {
+            "summary": "Comments waiting for a moderator, newest first", "operationId": "queue",
+            "parameters": [
+                {"name": "rule", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": list(RULE_IDS)}, "description": "Only comments this rule flagged."},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                {"name": "before", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?:[\\s\\S]+$"},
+                 "description": "The `next` of the previous page (the last item's time and id)."}],
+            "responses": {**_ok("Queue", "A page of the queue."),
+                          **_errors((422, "A bad rule, limit or cursor."), (503, "The store is unavailable.")),
+                          **common}}},
+        "/v1/decisions": {"post": {
+            "summary": "Record a moderator's decision (a second one on an id replaces the first)",
+            "operationId": "decide",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/DecisionRequest"}}}},
+            "responses": {"201": {"description": "Recorded.", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/DecisionOut"}}}},
+                **body_errors, **_errors((503, "The store is unavailable.")), **common}}},
+        "/v1/stats": {"get": {
+            "summary": "Per rule: flagged, decided, upheld, overturned, missed, precision", "operationId": "stats",
+            "parameters": [{"name": "days", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30}}],
+            "responses": {**_ok("Stats", "The figures."),
+                          **_errors((422, "A bad number of days."), (503, "The store is unavailable.")), **common}}},
+        "/v1/authors/{author}": {"delete": {
+            "summary": "Erase an author: history fingerprints, queued texts, decisions' texts",
+            "operationId": "erase_author",
+            "parameters": [{"name": "author", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {**_ok("Erased", "What was erased."),
+                          **_errors((404, "An author name a path cannot carry (a line break)."),
+                                    (503, "The store is unavailable.")), **common}}},
         "/healthz": {"get": {"summary": "The process answers", "operationId": "healthz",
                              "responses": {**_ok("Status", "Alive."), **_errors((405, "Method not allowed."))}}},
         "/readyz": {"get": {"summary": "It can check comments: the model scores and the history store reads and writes",
