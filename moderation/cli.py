@@ -304,6 +304,9 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
               help="A file whose first line is the token to require as 'Authorization: Bearer TOKEN' on every route "
                    "but /healthz and /readyz ($MODERATION_TOKEN_FILE, or the token itself in $MODERATION_TOKEN; "
                    "never on the command line, where every local user sees it).")
+@click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the server's pid here: `moderation promote --reload PID_FILE` (or kill -HUP) makes it "
+                   "load its model again without a failed request.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="Access-log lines ($MODERATION_LOG_FORMAT): text (default), or json with the request id "
                    "(X-Request-ID, echoed) and each comment's id, verdict and flagged rules, never its text.")
@@ -314,8 +317,8 @@ def evaluate(model_path, corpora, data, out, no_peer, rules_path):
 @rules_option
 @db_option
 @friendly
-def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_format, log_text, model_path,
-          rules_path, db_path):
+def serve(host, port, workers, threads, body_timeout, max_body, token_file, pid_file, log_format, log_text,
+          model_path, rules_path, db_path):
     """Serve POST /v1/moderate (and /v1/model, /v1/rules, /metrics, /healthz, /readyz) with gunicorn."""
     from .server import check_port, configure_logging, prepare_metrics, serve as run_server
 
@@ -330,7 +333,7 @@ def serve(host, port, workers, threads, body_timeout, max_body, token_file, log_
     from service import create_app
 
     configure_logging()
-    run_server(create_app(settings), settings)
+    run_server(create_app(settings), settings, factory=lambda: create_app(settings), pid_file=pid_file)
 
 
 @main.command()
@@ -413,3 +416,43 @@ def export_decisions(out, days, db_path):
     except OSError as exc:
         raise ModerationError(f"cannot write {out}: {exc.strerror}; give a writable --out path") from None
     _say(f"{len(rows)} decisions written to {out}")
+
+
+@main.command()
+@click.argument("candidate", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "served", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The served model file, replaced (with its card) when the candidate is not worse.")
+@click.option("--data", "data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Labelled rows neither model was trained on (CSV or JSON Lines), to score both on.")
+@click.option("--rollback", is_flag=True, help="Put back the model the last promote replaced.")
+@click.option("--reload", "pid_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Then signal the service whose pid file this is to load the model again.")
+@rules_option
+@friendly
+def promote(candidate, served, data, rollback, pid_file, rules_path):
+    """Replace the served model with CANDIDATE only if no rule's PR AUC drops by more than 0.01 and the
+    clean review rate does not rise by more than a point, on the same rows; or --rollback."""
+    from . import promotion
+    from .rulebook import load_rulebook
+
+    if rollback:
+        if candidate is not None:
+            raise click.UsageError("--rollback takes no CANDIDATE: it puts back the model the last promote replaced")
+        version = promotion.rollback(served)
+        click.echo(f"rolled back: {served} serves model {version} again")
+    else:
+        if candidate is None:
+            raise click.UsageError("give the CANDIDATE model file (or --rollback)")
+        if data is None:
+            raise click.UsageError("give --data: labelled rows neither model was trained on, to score both on")
+        from training.data import read_labelled
+
+        rows = read_labelled(data)
+        new, old, after, before = promotion.promote(candidate, served, rows.texts, rows.labels,
+                                                    load_rulebook(rules_path))
+        gains = ", ".join(f"{r} {before.average_precision[r]:.4f} -> {after.average_precision.get(r, float('nan')):.4f}"
+                          for r in before.average_precision)
+        click.echo(f"promoted: {served} serves model {new} (was {old}); PR AUC {gains}")
+    if pid_file is not None:
+        pid = promotion.reload_service(pid_file)
+        _say(f"asked the service (pid {pid}) to load it")

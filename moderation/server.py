@@ -21,9 +21,23 @@ from .settings import SettingsError
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict):
-        self.application, self.options = app, options
+    def __init__(self, app, options: dict, factory=None):
+        self.application, self.options, self.factory = app, options, factory
         super().__init__()
+
+    def reload(self):
+        """On SIGHUP: the app (and its model) made again in the master, for the new workers
+        gunicorn then starts; the old ones finish what they are answering. A model that fails to
+        load leaves the running one serving."""
+        super().reload()
+        if self.factory is None:
+            return
+        try:
+            self.application = self.factory()
+        except Exception as exc:   # a bad file must not take the service down
+            logging.getLogger("moderation").error("reload failed, still serving the loaded model: %s", exc)
+            return
+        self.callable = None
 
     def load_config(self):
         for key, value in self.options.items():
@@ -84,12 +98,18 @@ def prepare_metrics() -> None:
         return
     folder = tempfile.mkdtemp(prefix="moderation-metrics-")
     os.environ[METRICS_ENV] = folder
-    atexit.register(shutil.rmtree, folder, True)
+    master = os.getpid()
+
+    def remove() -> None:   # workers run atexit handlers too when they exit (a reload): only the master
+        if os.getpid() == master:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
 
 
-def serve(app, settings) -> None:
+def serve(app, settings, factory=None, pid_file: str | None = None) -> None:
     """Serve ``app`` (created, with its model loaded, in this master process) on the settings' host,
-    port and number of workers."""
+    port and number of workers; on SIGHUP ``factory`` makes the app again (a promoted model)."""
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
@@ -110,4 +130,6 @@ def serve(app, settings) -> None:
         "proc_name": "moderation",
         "child_exit": _worker_exited,
     }
-    _Gunicorn(app, options).run()
+    if pid_file:
+        options["pidfile"] = pid_file
+    _Gunicorn(app, options, factory).run()

@@ -29,7 +29,7 @@ FLAGS = Counter("moderation_flags_total", "Flags raised, by rule", ["rule"])
 STORE_UNAVAILABLE = Counter("moderation_store_unavailable_total",
                             "Comments checked without the history store (it was unavailable)")
 MODEL = Gauge("moderation_model_info", "The model being served (1, labelled with its version)", ["version"],
-              multiprocess_mode="max")
+              multiprocess_mode="livemax")   # a worker gone (after a reload) no longer counts
 
 blueprint = Blueprint("metrics", __name__)
 
