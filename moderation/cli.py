@@ -197,10 +197,16 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, 
               help="Training config (TOML). Default: the packaged training/config.toml.")
 @click.option("--out", "--model", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (and <out>.json). Default: the default model location.")
+@click.option("--decisions", "with_decisions", is_flag=True,
+              help="Also train on the moderators' decisions in the store (--db): a source of its own, with its own "
+                   "held-out part, reported apart in the model card.")
+@db_option
 @rules_option
 @friendly
-def train(data, corpora, no_starter, config, out, rules_path):
+def train(data, corpora, no_starter, config, out, with_decisions, db_path, rules_path):
     """Train the learned rules and choose every threshold from labelled data."""
+    import tempfile
+
     from training import train as run_training
 
     out = out or default_model_path()
@@ -209,8 +215,25 @@ def train(data, corpora, no_starter, config, out, rules_path):
     def progress(message: str) -> None:
         _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
 
-    artifact = run_training(data, with_starter=not no_starter, corpora=corpora, config=config, out=out,
-                            rules=rules_path, progress=progress)
+    with tempfile.TemporaryDirectory() as folder:
+        if with_decisions:
+            # The decisions become a labelled file named "decisions.jsonl": a source of their own.
+            from .decisions import training_rows
+            from .store import StoreUnavailable
+
+            try:
+                rows = training_rows(_history(db_path).decisions())
+            except StoreUnavailable as exc:
+                raise ModerationError(f"{exc}; check --db") from None
+            if not rows:
+                raise ModerationError("the store holds no decisions with a text to train on; record some (POST "
+                                      "/v1/decisions) or leave out --decisions")
+            path = Path(folder) / "decisions.jsonl"
+            path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+            data = (*data, path)
+            progress(f"{len(rows)} moderators' decisions from the store")
+        artifact = run_training(data, with_starter=not no_starter, corpora=corpora, config=config, out=out,
+                                rules=rules_path, progress=progress)
     click.echo(_metrics_table(artifact.card))
     click.echo(f"\nmodel {artifact.version} written to {out}")
 

@@ -137,3 +137,30 @@ def test_decisions_export_as_training_rows_that_training_reads(client, store, tm
     assert data.texts == [FLAGGED, FLAGGED + " twice"]
     erased = CliRunner().invoke(main, ["erase", "--author", "ann", "--db", str(store.path)])
     assert json.loads(erased.output) == {"author": "ann", "history": 1, "queue": 1, "decisions": 1}
+
+
+def test_train_with_decisions_uses_them_as_a_source_of_their_own(client, store, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from moderation.artifact import read_card
+    from moderation.cli import main
+    from tests.conftest import TINY, TINY_CONFIG
+
+    for i in range(12):
+        moderate(client, f"{FLAGGED} offer {i}", id=f"s{i}")
+        client.post("/v1/decisions", json={"id": f"s{i}", "decision": "reject", "rules": ["promotional"]})
+    for i in range(12):
+        client.post("/v1/decisions", json={"id": f"a{i}", "decision": "approve",
+                                           "text": f"A calm note about the budget vote, number {i}."})
+    out = tmp_path / "model.joblib"
+    result = CliRunner().invoke(main, ["train", "--data", str(TINY), "--no-starter", "--config", str(TINY_CONFIG),
+                                       "--decisions", "--db", str(store.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = read_card(out)
+    assert [s["name"] for s in card["data"]["sources"]] == ["tiny.jsonl", "decisions.jsonl"]
+    assert [s["rows"] for s in card["data"]["sources"]][1] == 24
+    # Its own held-out part, reported apart from the other sources'.
+    assert any("decisions.jsonl" in key for key in card["metrics"]["by_source"]), card["metrics"]["by_source"].keys()
+    assert "24 moderators' decisions" in result.output
