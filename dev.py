@@ -50,6 +50,27 @@ def ensure_venv() -> Path:
     return python
 
 
+def ensure_browser() -> None:
+    """The moderators' page is tested in a real browser: Debian's chromium and its driver, installed
+    when missing and this runs as root with apt-get (CI); elsewhere that test says what to install."""
+    import shutil
+
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("dev.py: chromium and chromedriver are missing; the browser test will be skipped "
+              "(install them with: apt-get install chromium chromium-driver)", file=sys.stderr)
+        return
+    print("dev.py: installing chromium and chromium-driver for the browser test", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
+                       stdout=subprocess.DEVNULL) != 0:
+        subprocess.call(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        if subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
+                           stdout=subprocess.DEVNULL) != 0:
+            _fail("installing chromium failed (see apt-get's message above)")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"start", "test"}:
         print(__doc__.strip(), file=sys.stderr)
@@ -58,6 +79,7 @@ def main(argv: list[str]) -> int:
     python = ensure_venv()
     os.chdir(ROOT)
     if command == "test":
+        ensure_browser()
         return subprocess.call([str(python), "-m", "pytest", *rest])
     # The server takes this process's place: SIGTERM and SIGINT (Ctrl-C) sent to `dev.py start`
     # reach gunicorn's master itself, which stops its workers; a child would be left running.

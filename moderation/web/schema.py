@@ -356,6 +356,11 @@ def openapi(title: str = "news-moderation", version: str = "0.1.0", token: bool 
             "responses": {**_ok("Erased", "What was erased."),
                           **_errors((404, "An author name a path cannot carry (a line break)."),
                                     (503, "The store is unavailable.")), **common}}},
+        "/review": {"get": {"summary": "The moderators' page: the queue with each flag's evidence marked, and "
+                                       "approve / reject buttons", "operationId": "review_page",
+                            "responses": {"200": {"description": "An HTML page.",
+                                                  "content": {"text/html": {"schema": {"type": "string"}}}},
+                                          **_errors((503, "The store is unavailable.")), **common}}},
         "/healthz": {"get": {"summary": "The process answers", "operationId": "healthz",
                              "responses": {**_ok("Status", "Alive."), **_errors((405, "Method not allowed."))}}},
         "/readyz": {"get": {"summary": "It can check comments: the model scores and the history store reads and writes",
