@@ -164,3 +164,30 @@ def test_train_with_decisions_uses_them_as_a_source_of_their_own(client, store, 
     # Its own held-out part, reported apart from the other sources'.
     assert any("decisions.jsonl" in key for key in card["metrics"]["by_source"]), card["metrics"]["by_source"].keys()
     assert "24 moderators' decisions" in result.output
+
+
+def test_the_loop_end_to_end_decisions_exported_trained_on_and_promoted(client, store, tiny_model_path, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from moderation.artifact import metadata_path, read_card
+    from moderation.cli import main
+    from tests.conftest import TINY, TINY_CONFIG
+
+    for i in range(10):
+        moderate(client, f"{FLAGGED} deal {i}", id=f"e{i}")
+        client.post("/v1/decisions", json={"id": f"e{i}", "decision": "reject", "rules": ["promotional"]})
+    runner = CliRunner()
+    exported = tmp_path / "decisions.jsonl"
+    assert runner.invoke(main, ["decisions", "export", "--db", str(store.path), "--out", str(exported)]).exit_code == 0
+    candidate = tmp_path / "candidate.joblib"
+    trained = runner.invoke(main, ["train", "--data", str(TINY), "--data", str(exported), "--no-starter",
+                                   "--config", str(TINY_CONFIG), "--out", str(candidate)])
+    assert trained.exit_code == 0, trained.output
+    served = tmp_path / "served.joblib"
+    shutil.copy(tiny_model_path, served)
+    shutil.copy(metadata_path(tiny_model_path), metadata_path(served))
+    promoted = runner.invoke(main, ["promote", str(candidate), "--model", str(served), "--data", str(TINY)])
+    assert promoted.exit_code == 0, promoted.output
+    assert read_card(served)["version"] == read_card(candidate)["version"]
