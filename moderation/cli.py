@@ -446,7 +446,8 @@ def export_decisions(out, days, db_path):
 @click.option("--model", "served", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The served model file, replaced (with its card) when the candidate is not worse.")
 @click.option("--data", "data", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Labelled rows neither model was trained on (CSV or JSON Lines), to score both on.")
+              help="Labelled rows neither model was trained on (CSV or JSON Lines), to score both on. Default: the "
+                   "held-out rows both models' cards share, rebuilt from the training files they record.")
 @click.option("--rollback", is_flag=True, help="Put back the model the last promote replaced.")
 @click.option("--reload", "pid_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Then signal the service whose pid file this is to load the model again.")
@@ -466,11 +467,17 @@ def promote(candidate, served, data, rollback, pid_file, rules_path):
     else:
         if candidate is None:
             raise click.UsageError("give the CANDIDATE model file (or --rollback)")
-        if data is None:
-            raise click.UsageError("give --data: labelled rows neither model was trained on, to score both on")
+        from moderation.artifact import read_card
         from training.data import read_labelled
 
-        rows = read_labelled(data)
+        if data is None:
+            from training.heldout import shared_held_out
+
+            rows, left_out = shared_held_out(read_card(candidate), read_card(served))
+            _say(f"scoring both on the {len(rows)} held-out rows their cards share"
+                 + (f" (left out, not rebuildable: {', '.join(left_out)})" if left_out else ""))
+        else:
+            rows = read_labelled(data)
         new, old, after, before = promotion.promote(candidate, served, rows.texts, rows.labels,
                                                     load_rulebook(rules_path))
         gains = ", ".join(f"{r} {before.average_precision[r]:.4f} -> {after.average_precision.get(r, float('nan')):.4f}"

@@ -75,7 +75,19 @@ def test_an_equal_candidate_is_promoted_and_the_previous_one_rolled_back(tiny_mo
     assert read_card(served)["version"] == new               # card and file agree (read_card checks the SHA)
     result = run("promote", "--rollback", "--model", served)
     assert result.exit_code == 0 and read_card(served)["version"] == old
-    assert "--data" in run("promote", retrained, "--model", served).output
+
+
+
+def test_by_default_promote_scores_both_on_the_held_out_rows_their_cards_share(tiny_model_path, retrained,
+                                                                               flipped, tmp_path):
+    served = _copy(tiny_model_path, tmp_path / "served.joblib")
+    result = run("promote", retrained, "--model", served)
+    assert result.exit_code == 0, result.output
+    held = read_card(tiny_model_path)["data"]["held_out_rows"]
+    assert f"scoring both on the {held} held-out rows their cards share" in result.output
+    # Trained on other rows: nothing held out from both, so the rows must be given.
+    refused = run("promote", flipped, "--model", served)
+    assert refused.exit_code == 1 and "share no held-out rows" in refused.output and "--data" in refused.output
 
 
 def test_a_running_service_switches_to_a_promoted_model_without_a_failed_request(tiny_model_path, retrained,

@@ -161,6 +161,9 @@ def train(data: Sequence[str | Path] = (), *, with_starter: bool = True, corpora
         "created": created.isoformat(timespec="seconds"),
         "rules": list(model.rules_),
         "data": {"sources": [{k: s[k] for k in ("name", "rows", "sha256", "licence") if k in s} for s in corpus.sources],
+                 # What was read, so the held-out rows can be rebuilt (``training.heldout``: promote).
+                 "inputs": {"data": [str(Path(p).resolve()) for p in data], "with_starter": bool(with_starter),
+                            "corpora": str(Path(corpora).resolve()) if corpora else None},
                  "rows": len(corpus), "train_rows": len(train_part), "held_out_rows": len(test_part),
                  "mixed_rows_added": len(texts) - len(train_part),
                  "sha256": data_hash},
