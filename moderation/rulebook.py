@@ -48,6 +48,11 @@ class Rule:
         return out
 
 
+#: Coral Talk's rejection reason codes (its schema.graphql REJECTION_REASON_CODE).
+CORAL_CODES = ("OFFENSIVE", "ABUSIVE", "SPAM", "BANNED_WORD", "AD", "ILLEGAL_CONTENT", "HARASSMENT_BULLYING",
+               "MISINFORMATION", "HATE_SPEECH", "IRRELEVANT_CONTENT", "OTHER")
+
+
 @dataclass(frozen=True)
 class Rulebook:
     name: str
@@ -56,6 +61,8 @@ class Rulebook:
     source: str
     #: Days the text of a comment sent to review or rejected is kept for the moderators' queue.
     queue_days: int = 14
+    #: Coral Talk rejection reason codes per rule, over moderation.web.coral.DEFAULT_CODES.
+    coral_codes: dict = field(default_factory=dict)
 
     def __getitem__(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
@@ -101,12 +108,20 @@ def parse_rulebook(data: dict[str, Any], source: str = "<rulebook>", base: Path 
     queue_days = data.get("queue_days", 14)
     if not isinstance(queue_days, int) or isinstance(queue_days, bool) or not 1 <= queue_days <= 365:
         raise RulebookError(f"{source}: queue_days must be a whole number of days from 1 to 365, got {queue_days!r}")
-    unknown = sorted(set(data) - {"name", "version", "queue_days", "rule"})
+    unknown = sorted(set(data) - {"name", "version", "queue_days", "rule", "coral"})
     if unknown:
         raise RulebookError(f"{source}: unknown top-level key {unknown[0]!r}; a rulebook has name, version, "
-                            "queue_days and [[rule]] tables")
+                            "queue_days, [coral] and [[rule]] tables")
+    coral = data.get("coral", {})
+    codes = coral.get("rejection_codes", {}) if isinstance(coral, dict) else None
+    if not isinstance(codes, dict) or set(coral) - {"rejection_codes"}:
+        raise RulebookError(f"{source}: [coral] holds one table, rejection_codes = {{rule = \"CODE\"}}")
+    for rule, code in codes.items():
+        if rule not in RULE_IDS or code not in CORAL_CODES:
+            raise RulebookError(f"{source}: [coral] rejection_codes: {rule!r} = {code!r}; rules are "
+                                f"{', '.join(RULE_IDS)} and codes {', '.join(CORAL_CODES)}")
     return Rulebook(name=str(data.get("name", "rulebook")), version=version, rules=rules, source=source,
-                    queue_days=queue_days)
+                    queue_days=queue_days, coral_codes=dict(codes))
 
 
 def _parse_rule(entry: Any, where: str, base: Path) -> Rule:

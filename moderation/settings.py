@@ -32,6 +32,7 @@ ENV = {
 }
 #: A file holding the token: a secret on a command line is visible to every local user in ``ps``.
 TOKEN_FILE_ENV = "MODERATION_TOKEN_FILE"
+CORAL_SECRETS_ENV, CORAL_SECRETS_FILE_ENV = "MODERATION_CORAL_SECRETS", "MODERATION_CORAL_SECRETS_FILE"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -103,6 +104,9 @@ class Settings:
     token: str | None = None
     #: Put comment texts in the access log (off: they are personal data). Text lines only.
     log_text: bool = False
+    #: Coral Talk's signing secrets for its external moderation phase (several while rotating);
+    #: when set, /v1/coral scores only requests signed with one of them.
+    coral_secrets: tuple[str, ...] = ()
     #: The access log's lines: "text" (method, path, status, ms) or "json" (also the request id and
     #: each comment's id, verdict and flagged rules; never its text).
     log_format: str = "text"
@@ -112,6 +116,16 @@ class Settings:
         given = {name: environ[var] for name, var in ENV.items() if environ.get(var) not in (None, "")}
         if environ.get(TOKEN_FILE_ENV) and "token" not in given:
             given["token"] = read_token_file(environ[TOKEN_FILE_ENV], TOKEN_FILE_ENV)
+        secrets = environ.get(CORAL_SECRETS_ENV, "")
+        if environ.get(CORAL_SECRETS_FILE_ENV):
+            try:
+                secrets += "," + Path(environ[CORAL_SECRETS_FILE_ENV]).read_text(encoding="utf-8").replace("\n", ",")
+            except OSError as exc:
+                raise SettingsError(f"{CORAL_SECRETS_FILE_ENV}: cannot read {environ[CORAL_SECRETS_FILE_ENV]!r} "
+                                    f"({exc.strerror}); give a readable file of secrets, one a line") from None
+        found = tuple(s.strip() for s in secrets.split(",") if s.strip())
+        if found:
+            given["coral_secrets"] = found
         return cls().replace(_where=lambda name: ENV[name], **given)
 
     def replace(self, _where=None, **changes: Any) -> "Settings":
@@ -155,6 +169,12 @@ def _check(name: str, value: Any, where: str) -> Any:
         if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
             return value.strip().lower() in _TRUE
         raise SettingsError(f"{where} must be one of {', '.join(_TRUE + _FALSE)}, got {value!r}")
+    if name == "coral_secrets":
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) and v for v in value):
+            raise SettingsError(f"{where} must be signing secrets separated by commas, got {value!r}")
+        return tuple(value)
     if name == "log_format":
         if isinstance(value, str) and value.strip().lower() in ("text", "json"):
             return value.strip().lower()

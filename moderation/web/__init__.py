@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import access, errors, health, metrics, model, moderate, page, review
+from . import access, coral, errors, health, metrics, model, moderate, page, review
 from .state import KEY, ServiceState
 
-BLUEPRINTS = (moderate.blueprint, model.blueprint, review.blueprint, page.blueprint, health.blueprint,
-              metrics.blueprint)
+BLUEPRINTS = (moderate.blueprint, coral.blueprint, model.blueprint, review.blueprint, page.blueprint,
+              health.blueprint, metrics.blueprint)
 
 
 def init_app(app: Flask, moderator, settings: Settings) -> None:

@@ -43,8 +43,11 @@ def register(app: Flask) -> None:
         # A caller's request id is kept when it is a plain token (it goes into logs), else one is made.
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        token = state().settings.token
-        if token and request.path not in OPEN_PATHS:
+        settings = state().settings
+        token = settings.token
+        # Coral cannot send a bearer token: its phase is authenticated by its signature instead.
+        coral = request.path == "/v1/coral" and bool(settings.coral_secrets)
+        if token and request.path not in OPEN_PATHS and not coral:
             scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
             # RFC 9110: the scheme is case-insensitive ("bearer" is "Bearer").
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):

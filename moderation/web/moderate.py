@@ -43,11 +43,13 @@ def moderate():
     return jsonify(verdict.to_dict())
 
 
-def json_body() -> Any:
+def json_body(keep_raw: dict | None = None) -> Any:
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type",
                        f"the body must be JSON with 'Content-Type: application/json', got {request.mimetype or 'none'!r}")
     raw = _body(current_app.config["MAX_CONTENT_LENGTH"])
+    if keep_raw is not None:
+        keep_raw["raw"] = raw   # the bytes as sent (a signature is over them)
     try:
         return json.loads(raw.decode("utf-8"))
     except RecursionError:

@@ -180,6 +180,63 @@ class Status(BaseModel):
     model: str | None = None
 
 
+# --- Coral Talk's external moderation phase (moderation/web/coral.py) ---------------------------
+
+class _CoralComment(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    body: str
+    parentID: str | None = None
+
+
+class _CoralAuthor(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    id: str
+    role: str | None = None
+
+
+class _CoralStory(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    id: str
+    url: str | None = None
+
+
+class CoralRequest(BaseModel):
+    """What Coral sends (extra fields a later Coral adds are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, title="CoralRequest")
+    action: Literal["NEW", "EDIT"]
+    comment: _CoralComment
+    author: _CoralAuthor
+    story: _CoralStory
+    tenantID: str | None = None
+    tenantDomain: str | None = None
+
+
+class _CoralFlag(BaseModel):
+    actionType: Literal["FLAG"]
+    reason: Literal["COMMENT_DETECTED_TOXIC", "COMMENT_DETECTED_SPAM"]
+
+
+class _CoralReason(BaseModel):
+    code: str
+    detailedExplanation: str | None = None
+
+
+class _CoralAction(BaseModel):
+    status: Literal["REJECTED"]
+    rejectionReason: _CoralReason
+
+
+class CoralAnswer(BaseModel):
+    """What this phase answers Coral (its ExternalModerationResponse)."""
+
+    model_config = ConfigDict(title="CoralAnswer")
+    status: Literal["SYSTEM_WITHHELD", "REJECTED"]
+    actions: list[_CoralFlag]
+    moderationAction: _CoralAction | None = None
+
+
+
 # --- requests ----------------------------------------------------------------------------------
 
 def parse_decision(body: Any) -> DecisionIn:
@@ -287,7 +344,8 @@ def _ok(ref: str, text: str) -> dict:
 def openapi(title: str = "news-moderation", version: str = "0.1.0", token: bool = False) -> dict:
     """The OpenAPI 3.1 document of every route, its answers and errors, from the models above."""
     components: dict[str, Any] = {}
-    for model in (CommentIn, BatchIn, Verdict, Results, Error, Status, DecisionIn, DecisionOut, Queue, Stats, Erased):
+    for model in (CommentIn, BatchIn, Verdict, Results, Error, Status, DecisionIn, DecisionOut, Queue, Stats, Erased,
+                  CoralRequest, CoralAnswer):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[schema.get("title", model.__name__)] = schema
@@ -322,6 +380,17 @@ def openapi(title: str = "news-moderation", version: str = "0.1.0", token: bool 
         "/v1/rules": {"get": {"summary": "The rulebook: each rule's wording, action and settings", "operationId": "rules",
                               "responses": {"200": {"description": "The rulebook.",
                                                     "content": {"application/json": {"schema": free_object}}}, **common}}},
+        "/v1/coral": {"post": {
+            "summary": "Coral Talk's external moderation phase (signed by Coral: X-Coral-Signature)",
+            "operationId": "coral",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/CoralRequest"}}}},
+            "responses": {"204": {"description": "Publish: Coral goes on."},
+                          "200": {"description": "Withheld for review (SYSTEM_WITHHELD) or REJECTED, as Coral reads it.",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CoralAnswer"}}}},
+                          **body_errors, **_errors((401, "No signature, or none matching a configured secret.")),
+                          **common},
+            "security": []}},
         "/v1/queue": {"get": {
             "summary": "Comments waiting for a moderator, newest first", "operationId": "queue",
             "parameters": [
