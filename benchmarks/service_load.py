@@ -5,7 +5,8 @@
 
 Starts `moderation serve` on a free loopback port (with a history in a temporary folder), waits
 until it is ready, then runs wrk (Debian package `wrk`: apt-get install wrk) from another process:
-single comments and batches of 100 on 8 connections, then single comments on 16 connections, then
+single comments and batches of 100 on 8 connections, single comments on 16 connections, Coral's
+signed external-phase requests on 8 connections (p99 against Coral's 200 ms timeout), then
 ``--rounds`` rounds of ``--round-seconds`` (default three of 20 s) of single comments that are
 remembered in the history, printing each round's errors (non-2xx answers and socket errors: must
 be 0), p50/p99 and the gunicorn workers' resident memory after it (must not grow round to round).
@@ -53,6 +54,25 @@ request = function()
   return wrk.format(nil, "/v1/moderate", nil, bodies[i])
 end
 """
+
+
+def coral_script(bodies: list[tuple[str, str]]) -> str:
+    """Coral's requests, each with its signature header (signed once here, as Coral signs)."""
+    quoted = ",\n".join("{[==[" + b + "]==], [==[" + sig + "]==]}" for b, sig in bodies)
+    return f"""wrk.method = "POST"
+local bodies = {{
+{quoted}
+}}
+local i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, "/v1/coral", {{["Content-Type"] = "application/json",
+                                        ["X-Coral-Signature"] = bodies[i][2]}}, bodies[i][1])
+end
+"""
+
+
+CORAL_SECRET = "signing_load_test_secret"
 
 
 def to_ms(value: str) -> float:
@@ -107,6 +127,17 @@ def main() -> int:
     stored = [json.dumps({"text": t, "id": f"load-{i}", "author": f"a{i % 50}", "store": True})
               for i, t in enumerate(rng.sample(texts, 500))]
 
+    import hashlib
+    import hmac
+
+    coral = []
+    for i, t in enumerate(rng.sample(texts, 200)):
+        raw = json.dumps({"action": "NEW", "comment": {"body": f"<p>{t}</p>", "parentID": None},
+                          "author": {"id": f"u{i % 50}", "role": "COMMENTER"},
+                          "story": {"id": "s1", "url": "https://news.example.com/s1"}, "site": {"id": "x"},
+                          "tenantID": "t", "tenantDomain": "comments.example.com"}, indent=2)
+        coral.append((raw, "sha256=" + hmac.new(CORAL_SECRET.encode(), raw.encode(), hashlib.sha256).hexdigest()))
+
     port = free_port()
     binary = Path(sys.executable).parent / "moderation"
     history = tempfile.mkdtemp(prefix="moderation-load-")
@@ -114,7 +145,8 @@ def main() -> int:
                "--db", str(Path(history) / "history.sqlite3")]
     if args.model:
         command += ["--model", args.model]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, MODERATION_CORAL_SECRETS=CORAL_SECRET))
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -139,6 +171,9 @@ def main() -> int:
                 script.write_text(lua_script(bodies))
                 result = run_wrk(base, script, args.seconds, connections, args.threads)
                 rows.append((name, result, per_request, connections))
+            script = Path(tmp) / "coral.lua"
+            script.write_text(coral_script(coral))
+            rows.append(("Coral phase", run_wrk(base, script, args.seconds, 8, args.threads), 1, 8))
             script = Path(tmp) / "stored.lua"
             script.write_text(lua_script(stored))
             before = workers_rss_mb(server.pid)
@@ -156,6 +191,8 @@ def main() -> int:
     for name, r, per, connections in rows:
         print(f"{name:<18} {connections:>5} {r['rps']:>11.1f} {r['rps'] * per:>11.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
               f"{r['non_2xx'] + r['socket_errors']:>7}")
+    coral_p99 = next(r["p99"] for name, r, _, _ in rows if name == "Coral phase")
+    print(f"Coral phase p99 {coral_p99:.1f} ms with 8 connections (target: under 200 ms, Coral's default timeout)")
     print(f"memory run: {args.rounds} rounds of {args.round_seconds}s, 16 connections, single comments remembered "
           f"in the history; workers' RSS before: {', '.join(f'{m:.0f}' for m in before)} MB")
     print(f"{'round':<6} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  workers' RSS after, MB")

@@ -29,6 +29,7 @@ ENV = {
     "token": "MODERATION_TOKEN",
     "log_text": "MODERATION_LOG_TEXT",
     "log_format": "MODERATION_LOG_FORMAT",
+    "coral_secrets": "MODERATION_CORAL_SECRETS",
 }
 #: A file holding the token: a secret on a command line is visible to every local user in ``ps``.
 TOKEN_FILE_ENV = "MODERATION_TOKEN_FILE"

@@ -275,3 +275,16 @@ def test_a_forged_model_with_a_matching_card_runs_no_code(model_copy, tmp_path, 
     line = one_line_error(run("check", "--model", model_copy, "hello"))
     assert "refused before anything in it ran" in line and "pathlib" in line
     assert not marker.exists()
+
+
+def test_coral_secrets_come_from_the_environment_or_a_file(monkeypatch, tmp_path):
+    from moderation.settings import Settings
+
+    monkeypatch.setenv("MODERATION_CORAL_SECRETS", "first, second")
+    assert Settings.from_env().coral_secrets == ("first", "second")
+    secrets = tmp_path / "coral"
+    secrets.write_text("third\n")
+    monkeypatch.setenv("MODERATION_CORAL_SECRETS_FILE", str(secrets))
+    assert Settings.from_env().coral_secrets == ("first", "second", "third")
+    monkeypatch.setenv("MODERATION_CORAL_SECRETS_FILE", str(tmp_path / "missing"))
+    assert "cannot read" in one_line_error(run("serve"))
