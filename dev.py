@@ -50,25 +50,49 @@ def ensure_venv() -> Path:
     return python
 
 
-def ensure_browser() -> None:
-    """The moderators' page is tested in a real browser: Debian's chromium and its driver, installed
-    when missing and this runs as root with apt-get (CI); elsewhere that test says what to install."""
+#: Debian packages the tests start real components from, and what shows each is there.
+SYSTEM_PACKAGES = {
+    "chromium": "chromium", "chromium-driver": "chromedriver",          # the moderators' page, in a browser
+    "wordpress": "/usr/share/wordpress/wp-load.php", "php-cli": "php",  # the WordPress plugin, end to end
+    "mariadb-server": "mariadbd",   # php-mysql: PHP's mysqli extension (below)
+}
+
+
+def ensure_system_packages() -> None:
+    """Install the Debian packages the tests need when one is missing and this runs as root with
+    apt-get (CI); elsewhere the tests that need them say what to install and are skipped."""
     import shutil
 
-    if shutil.which("chromium") and shutil.which("chromedriver"):
+    def present(probe: str) -> bool:
+        return Path(probe).exists() if probe.startswith("/") else shutil.which(probe) is not None
+
+    missing = [name for name, probe in SYSTEM_PACKAGES.items() if not present(probe)]
+    if name_php_mysql_missing():
+        missing.append("php-mysql")
+    missing = sorted(set(missing))
+    if not missing:
         return
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("dev.py: chromium and chromedriver are missing; the browser test will be skipped "
-              "(install them with: apt-get install chromium chromium-driver)", file=sys.stderr)
+        print(f"dev.py: missing {', '.join(missing)}; the tests that need them will be skipped "
+              f"(install with: apt-get install {' '.join(missing)})", file=sys.stderr)
         return
-    print("dev.py: installing chromium and chromium-driver for the browser test", file=sys.stderr)
+    print(f"dev.py: installing {', '.join(missing)} for the tests that start them", file=sys.stderr)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
-                       stdout=subprocess.DEVNULL) != 0:
+    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    if subprocess.call(command, env=env, stdout=subprocess.DEVNULL) != 0:
         subprocess.call(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-        if subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
-                           stdout=subprocess.DEVNULL) != 0:
-            _fail("installing chromium failed (see apt-get's message above)")
+        if subprocess.call(command, env=env, stdout=subprocess.DEVNULL) != 0:
+            _fail(f"installing {', '.join(missing)} failed (see apt-get's message above)")
+
+
+def name_php_mysql_missing() -> bool:
+    """php-mysql shows as PHP's mysqli extension."""
+    import shutil
+
+    if not shutil.which("php"):
+        return True
+    found = subprocess.run(["php", "-m"], capture_output=True, text=True)
+    return "mysqli" not in found.stdout
 
 
 def main(argv: list[str]) -> int:
@@ -79,7 +103,7 @@ def main(argv: list[str]) -> int:
     python = ensure_venv()
     os.chdir(ROOT)
     if command == "test":
-        ensure_browser()
+        ensure_system_packages()
         return subprocess.call([str(python), "-m", "pytest", *rest])
     # The server takes this process's place: SIGTERM and SIGINT (Ctrl-C) sent to `dev.py start`
     # reach gunicorn's master itself, which stops its workers; a child would be left running.
