@@ -55,6 +55,7 @@ SYSTEM_PACKAGES = {
     "chromium": "chromium", "chromium-driver": "chromedriver",          # the moderators' page, in a browser
     "wordpress": "/usr/share/wordpress/wp-load.php", "php-cli": "php",  # the WordPress plugin, end to end
     "mariadb-server": "mariadbd",   # php-mysql: PHP's mysqli extension (below)
+    "postgresql": "/usr/lib/postgresql",                                  # the shared history store
 }
 
 

@@ -19,7 +19,7 @@ def test_store_urls_name_sqlite_files(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("url,words", [
-    ("mysql://u@h/db", "the scheme must be one of sqlite://"),
+    ("mysql://u@h/db", "the scheme must be one of sqlite://, postgresql://"),
     ("sqlite://", "has no path"),
 ])
 def test_unknown_store_urls_are_one_line_errors(url, words):

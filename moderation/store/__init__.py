@@ -3,6 +3,7 @@
     open_store("/var/lib/moderation/history.sqlite3")    # a file path: SQLite
     open_store("sqlite:///history.sqlite3")              # SQLite, relative path (SQLAlchemy's form)
     open_store("sqlite:////var/lib/history.sqlite3")     # SQLite, absolute path
+    open_store("postgresql://user:pass@db.internal/moderation")   # PostgreSQL, shared by several hosts
 
 A new kind of store is one module implementing ``HistoryStore`` plus one entry in ``SCHEMES``.
 """
@@ -28,8 +29,14 @@ def _sqlite(url: str) -> HistoryStore:
     return SqliteStore(rest[1:])
 
 
+def _postgres(url: str) -> HistoryStore:
+    from .postgres import PostgresStore
+
+    return PostgresStore(url)
+
+
 #: URL scheme -> opener.
-SCHEMES: dict[str, Callable[[str], HistoryStore]] = {"sqlite": _sqlite}
+SCHEMES: dict[str, Callable[[str], HistoryStore]] = {"sqlite": _sqlite, "postgresql": _postgres, "postgres": _postgres}
 
 
 def open_store(url: str | os.PathLike) -> HistoryStore:
