@@ -85,3 +85,75 @@ def test_a_postgresql_url_opens_the_shared_store_not_a_file(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     assert isinstance(open_store("postgresql://user@db.internal/moderation"), PostgresStore)
     assert list(tmp_path.iterdir()) == []   # no "postgresql:" folder made
+
+
+def test_two_services_share_one_history_queue_and_decisions(postgres, tiny_model_path, tmp_path):
+    import json
+    import signal
+    import sys
+    import threading
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from tests.test_service import _free_port
+
+    url = postgres()
+    servers, bases = [], []
+    for i in range(2):
+        port = _free_port()
+        log = open(tmp_path / f"serve{i}.log", "w+")
+        servers.append(subprocess.Popen([str(Path(sys.executable).parent / "moderation"), "serve", "--port", str(port),
+                                         "--workers", "1", "--model", str(tiny_model_path), "--db", url],
+                                        stdout=log, stderr=subprocess.STDOUT))
+        bases.append(f"http://127.0.0.1:{port}")
+
+    def call(base, path, body=None):
+        request = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    try:
+        for base, server in zip(bases, servers):
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    call(base, "/readyz")
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    assert server.poll() is None and time.monotonic() < deadline, "a service did not start"
+                    time.sleep(0.2)
+        # Longer than the rulebook's campaign_min_words: a repeat across authors.
+        text = ("The transit board approved the cuts without a single public meeting or any survey of the riders "
+                "who depend on the evening routes, and now the night shift workers across the whole east side of "
+                "the city have no way home at all.")
+        # Two identical comments at the same moment, one to each host: exactly one is a repeat.
+        answers, barrier = [None, None], threading.Barrier(2)
+
+        def post(i):
+            barrier.wait()
+            answers[i] = call(bases[i], "/v1/moderate", {"text": text, "author": f"author{i}"})
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a["scores"]["repeated"] >= 0.5 for a in answers) == [False, True], answers
+        # Stored through one, a repeat on the other.
+        other = ("A council that cuts the evening buses while raising its own expenses and travel budget for the "
+                 "third year in a row has lost the plot entirely, and every rider on the number nine knows it well.")
+        call(bases[0], "/v1/moderate", {"text": other, "author": "x"})
+        assert call(bases[1], "/v1/moderate", {"text": other, "author": "y"})["scores"]["repeated"] >= 0.5
+        # A decision posted to one shows in the other's queue and stats.
+        held = call(bases[0], "/v1/moderate", {"text": "Only a moron would vote for that clown again.", "id": "pg-1"})
+        assert held["verdict"] != "publish"
+        assert [i["id"] for i in call(bases[1], "/v1/queue")["items"]][:1] == ["pg-1"]
+        call(bases[1], "/v1/decisions", {"id": "pg-1", "decision": "approve"})
+        assert "pg-1" not in [i["id"] for i in call(bases[0], "/v1/queue")["items"]]
+        assert any(r["decided"] for r in call(bases[0], "/v1/stats?days=1")["rules"].values())
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
