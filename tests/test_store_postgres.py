@@ -16,37 +16,58 @@ pytestmark = pytest.mark.skipif(not (INITDB and os.path.exists(INITDB)),
                                 reason="PostgreSQL is not installed (apt-get install postgresql)")
 
 
+class Server:
+    """A PostgreSQL server of its own, on a Unix socket in a temporary folder (Debian's binaries)."""
+
+    def __init__(self):
+        import tempfile
+        from pathlib import Path
+
+        self.folder = Path(tempfile.mkdtemp(prefix="moderation-pg-"))   # not under pytest's: postgres enters it
+        self.folder.chmod(0o755)
+        self.data, self.sockets = self.folder / "data", self.folder / "run"
+        self.sockets.mkdir()
+        self.bin = os.path.dirname(INITDB)
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:   # PostgreSQL refuses to run as root: Debian's "postgres" user runs it
+            os.chown(self.folder, *_ids("postgres"))
+            os.chown(self.sockets, *_ids("postgres"))
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*self.as_user, INITDB, "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                       check=True, capture_output=True)
+        self.start()
+
+    def _ctl(self, *args):
+        subprocess.run([*self.as_user, os.path.join(self.bin, "pg_ctl"), "-D", str(self.data), *args], check=True,
+                       capture_output=True)
+
+    def start(self):
+        self._ctl("-w", "-l", str(self.folder / "log"), "-o",
+                  f"-k {self.sockets} -c listen_addresses='' -c fsync=off", "start")
+
+    def stop(self):
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def fresh(self) -> str:
+        name = "t" + uuid.uuid4().hex[:12]
+        subprocess.run([*self.as_user, os.path.join(self.bin, "createdb"), "-h", str(self.sockets), "-U", "postgres",
+                        name], check=True, capture_output=True)
+        return f"postgresql://postgres@/{name}?host={self.sockets}"
+
+    def remove(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server of its own on a Unix socket; yields a function making a fresh database URL."""
-    import tempfile
-    from pathlib import Path
-
-    folder = Path(tempfile.mkdtemp(prefix="moderation-pg-"))   # not under pytest's folder: postgres enters it
-    folder.chmod(0o755)
-    data, sockets = folder / "data", folder / "run"
-    sockets.mkdir()
-    bin_dir = os.path.dirname(INITDB)
-    as_user: list[str] = []
-    if os.geteuid() == 0:   # PostgreSQL refuses to run as root: the "postgres" user of Debian's package
-        os.chown(folder, *_ids("postgres"))
-        os.chown(sockets, *_ids("postgres"))
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, INITDB, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], check=True,
-                   capture_output=True)
-    subprocess.run([*as_user, os.path.join(bin_dir, "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                    "-o", f"-k {sockets} -c listen_addresses='' -c fsync=off", "start"], check=True, capture_output=True)
-
-    def fresh() -> str:
-        name = "t" + uuid.uuid4().hex[:12]
-        subprocess.run([*as_user, os.path.join(bin_dir, "createdb"), "-h", str(sockets), "-U", "postgres", name],
-                       check=True, capture_output=True)
-        return f"postgresql://postgres@/{name}?host={sockets}"
-
-    yield fresh
-    subprocess.run([*as_user, os.path.join(bin_dir, "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-                   capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+    """A shared PostgreSQL server; yields a function making a fresh database URL on it."""
+    server = Server()
+    yield server.fresh
+    server.remove()
 
 
 def _ids(user: str) -> tuple[int, int]:
@@ -157,3 +178,35 @@ def test_two_services_share_one_history_queue_and_decisions(postgres, tiny_model
         for server in servers:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def test_the_service_goes_on_while_postgresql_is_down_and_reconnects_when_it_is_back(tiny_artifact):
+    from moderation.moderator import Moderator
+    from moderation.rulebook import load_rulebook
+    from moderation.store.postgres import PostgresStore
+    from service import create_app
+
+    server = Server()
+    try:
+        store = PostgresStore(server.fresh(), connect_timeout=1)
+        client = create_app(moderator=Moderator(tiny_artifact, load_rulebook(), history=store)).test_client()
+        text = ("The transit board approved the cuts without a single public meeting or any survey of the riders "
+                "who depend on the evening routes, and the night shift has no way home.")
+        assert "unavailable" not in client.post("/v1/moderate", json={"text": text, "author": "a"}).get_json()
+        server.stop()
+        import time
+
+        started = time.monotonic()
+        answer = client.post("/v1/moderate", json={"text": "Another comment while the database is down."}).get_json()
+        assert answer["unavailable"] == ["repeated"] and time.monotonic() - started < 5
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["error"]["code"] == "store_unavailable"
+        server.start()
+        deadline = time.monotonic() + 20
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the store did not reconnect"
+            time.sleep(0.3)
+        again = client.post("/v1/moderate", json={"text": text, "author": "a"}).get_json()
+        assert "unavailable" not in again and again["scores"]["repeated"] >= 0.5   # nothing stored was lost
+    finally:
+        server.remove()
