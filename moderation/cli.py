@@ -486,3 +486,22 @@ def promote(candidate, served, data, rollback, pid_file, rules_path):
     if pid_file is not None:
         pid = promotion.reload_service(pid_file)
         _say(f"asked the service (pid {pid}) to load it")
+
+
+@main.group()
+def db():
+    """The history store's schema."""
+
+
+@db.command("upgrade")
+@db_option
+@friendly
+def db_upgrade(db_path):
+    """Create or migrate the store's schema to this code's version (the service also does it on first use)."""
+    from .store import StoreUnavailable
+
+    try:
+        version = _history(db_path).upgrade()
+    except StoreUnavailable as exc:
+        raise ModerationError(str(exc)) from None
+    click.echo(f"history store at schema version {version}")

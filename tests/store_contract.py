@@ -126,3 +126,11 @@ class StoreContract:
         assert store.erase_author("ann") == {"history": 0, "queue": 2, "decisions": 1}
         assert store.decisions()[0].text is None
         assert store.prune_queue(T0 + 1) == 1   # q0
+
+    def test_the_schema_is_versioned_and_a_newer_one_refused(self, store, make_store):
+        from moderation.store import StoreUnavailable
+
+        assert store.upgrade() == 1
+        self.make_newer(store)
+        with pytest.raises(StoreUnavailable, match="newer than this code"):
+            make_store().upgrade()

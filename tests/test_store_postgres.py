@@ -85,6 +85,10 @@ class TestPostgresStoreContract(StoreContract):
         url = postgres()
         return lambda: PostgresStore(url)
 
+    @staticmethod
+    def make_newer(store):
+        store._run("INSERT INTO schema_version (version) VALUES (99)")
+
 
 def test_a_database_that_is_down_is_unavailable_at_once(postgres):
     import time

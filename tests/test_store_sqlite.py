@@ -10,6 +10,22 @@ class TestSqliteStoreContract(StoreContract):
     def make_store(self, tmp_path):
         return lambda: SqliteStore(tmp_path / "history.sqlite3")
 
+    @staticmethod
+    def make_newer(store):
+        import sqlite3
+
+        with sqlite3.connect(store.path) as conn:
+            conn.execute("PRAGMA user_version = 99")
+
+
+def test_db_upgrade_reports_the_schema_version(tmp_path):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    result = CliRunner().invoke(main, ["db", "upgrade", "--db", str(tmp_path / "h.sqlite3")])
+    assert result.exit_code == 0 and "schema version 1" in result.output
+
 
 def test_store_urls_name_sqlite_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -123,5 +123,10 @@ class HistoryStore(ABC):
     def erase_author(self, author: str) -> dict[str, int]:
         """Forget one author: history fingerprints, queued texts, decisions' texts; the counts."""
 
+    @abstractmethod
+    def upgrade(self) -> int:
+        """Create or migrate the schema now (it also happens on first use); the version it is at.
+        A store of a newer schema than this code raises StoreUnavailable."""
+
     def close(self) -> None:
         """Release connections (the store reopens them when used again)."""

@@ -210,6 +210,10 @@ class PostgresStore(HistoryStore):
                 conn.execute("INSERT INTO comments (comment_id, created, hashes) VALUES (NULL, 0, ''::bytea)")
                 conn.execute("ROLLBACK TO SAVEPOINT probe")
 
+    def upgrade(self) -> int:
+        """Create or migrate the schema now; the version it is at."""
+        return self._rows("SELECT max(version) FROM schema_version")[0][0]
+
     def count(self) -> int:
         return self._rows("SELECT COUNT(*) FROM comments")[0][0]
 

@@ -13,6 +13,10 @@ from typing import Iterator
 
 from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
 
+#: The schema's version (SQLite's user_version): created on first use, migrated forward, and a
+#: file of a newer version than this code refused.
+SCHEMA_VERSION = 1
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS comments (
     key INTEGER PRIMARY KEY,
@@ -111,6 +115,13 @@ class SqliteStore(HistoryStore):
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.executescript(_SCHEMA)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    conn.close()
+                    raise StoreUnavailable(f"history store {self.path} has schema version {version}, newer than this "
+                                           f"code's {SCHEMA_VERSION}; upgrade the service")
+                if version < SCHEMA_VERSION:   # created now, or older: migrated forward (1 is the first)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 break
             except sqlite3.OperationalError as exc:
                 if conn is not None:
@@ -288,6 +299,10 @@ class SqliteStore(HistoryStore):
             decisions = self._run("UPDATE decisions SET text = NULL WHERE author = ? AND text IS NOT NULL",
                                   (author,)).rowcount
         return {"history": history, "queue": queued, "decisions": decisions}
+
+    def upgrade(self) -> int:
+        """Create or migrate the schema now; the version it is at."""
+        return self._run("PRAGMA user_version").fetchone()[0]
 
     def count(self) -> int:
         return self._run("SELECT COUNT(*) FROM comments").fetchone()[0]
