@@ -153,10 +153,11 @@ class PostgresStore(HistoryStore):
 
     def candidates(self, fingerprints, since, per_fingerprint=32):
         shared: dict[int, int] = {}
-        for fingerprint in set(fingerprints):
-            for (key,) in self._rows("SELECT comment FROM fingerprints WHERE hash = %s ORDER BY comment DESC LIMIT %s",
-                                     (fingerprint, per_fingerprint)):
-                shared[key] = shared.get(key, 0) + 1
+        # The newest few per fingerprint, every fingerprint in one round trip.
+        for (key,) in self._rows("SELECT f.comment FROM unnest(%s::bigint[]) AS h(hash) CROSS JOIN LATERAL "
+                                 "(SELECT comment FROM fingerprints WHERE hash = h.hash ORDER BY comment DESC LIMIT %s) f",
+                                 (sorted(set(fingerprints)), per_fingerprint)):
+            shared[key] = shared.get(key, 0) + 1
         if not shared:
             return []
         keys = sorted(shared, key=lambda k: -shared[k])[:64]
