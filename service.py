@@ -16,7 +16,7 @@ from flask import Flask
 
 from moderation import web
 from moderation.settings import Settings
-from moderation.web.moderate import MAX_BATCH, MAX_TEXT_CHARS
+from moderation.web.schema import MAX_BATCH, MAX_TEXT_CHARS
 
 __all__ = ["MAX_BATCH", "MAX_TEXT_CHARS", "create_app"]
 

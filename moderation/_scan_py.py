@@ -151,14 +151,7 @@ def terms_at(texts: list[str], doc, start, end) -> list[str]:
 
 def grams_at(texts: list[str], doc, start, end, low: int, high: int) -> tuple:
     """``grams`` of the normalised token spans ``normalize(texts[doc[i]])[start[i]:end[i]]``."""
-    normalized: dict[int, str] = {}
-    words = []
-    for d, a, b in zip(np.frombuffer(doc, dtype=np.int64).tolist(), np.frombuffer(start, dtype=np.int64).tolist(),
-                       np.frombuffer(end, dtype=np.int64).tolist()):
-        if d not in normalized:
-            normalized[d] = _normalize(texts[d])
-        words.append(normalized[d][a:b])
-    return grams(words, low, high)
+    return grams(terms_at(texts, doc, start, end), low, high)
 
 
 def probe(slots, shift: int, queries) -> np.ndarray:

@@ -17,6 +17,7 @@ from .errors import InputError, ModerationError
 from .comment import Comment
 from .detectors import RULE_IDS
 from .settings import Settings, default_model_path, read_token_file
+from .text import is_valid_unicode
 
 BATCH_SIZE = 256
 
@@ -138,18 +139,11 @@ def _parse_line(raw: bytes, number: int) -> dict:
     for key in ("text", "id", "thread", "author"):
         if item.get(key) is not None and not isinstance(item[key], str):
             raise InputError(f"{where}: \"{key}\" must be a string, got {type(item[key]).__name__}")
-        if isinstance(item.get(key), str) and not _encodable(item[key]):
+        if isinstance(item.get(key), str) and not is_valid_unicode(item[key]):
             raise InputError(f"{where}: \"{key}\" holds a lone surrogate (a \\ud800-\\udfff escape without its "
                              "pair); write valid Unicode")
     return item
 
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, int]:
@@ -229,7 +223,7 @@ def train(data, corpora, no_starter, config, out, with_decisions, db_path, rules
                 raise ModerationError("the store holds no decisions with a text to train on; record some (POST "
                                       "/v1/decisions) or leave out --decisions")
             path = Path(folder) / "decisions.jsonl"
-            path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+            _write_jsonl(path, rows)
             data = (*data, path)
             progress(f"{len(rows)} moderators' decisions from the store")
         artifact = run_training(data, with_starter=not no_starter, corpora=corpora, config=config, out=out,
@@ -432,13 +426,18 @@ def export_decisions(out, days, db_path):
         rows = training_rows(_history(db_path).decisions(since))
     except StoreUnavailable as exc:
         raise ModerationError(f"{exc}; check --db") from None
+    _write_jsonl(out, rows)
+    _say(f"{len(rows)} decisions written to {out}")
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    """``rows`` as JSON Lines (the labelled-data format ``train --data`` reads)."""
     try:
-        with open(out, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     except OSError as exc:
-        raise ModerationError(f"cannot write {out}: {exc.strerror}; give a writable --out path") from None
-    _say(f"{len(rows)} decisions written to {out}")
+        raise ModerationError(f"cannot write {path}: {exc.strerror}; give a writable --out path") from None
 
 
 @main.command()

@@ -24,6 +24,7 @@ from .errors import InputError
 from . import memory
 from .lexicon import Lexicon
 from .normaliser import Normaliser
+from .repeats import PRUNE_EVERY_SECONDS
 from .rulebook import Rulebook
 from .store import HistoryStore, QueueItem, StoreUnavailable
 from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Flag, Verdict, rounded
@@ -118,7 +119,7 @@ class Moderator:
                             c.text, v.to_dict(), tuple(f.rule for f in v.flags), now)
                   for c, v in zip(items, verdicts) if v.verdict != PUBLISH and c.store]
         try:
-            if now - self._last_queue_prune >= 3600:
+            if now - self._last_queue_prune >= PRUNE_EVERY_SECONDS:
                 self.history.prune_queue(now - self.rulebook.queue_days * 86400)
                 self._last_queue_prune = now
             if queued:

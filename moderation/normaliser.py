@@ -37,7 +37,6 @@ import operator
 from itertools import chain, compress, repeat
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Sequence
@@ -46,7 +45,6 @@ import numpy as np
 
 from . import accel
 from .lexicon import Lexicon
-from .text import normalize as fold_text
 
 #: Characters that stand for a dot in a disguised domain.
 _FULL_STOPS = {"\u3002": ".", "\uff61": "."}

@@ -64,6 +64,16 @@ def normalize(text: str, fold_digits: bool = True) -> str:
     return out
 
 
+def is_valid_unicode(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8: JSON's lone "\\ud800"-style escapes give strings
+    that cannot (the store, the logs and every reply would fail on them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def char_ngrams(word: str, n_min: int, n_max: int) -> list[str]:
     """Character n-grams of one word padded with spaces (``" f*ck "``): what the learned rules see
     inside words, so a disguised spelling shares most of its n-grams with the word it hides."""

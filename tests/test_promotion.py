@@ -92,7 +92,7 @@ def test_by_default_promote_scores_both_on_the_held_out_rows_their_cards_share(t
 
 def test_a_running_service_switches_to_a_promoted_model_without_a_failed_request(tiny_model_path, retrained,
                                                                                    tmp_path):
-    from tests.test_service import _free_port
+    from tests.test_service import _free_port, wait_ready
 
     served = _copy(tiny_model_path, tmp_path / "served.joblib")
     port, pid_file = _free_port(), tmp_path / "serve.pid"
@@ -110,15 +110,7 @@ def test_a_running_service_switches_to_a_promoted_model_without_a_failed_request
 
     stop, threads = threading.Event(), []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if get("/readyz")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        wait_ready(base, server)
         old = get("/v1/model")[1]["version"]
         counts = {"ok": 0, "failed": 0}
 

@@ -140,8 +140,6 @@ def test_decisions_export_as_training_rows_that_training_reads(client, store, tm
 
 
 def test_train_with_decisions_uses_them_as_a_source_of_their_own(client, store, tmp_path):
-    import json
-
     from click.testing import CliRunner
 
     from moderation.artifact import read_card
@@ -191,3 +189,12 @@ def test_the_loop_end_to_end_decisions_exported_trained_on_and_promoted(client, 
     promoted = runner.invoke(main, ["promote", str(candidate), "--model", str(served), "--data", str(TINY)])
     assert promoted.exit_code == 0, promoted.output
     assert read_card(served)["version"] == read_card(candidate)["version"]
+
+
+def test_a_store_that_fails_makes_the_queue_routes_answer_503(tiny_artifact, tmp_path):
+    (tmp_path / "h.sqlite3").write_bytes(b"this is not a database" * 100)
+    client = create_app(moderator=Moderator(tiny_artifact, load_rulebook(),
+                                            history=SqliteStore(tmp_path / "h.sqlite3"))).test_client()
+    for answer in (client.get("/v1/queue"), client.get("/v1/stats"), client.get("/review"),
+                   client.post("/v1/decisions", json={"id": "x", "decision": "approve", "text": "hi"})):
+        assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "store_unavailable"

@@ -5,14 +5,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_service import _free_port
+from tests.test_service import _free_port, wait_ready
 
 CHROMIUM, DRIVER = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromedriver are not installed "
@@ -35,15 +34,7 @@ def service(tiny_model_path, tmp_path):
                                "--model", str(tiny_model_path), "--db", str(tmp_path / "h.sqlite3")],
                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _call(base, "/readyz")[0] == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "server did not come up"
-        time.sleep(0.2)
+    wait_ready(base, server)
     yield base
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)

@@ -218,6 +218,19 @@ def _request(url, body=None, timeout=5):
         return response.status, json.loads(response.read())
 
 
+def wait_ready(base: str, process, what: str = "server", seconds: float = 60) -> None:
+    """Until ``base``/readyz answers 200; fails if ``process`` exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if _request(f"{base}/readyz")[0] == 200:
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, f"{what} did not come up"
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def running_server(tiny_model_path, tmp_path, *options):
     """A real ``moderation serve`` (gunicorn) in a subprocess; yields (process, port, log file)."""
@@ -227,15 +240,7 @@ def running_server(tiny_model_path, tmp_path, *options):
     log = open(tmp_path / "serve.log", "w+")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _request(f"http://127.0.0.1:{port}/readyz")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", server)
         yield server, port, log
     finally:
         if server.poll() is None:
@@ -435,15 +440,7 @@ def test_dev_py_start_stops_its_server_on_a_signal(tiny_model_path, tmp_path, st
                                 str(tiny_model_path), "--db", str(tmp_path / "h.sqlite3")],
                                stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if _request(f"http://127.0.0.1:{port}/readyz")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "dev.py start did not come up"
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", process, "dev.py start", seconds=90)
         process.send_signal(stop)
         process.wait(timeout=30)
         # Nothing answers on the port any more: no server was left behind.

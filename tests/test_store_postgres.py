@@ -117,12 +117,11 @@ def test_two_services_share_one_history_queue_and_decisions(postgres, tiny_model
     import signal
     import sys
     import threading
-    import time
     import urllib.error
     import urllib.request
     from pathlib import Path
 
-    from tests.test_service import _free_port
+    from tests.test_service import _free_port, wait_ready
 
     url = postgres()
     servers, bases = [], []
@@ -142,14 +141,7 @@ def test_two_services_share_one_history_queue_and_decisions(postgres, tiny_model
 
     try:
         for base, server in zip(bases, servers):
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    call(base, "/readyz")
-                    break
-                except (urllib.error.URLError, ConnectionError):
-                    assert server.poll() is None and time.monotonic() < deadline, "a service did not start"
-                    time.sleep(0.2)
+            wait_ready(base, server, "a service")
         # Longer than the rulebook's campaign_min_words: a repeat across authors.
         text = ("The transit board approved the cuts without a single public meeting or any survey of the riders "
                 "who depend on the evening routes, and now the night shift workers across the whole east side of "

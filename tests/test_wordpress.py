@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_service import _free_port
+from tests.test_service import _free_port, wait_ready
 
 PLUGIN = Path(__file__).resolve().parents[1] / "integrations" / "wordpress" / "news-moderation"
 MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld")
@@ -55,14 +55,7 @@ def service(tiny_model_path, tmp_path_factory):
                                "--model", str(tiny_model_path), "--db", str(folder / "h.sqlite3")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2):
-                break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "service did not start"
-            time.sleep(0.2)
+    wait_ready(base, server, "service")
     yield base
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)

@@ -102,13 +102,12 @@ def score_batch(features: "TextFeatures", compiled: Compiled, a: Analysis, parts
     sentence rows, from the compiled per-token numbers (tests hold them equal to 1e-9): each row's
     sums are products of a 0/1 matrix (which row holds which n-gram) with the compiled numbers."""
     s = a.scan
-    n_tok, n_word = len(compiled.token_ext), len(compiled.word_ext)
+    n_tok = len(compiled.token_ext)
     rules = compiled.links.shape[1]
     m = len(s.doc)
     oov_ext = np.zeros((0, rules + 1))
     if len(a.oov):
         oov_ext = features.oov_sums(a, compiled.char_ext)
-    known = a.table >= 0
     oov_index = a.ext - n_tok
     keep = a.keep
     unigram = np.where(keep, a.unigram, -1)

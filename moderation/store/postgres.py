@@ -113,23 +113,20 @@ class PostgresStore(HistoryStore):
                                        f"code's {SCHEMA_VERSION}; upgrade the service")
         self._ready = True
 
-    def _run(self, sql: str, params=()):
+    def _run(self, sql: str, params=(), fetch: bool = False):
+        """Execute on this thread's connection (the transaction's, or one from the pool); with
+        ``fetch``, the rows, read before the connection goes back to the pool."""
         import psycopg
 
         with self._connection() as conn:
             try:
-                return conn.execute(sql, params)
+                cursor = conn.execute(sql, params)
+                return cursor.fetchall() if fetch else cursor
             except psycopg.Error as exc:
                 raise StoreUnavailable(f"history store {self._where()} failed: {_reason(exc)}") from None
 
     def _rows(self, sql: str, params=()) -> list:
-        import psycopg
-
-        with self._connection() as conn:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except psycopg.Error as exc:
-                raise StoreUnavailable(f"history store {self._where()} failed: {_reason(exc)}") from None
+        return self._run(sql, params, fetch=True)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..store import StoreUnavailable
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
@@ -30,6 +32,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        # A route that needs the store (the queue, decisions, the page) cannot answer without it;
+        # the reason, with file names, goes to the log only.
+        app.logger.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(503, "store_unavailable", "the history store cannot be read or written; see the "
+                                                        "service log")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

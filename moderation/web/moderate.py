@@ -11,7 +11,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from ..comment import Comment
 from .errors import ApiError
-from .schema import MAX_BATCH, MAX_TEXT_CHARS, BatchIn, CommentIn, parse_body
+from .schema import BatchIn, CommentIn, parse_body
 from .metrics import count_verdicts
 from .state import state
 

@@ -15,9 +15,7 @@ import time
 from flask import Blueprint, Response
 
 from ..detectors import RULE_IDS
-from ..store import StoreUnavailable
-from .errors import ApiError
-from .state import state
+from .state import history, state
 
 blueprint = Blueprint("page", __name__)
 
@@ -100,13 +98,7 @@ document.querySelectorAll('.item').forEach(function (item) {
 @blueprint.get("/review")
 def review_page():
     moderator = state().moderator
-    store = getattr(moderator, "history", None)
-    if store is None:
-        raise ApiError(503, "store_unavailable", "this service has no history store; the queue lives in it")
-    try:
-        items = store.queue_pending(time.time() - moderator.rulebook.queue_days * 86400, limit=PAGE_SIZE)
-    except StoreUnavailable:
-        raise ApiError(503, "store_unavailable", "the history store cannot be read; see the service log") from None
+    items = history().queue_pending(time.time() - moderator.rulebook.queue_days * 86400, limit=PAGE_SIZE)
     legend = "".join(f'<span class="chip r-{rule}">{rule}</span>' for rule in RULE_IDS)
     body = "".join(_item(i) for i in items) or "<p>Nothing is waiting for a decision.</p>"
     token = json.dumps(state().settings.token or "").replace("<", "\\u003c")   # no "</script>" inside

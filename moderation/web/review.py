@@ -3,8 +3,8 @@
 ``GET /v1/queue`` lists what the service sent to review or rejected and nobody has decided yet;
 ``POST /v1/decisions`` records a decision (the comment leaves the queue); ``GET /v1/stats`` counts,
 per rule, how often moderators upheld or overturned its flags and what it missed;
-``DELETE /v1/authors/<author>`` erases one reader. All need the history store; without one they
-answer 503.
+``DELETE /v1/authors/<author>`` erases one reader. All need the history store; without one, or
+when it fails, they answer 503 (``state.history`` and the ``StoreUnavailable`` error handler).
 """
 from __future__ import annotations
 
@@ -16,20 +16,12 @@ from flask import Blueprint, jsonify, request
 
 from .. import decisions
 from ..detectors import RULE_IDS
-from ..store import StoreUnavailable
 from .errors import ApiError
 from .moderate import json_body
 from .schema import parse_decision
-from .state import state
+from .state import history, state
 
 blueprint = Blueprint("review", __name__)
-
-
-def _store():
-    store = getattr(state().moderator, "history", None)
-    if store is None:
-        raise ApiError(503, "store_unavailable", "this service has no history store; the queue lives in it")
-    return store
 
 
 def _iso(seconds: float) -> str:
@@ -60,10 +52,6 @@ def _cursor(raw: str | None) -> tuple[float, str] | None:
     return float(received), item_id
 
 
-def _unavailable(exc: StoreUnavailable) -> ApiError:
-    return ApiError(503, "store_unavailable", "the history store cannot be read or written; see the service log")
-
-
 @blueprint.get("/v1/queue")
 def queue():
     rule = request.args.get("rule")
@@ -73,10 +61,7 @@ def queue():
     before = _cursor(request.args.get("before"))
     now = time.time()
     since = now - state().moderator.rulebook.queue_days * 86400
-    try:
-        items = _store().queue_pending(since, rule, limit + 1, before)
-    except StoreUnavailable as exc:
-        raise _unavailable(exc) from None
+    items = history().queue_pending(since, rule, limit + 1, before)
     page, more = items[:limit], len(items) > limit
     following = None
     if more:
@@ -91,11 +76,9 @@ def queue():
 def decide():
     body = parse_decision(json_body())
     try:
-        found = decisions.record(_store(), body.id, body.decision, body.rules, time.time(), body.moderator, body.text)
+        found = decisions.record(history(), body.id, body.decision, body.rules, time.time(), body.moderator, body.text)
     except decisions.DecisionError as exc:
         raise ApiError(422, "invalid_field", f"field '{exc.field}': {exc}") from None
-    except StoreUnavailable as exc:
-        raise _unavailable(exc) from None
     return jsonify({"id": found.item_id, "decision": found.decision, "rules": list(found.rules),
                     "flagged": list(found.flagged), "moderator": found.moderator,
                     "decided": _iso(found.decided)}), 201
@@ -104,17 +87,11 @@ def decide():
 @blueprint.get("/v1/stats")
 def stats():
     days = _int_arg("days", 30, 1, 3650)
-    try:
-        found = decisions.figures(_store(), time.time() - days * 86400)
-    except StoreUnavailable as exc:
-        raise _unavailable(exc) from None
+    found = decisions.figures(history(), time.time() - days * 86400)
     return jsonify({"days": days, "rules": {rule: f.to_dict() for rule, f in found.items()}})
 
 
 @blueprint.delete("/v1/authors/<path:author>")
 def erase_author(author: str):
-    try:
-        counts = _store().erase_author(author)
-    except StoreUnavailable as exc:
-        raise _unavailable(exc) from None
+    counts = history().erase_author(author)
     return jsonify({"author": author, **counts})

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..detectors import RULE_IDS
+from ..text import is_valid_unicode
 from .errors import ApiError
 
 MAX_TEXT_CHARS = 20_000
@@ -24,11 +25,8 @@ NOT_BLANK = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u
 
 
 def _valid_unicode(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("surrogate") from None
+    if value is not None and not is_valid_unicode(value):
+        raise ValueError("surrogate")
     return value
 
 
@@ -300,7 +298,6 @@ def _api_error(errors: list[dict], model: type, body: dict) -> ApiError:
     error = _first(errors)
     kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
     where = _where(loc)
-    field = loc[-1] if loc else ""
     if kind == "missing":
         return ApiError(422, "missing_field", f"field '{where}' is required: the comment's text")
     if kind == "extra_forbidden":

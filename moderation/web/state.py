@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 
 from ..settings import Settings
+from .errors import ApiError
 
 KEY = "moderation"
 
@@ -25,3 +26,11 @@ class ServiceState:
 
 def state() -> ServiceState:
     return current_app.extensions[KEY]
+
+
+def history():
+    """The moderator's history store (the queue and decisions live in it), or a 503 without one."""
+    store = getattr(state().moderator, "history", None)
+    if store is None:
+        raise ApiError(503, "store_unavailable", "this service has no history store; the queue lives in it")
+    return store
