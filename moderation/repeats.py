@@ -4,8 +4,16 @@ Fingerprints are hashes of word 5-grams over folded text, so case, accents, spac
 and line breaks do not matter, and changing a few words only breaks the 5-grams around them.
 Winnowing (a window of 4 hashes) picks the fingerprints that are indexed: any shared run of
 5 + 4 - 1 = 8 words is guaranteed to share an indexed fingerprint, so a lookup is a handful of
-index seeks whatever the size of the history. Coverage is then measured exactly against each
-candidate's full set of 5-gram hashes.
+index seeks whatever the size of the history. Coverage is then measured against each candidate's
+full set of 5-grams.
+
+What is kept of a comment is small on purpose (a history holds a month of a site's comments): the
+index keys are the top 32 bits of each 5-gram's 64-bit hash, and coverage is measured on a 16-bit
+code of every 5-gram (the top half of its key, which also picks the positions winnowing keeps). A stray 32-bit key shared with an unrelated comment costs one more candidate
+to measure, nothing else; a stray 16-bit code matches with odds of about one in 65,536 per 5-gram
+of the candidate, far from the 8 covered words (two or more 5-grams in a row) a repeat needs.
+``benchmarks/repeat_recall.py`` measured the same recall on real news comments with full 64-bit
+hashes and with these.
 
 A new comment repeats an earlier one when the share of it covered by the earlier one reaches the
 rule's threshold — or, for the same author, when that share of *their earlier comment* reappears
@@ -46,20 +54,44 @@ def kgram_hashes(tokens: Sequence[tuple[str, int, int]], k: int = K) -> list[int
     return out
 
 
-def winnow(hashes: Sequence[int], window: int = WINDOW) -> list[int]:
-    """The minimum hash of every window of ``window`` consecutive hashes (Schleimer et al., 2003)."""
-    if len(hashes) <= window:
-        return [min(hashes)] if hashes else []
+def index_keys(hashes: Sequence[int]) -> list[int]:
+    """The signed 32-bit keys a comment is indexed by: the top half of each 64-bit hash."""
+    return [h >> 32 for h in hashes]
+
+
+def coverage_codes(hashes: Sequence[int]) -> list[int]:
+    """The 16-bit code of each 5-gram that coverage is measured on: the top 16 bits of its key."""
+    return [(h >> 48) & 0xFFFF for h in hashes]
+
+
+def codes_and_keys(hashes: Sequence[int]) -> tuple[list[int], list[int]]:
+    """What the history keeps of a comment's 5-gram hashes: every code, and the keys of the
+    positions winnowing picks, in order. Positions are picked by the codes, so they can be found
+    again from the stored codes alone: a store keeps only the other 16 bits of each key."""
+    codes, keys = coverage_codes(hashes), index_keys(hashes)
+    return codes, [keys[i] for i in winnow_positions(codes)]
+
+
+def winnow_positions(values: Sequence[int], window: int = WINDOW) -> list[int]:
+    """The position of the minimum of every window of ``window`` consecutive values (Schleimer et
+    al., 2003), each once: any run of ``window`` values shares a picked position with every
+    sequence that holds the same run."""
+    if len(values) <= window:
+        return [len(values) - 1 - list(values)[::-1].index(min(values))] if len(values) else []
     chosen, last = [], -1
-    for start in range(len(hashes) - window + 1):
-        part = hashes[start:start + window]
-        low = min(part)
+    for start in range(len(values) - window + 1):
+        part = values[start:start + window]
         # The rightmost minimum: consecutive windows then keep choosing the same position.
-        position = start + window - 1 - part[::-1].index(low)
+        position = start + window - 1 - part[::-1].index(min(part))
         if position != last:
-            chosen.append(low)
+            chosen.append(position)
             last = position
     return chosen
+
+
+def winnow(values: Sequence[int], window: int = WINDOW) -> list[int]:
+    """The minimum of every window of ``window`` consecutive values, by ``winnow_positions``."""
+    return [values[i] for i in winnow_positions(values, window)]
 
 
 @dataclass
@@ -115,10 +147,10 @@ class RepeatChecker:
             for comment in comments:
                 tokens = words(comment.text)
                 hashes = kgram_hashes(tokens)
-                fingerprints = winnow(hashes)
-                results.append(self._check(comment, tokens, hashes, fingerprints, since))
-                if getattr(comment, "store", True) and hashes:
-                    self.store.add(comment.id, comment.thread, comment.author, now, hashes, fingerprints)
+                codes, fingerprints = codes_and_keys(hashes)
+                results.append(self._check(comment, tokens, codes, fingerprints, since))
+                if getattr(comment, "store", True) and codes:
+                    self.store.add(comment.id, comment.thread, comment.author, now, codes, fingerprints)
         return results
 
     def _prune(self, since: float, now: float) -> None:
@@ -133,7 +165,7 @@ class RepeatChecker:
         if pruned < PRUNE_BATCH:
             self._last_prune = now
 
-    def _check(self, comment, tokens, hashes, fingerprints, since) -> RepeatResult:
+    def _check(self, comment, tokens, codes, fingerprints, since) -> RepeatResult:
         if len(tokens) < self.min_words:
             return RepeatResult()  # "Thank you!", "Well said": too short to be a repeat
         found = []
@@ -144,7 +176,7 @@ class RepeatChecker:
                 continue
             if original is not None and stored.key > original:
                 continue
-            match = self._measure(comment, tokens, hashes, stored)
+            match = self._measure(comment, tokens, codes, stored)
             if match is not None:
                 found.append(match)
         if not found:
@@ -154,10 +186,10 @@ class RepeatChecker:
         evidence = [self._evidence(comment.text, tokens, m) for m in found[:self.max_earlier] if m[0] >= self.threshold]
         return RepeatResult(score=rounded(score), evidence=evidence)
 
-    def _measure(self, comment, tokens, hashes, stored: StoredComment):
-        old = set(stored.hashes)
+    def _measure(self, comment, tokens, codes, stored: StoredComment):
+        old = set(stored.codes)
         covered = [False] * len(tokens)
-        for i, h in enumerate(hashes):
+        for i, h in enumerate(codes):
             if h in old:
                 covered[i:i + K] = [True] * K
         n_covered = sum(covered)
@@ -168,7 +200,7 @@ class RepeatChecker:
         if not (same_author or same_thread) and n_covered < self.campaign_min_words:
             return None  # short shared phrases across threads are coincidence, not a campaign
         coverage = n_covered / len(tokens)
-        contained = len(old & set(hashes)) / len(old) if same_author and old else 0.0
+        contained = len(old & set(codes)) / len(old) if same_author and old else 0.0
         return max(coverage, contained), stored, coverage, covered
 
     def _evidence(self, text: str, tokens, match) -> Evidence:

@@ -8,18 +8,23 @@ import threading
 import pytest
 
 from moderation.moderator import Comment
-from moderation.repeats import RepeatChecker, kgram_hashes, winnow, words
+from moderation.repeats import RepeatChecker, codes_and_keys, kgram_hashes, words
 
 T0 = 1_800_000_000.0
 TEXT = ("Residents of Harlow Bay deserve better than this. The new bus schedule cuts the evening routes that "
         "shift workers depend on, and the transit board approved it without a single public meeting.")
 
 
+def _kept(text):
+    """(codes, keys) of a text, as the repeat checker hands them to a store."""
+    return codes_and_keys(kgram_hashes(words(text)))
+
+
 def _add(store, comment_id, text=TEXT, created=T0, thread="t1", author="ann"):
-    hashes = kgram_hashes(words(text))
+    codes, keys = _kept(text)
     with store.transaction():
-        store.add(comment_id, thread, author, created, hashes, winnow(hashes))
-    return hashes
+        store.add(comment_id, thread, author, created, codes, keys)
+    return codes, keys
 
 
 class StoreContract:
@@ -27,14 +32,14 @@ class StoreContract:
     def store(self, make_store):
         return make_store()
 
-    def test_a_stored_comment_is_a_candidate_with_its_hashes_and_details(self, store):
-        hashes = _add(store, "c1")
+    def test_a_stored_comment_is_a_candidate_with_its_codes_and_details(self, store):
+        codes, keys = _add(store, "c1")
         with store.transaction():
-            found = store.candidates(winnow(hashes), since=T0 - 1)
+            found = store.candidates(keys, since=T0 - 1)
         assert len(found) == 1
         stored, shared = found[0]
         assert (stored.comment_id, stored.thread, stored.author, stored.created) == ("c1", "t1", "ann", T0)
-        assert list(stored.hashes) == hashes and shared == len(set(winnow(hashes)))
+        assert list(stored.codes) == codes and shared == len(set(keys))
 
     def test_keys_grow_with_time_and_an_unknown_id_has_none(self, store):
         _add(store, "c1")
@@ -45,20 +50,20 @@ class StoreContract:
     def test_the_same_id_again_replaces_the_comment_in_place(self, store):
         _add(store, "c1")
         key = store.key_of("c1")
-        other = _add(store, "c1", text="An entirely different comment about the library opening hours downtown.",
-                     created=T0 + 50, thread="t2")
+        other, other_keys = _add(store, "c1", text="An entirely different comment about the library opening "
+                                 "hours downtown.", created=T0 + 50, thread="t2")
         assert store.key_of("c1") == key
         with store.transaction():
-            found = store.candidates(winnow(other), since=T0 - 1)
-            old = store.candidates(winnow(kgram_hashes(words(TEXT))), since=T0 - 1)
-        assert [(s.key, s.thread, s.created, list(s.hashes)) for s, _ in found] == [(key, "t2", T0, other)]
+            found = store.candidates(other_keys, since=T0 - 1)
+            old = store.candidates(_kept(TEXT)[1], since=T0 - 1)
+        assert [(s.key, s.thread, s.created, list(s.codes)) for s, _ in found] == [(key, "t2", T0, other)]
         assert old == []
 
     def test_comments_older_than_since_are_not_candidates_and_prune_forgets_them(self, store):
-        hashes = _add(store, "old", created=T0)
+        _, keys = _add(store, "old", created=T0)
         _add(store, "new", created=T0 + 100)
         with store.transaction():
-            assert [s.comment_id for s, _ in store.candidates(winnow(hashes), since=T0 + 50)] == ["new"]
+            assert [s.comment_id for s, _ in store.candidates(keys, since=T0 + 50)] == ["new"]
         assert store.prune(T0 + 50) == 1   # in a transaction of its own
         assert store.key_of("old") is None and store.key_of("new") is not None
 
@@ -70,18 +75,27 @@ class StoreContract:
         assert store.prune(T0 + 100, limit=10) == 3
 
     def test_a_failed_transaction_keeps_nothing(self, store):
-        hashes = kgram_hashes(words(TEXT))
+        codes, keys = _kept(TEXT)
         with pytest.raises(RuntimeError):
             with store.transaction():
-                store.add("c1", "t1", "ann", T0, hashes, winnow(hashes))
+                store.add("c1", "t1", "ann", T0, codes, keys)
                 raise RuntimeError("the check failed half-way")
         assert store.key_of("c1") is None
 
     def test_another_store_on_the_same_history_sees_what_one_added(self, make_store):
         first, second = make_store(), make_store()
-        hashes = _add(first, "c1")
+        _, keys = _add(first, "c1")
         with second.transaction():
-            assert [s.comment_id for s, _ in second.candidates(winnow(hashes), since=T0 - 1)] == ["c1"]
+            assert [s.comment_id for s, _ in second.candidates(keys, since=T0 - 1)] == ["c1"]
+
+    def test_an_erased_author_s_comments_are_found_no_more(self, store):
+        _, keys = _add(store, "c1")
+        _add(store, "c2", text="Another comment entirely, by someone else, about the ferry timetable change.",
+             author="bob")
+        assert store.erase_author("ann")["history"] == 1
+        with store.transaction():
+            assert store.candidates(keys, since=T0 - 1) == []
+        assert store.key_of("c1") is None and store.key_of("c2") is not None
 
     def test_a_fresh_store_answers_ping_and_reopens_after_close(self, store):
         store.ping()
@@ -130,7 +144,7 @@ class StoreContract:
     def test_the_schema_is_versioned_and_a_newer_one_refused(self, store, make_store):
         from moderation.store import StoreUnavailable
 
-        assert store.upgrade() == 1
+        assert store.upgrade() == 2
         self.make_newer(store)
         with pytest.raises(StoreUnavailable, match="newer than this code"):
             make_store().upgrade()

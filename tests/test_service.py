@@ -402,13 +402,13 @@ def test_a_read_only_history_file_is_not_ready(open_folder):
 
 
 def test_an_expired_backlog_is_pruned_a_batch_a_request(tiny_artifact, tmp_path):
-    from moderation.repeats import PRUNE_BATCH, kgram_hashes, winnow, words
+    from moderation.repeats import PRUNE_BATCH, codes_and_keys, kgram_hashes, words
 
     client, store = _store_client(tiny_artifact, tmp_path / "h.sqlite3")
-    hashes = kgram_hashes(words(LONG))
+    codes, keys = codes_and_keys(kgram_hashes(words(LONG)))
     with store.transaction():
         for i in range(3 * PRUNE_BATCH + 10):
-            store.add(f"old{i}", "t", "a", 1.0, hashes, winnow(hashes))   # 1970: long expired
+            store.add(f"old{i}", "t", "a", 1.0, codes, keys)   # 1970: long expired
     counts = []
     for i in range(5):
         assert post(client, {"text": f"A new comment number {i}.", "store": False}).status_code == 200

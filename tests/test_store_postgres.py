@@ -90,6 +90,34 @@ class TestPostgresStoreContract(StoreContract):
         store._run("INSERT INTO schema_version (version) VALUES (99)")
 
 
+def test_a_schema_1_database_is_migrated_and_its_comments_are_still_repeats(postgres):
+    import time
+    from array import array
+
+    import psycopg
+
+    from moderation.moderator import Comment
+    from moderation.repeats import RepeatChecker, kgram_hashes, winnow, words
+    from moderation.store.postgres import PostgresStore
+    from tests.test_store_sqlite import OLD
+
+    url = postgres()
+    hashes = kgram_hashes(words(OLD))
+    with psycopg.connect(url, autocommit=True) as conn:   # schema 1 as it was written
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+                     "CREATE TABLE comments (key BIGSERIAL PRIMARY KEY, comment_id TEXT, thread TEXT, author TEXT, "
+                     "created DOUBLE PRECISION NOT NULL, hashes BYTEA NOT NULL);"
+                     "CREATE TABLE fingerprints (hash BIGINT NOT NULL, comment BIGINT NOT NULL, "
+                     "PRIMARY KEY (hash, comment)); CREATE INDEX fingerprints_by_comment ON fingerprints(comment)")
+        conn.execute("INSERT INTO comments VALUES (7, 'c1', 't1', 'ann', %s, %s)",
+                     (time.time() - 60, array("q", hashes).tobytes()))
+        conn.execute("INSERT INTO fingerprints SELECT unnest(%s::bigint[]), 7", (sorted(set(winnow(hashes))),))
+    store = PostgresStore(url)
+    result = RepeatChecker(store).check_batch([Comment(OLD, id="c2", thread="t2", author="ann", store=False)])[0]
+    assert result.score == 1.0 and result.evidence[0].extra["earlier"]["id"] == "c1"
+    assert store.upgrade() == 2 and store.key_of("c1") == 7
+
+
 def test_a_database_that_is_down_is_unavailable_at_once(postgres):
     import time
 

@@ -27,7 +27,7 @@ class StoredComment:
     thread: str | None
     author: str | None
     created: float
-    hashes: tuple[int, ...]        # every word k-gram hash, to measure coverage exactly
+    codes: tuple[int, ...]         # the 16-bit code of every word k-gram, to measure coverage
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,9 @@ class HistoryStore(ABC):
         """The key of the stored comment with this id, if any (keys grow with time)."""
 
     @abstractmethod
-    def add(self, comment_id, thread, author, created: float, hashes: Sequence[int], fingerprints: Sequence[int]) -> None:
-        """Remember a comment. A comment whose id is stored already is an edit or a retry: it
+    def add(self, comment_id, thread, author, created: float, codes: Sequence[int], fingerprints: Sequence[int]) -> None:
+        """Remember a comment: its 16-bit k-gram ``codes`` and the 32-bit ``fingerprints`` it is
+        found by (``repeats``). A comment whose id is stored already is an edit or a retry: it
         replaces the stored one in place, keeping its key and time."""
 
     @abstractmethod

@@ -17,24 +17,25 @@ from __future__ import annotations
 import json
 import os
 import threading
-from array import array
 from contextlib import contextmanager
 from typing import Iterator
 
+from .codec import CODES, from_schema_1, pack, unpack
 from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
 
-SCHEMA_VERSION = 1
+#: 2: 16-bit codes and 32-bit keys (``codec``), as SQLite's schema 2; 1 kept full 64-bit hashes.
+SCHEMA_VERSION = 2
 _LOCK = 7_310_452_001   # the advisory lock of the history (any constant the outlet's database does not use)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS comments (
     key BIGSERIAL PRIMARY KEY, comment_id TEXT, thread TEXT, author TEXT,
-    created DOUBLE PRECISION NOT NULL, hashes BYTEA NOT NULL);
+    created DOUBLE PRECISION NOT NULL, codes BYTEA NOT NULL);
 CREATE INDEX IF NOT EXISTS comments_by_id ON comments(comment_id);
 CREATE INDEX IF NOT EXISTS comments_by_time ON comments(created);
 CREATE INDEX IF NOT EXISTS comments_by_author ON comments(author);
-CREATE TABLE IF NOT EXISTS fingerprints (hash BIGINT NOT NULL, comment BIGINT NOT NULL, PRIMARY KEY (hash, comment));
+CREATE TABLE IF NOT EXISTS fingerprints (hash INTEGER NOT NULL, comment BIGINT NOT NULL, PRIMARY KEY (hash, comment));
 CREATE INDEX IF NOT EXISTS fingerprints_by_comment ON fingerprints(comment);
 CREATE TABLE IF NOT EXISTS queue (
     item_id TEXT PRIMARY KEY, thread TEXT, author TEXT, text TEXT NOT NULL, verdict JSONB NOT NULL,
@@ -104,14 +105,35 @@ class PostgresStore(HistoryStore):
             return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK + 1,))   # two first users at once
-            conn.execute(_SCHEMA)
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            if row[0] is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise StoreUnavailable(f"history store {self._where()} has schema version {row[0]}, newer than this "
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+            if version is not None and version > SCHEMA_VERSION:
+                raise StoreUnavailable(f"history store {self._where()} has schema version {version}, newer than this "
                                        f"code's {SCHEMA_VERSION}; upgrade the service")
+            if version == 1:
+                with conn.transaction():   # under the lock, whole or not at all
+                    self._migrate_from_1(conn)
+            conn.execute(_SCHEMA)
+            if version != SCHEMA_VERSION:
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
         self._ready = True
+
+    @staticmethod
+    def _migrate_from_1(conn) -> None:
+        """Schema 1 kept full 64-bit hashes; each row converts exactly (``codec.from_schema_1``)."""
+        conn.execute("ALTER TABLE comments RENAME COLUMN hashes TO codes")
+        conn.execute("DELETE FROM fingerprints")
+        conn.execute("ALTER TABLE fingerprints ALTER COLUMN hash TYPE INTEGER")
+        last = 0
+        while rows := conn.execute("SELECT key, codes FROM comments WHERE key > %s ORDER BY key LIMIT 1000",
+                                   (last,)).fetchall():
+            for key, blob in rows:
+                codes, keys = from_schema_1(blob)
+                conn.execute("UPDATE comments SET codes = %s WHERE key = %s", (codes, key))
+                conn.execute("INSERT INTO fingerprints (hash, comment) SELECT unnest(%s::integer[]), %s "
+                             "ON CONFLICT DO NOTHING", (list(keys), key))
+            last = rows[-1][0]
 
     def _run(self, sql: str, params=(), fetch: bool = False):
         """Execute on this thread's connection (the transaction's, or one from the pool); with
@@ -151,39 +173,35 @@ class PostgresStore(HistoryStore):
     def candidates(self, fingerprints, since, per_fingerprint=32):
         shared: dict[int, int] = {}
         # The newest few per fingerprint, every fingerprint in one round trip.
-        for (key,) in self._rows("SELECT f.comment FROM unnest(%s::bigint[]) AS h(hash) CROSS JOIN LATERAL "
+        for (key,) in self._rows("SELECT f.comment FROM unnest(%s::integer[]) AS h(hash) CROSS JOIN LATERAL "
                                  "(SELECT comment FROM fingerprints WHERE hash = h.hash ORDER BY comment DESC LIMIT %s) f",
                                  (sorted(set(fingerprints)), per_fingerprint)):
             shared[key] = shared.get(key, 0) + 1
         if not shared:
             return []
         keys = sorted(shared, key=lambda k: -shared[k])[:64]
-        rows = self._rows("SELECT key, comment_id, thread, author, created, hashes FROM comments "
+        rows = self._rows("SELECT key, comment_id, thread, author, created, codes FROM comments "
                           "WHERE key = ANY(%s) AND created >= %s", (keys, since))
-        out = []
-        for key, comment_id, thread, author, created, blob in rows:
-            hashes = array("q")
-            hashes.frombytes(bytes(blob))
-            out.append((StoredComment(key, comment_id, thread, author, created, tuple(hashes)), shared[key]))
-        return out
+        return [(StoredComment(key, comment_id, thread, author, created, unpack(blob, CODES)), shared[key])
+                for key, comment_id, thread, author, created, blob in rows]
 
     def key_of(self, comment_id):
         row = self._rows("SELECT MIN(key) FROM comments WHERE comment_id = %s", (comment_id,))
         return row[0][0] if row else None
 
-    def add(self, comment_id, thread, author, created, hashes, fingerprints):
-        blob = array("q", hashes).tobytes()
+    def add(self, comment_id, thread, author, created, codes, fingerprints):
+        blob = pack(codes, CODES)
         key = self.key_of(comment_id) if comment_id is not None else None
         if key is not None:
-            self._run("UPDATE comments SET thread = %s, author = %s, hashes = %s WHERE key = %s",
+            self._run("UPDATE comments SET thread = %s, author = %s, codes = %s WHERE key = %s",
                       (thread, author, blob, key))
             self._run("DELETE FROM fingerprints WHERE comment = %s", (key,))
         else:
-            key = self._rows("INSERT INTO comments (comment_id, thread, author, created, hashes) "
+            key = self._rows("INSERT INTO comments (comment_id, thread, author, created, codes) "
                              "VALUES (%s, %s, %s, %s, %s) RETURNING key", (comment_id, thread, author, created, blob))[0][0]
         marks = sorted(set(fingerprints))
         if marks:
-            self._run("INSERT INTO fingerprints (hash, comment) SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+            self._run("INSERT INTO fingerprints (hash, comment) SELECT unnest(%s::integer[]), %s ON CONFLICT DO NOTHING",
                       (marks, key))
 
     def _forget(self, where: str, params) -> int:
@@ -205,7 +223,7 @@ class PostgresStore(HistoryStore):
         with self.transaction():   # the write lock and a row written and rolled back
             with self._connection() as conn:
                 conn.execute("SAVEPOINT probe")
-                conn.execute("INSERT INTO comments (comment_id, created, hashes) VALUES (NULL, 0, ''::bytea)")
+                conn.execute("INSERT INTO comments (comment_id, created, codes) VALUES (NULL, 0, ''::bytea)")
                 conn.execute("ROLLBACK TO SAVEPOINT probe")
 
     def upgrade(self) -> int:

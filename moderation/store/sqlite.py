@@ -6,34 +6,44 @@ import os
 import sqlite3
 import threading
 import time
-from array import array
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 from typing import Iterator
 
+from .codec import CODES, from_schema_1, pack, pack_keys, unpack, unpack_keys
 from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
 
 #: The schema's version (SQLite's user_version): created on first use, migrated forward, and a
-#: file of a newer version than this code refused.
-SCHEMA_VERSION = 1
+#: file of a newer version than this code refused. 2: 16-bit codes and 32-bit keys (``codec``),
+#: no index by comment or by time: about 400 bytes a comment, from about 1,300.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+#: The history. What is kept of a comment is its row (ids, whole-second time, packed codes and
+#: the low halves of its keys) and one index entry per key: the keys, found again from the row
+#: (``codec.unpack_keys``), let forgetting a comment delete its entries by primary key, without an
+#: index by comment; comments are forgotten oldest key first
+#: (keys grow with time), without an index by time.
+_HISTORY = """
 CREATE TABLE IF NOT EXISTS comments (
     key INTEGER PRIMARY KEY,
     comment_id TEXT,
     thread TEXT,
     author TEXT,
-    created REAL NOT NULL,
-    hashes BLOB NOT NULL
+    created INTEGER NOT NULL,
+    codes BLOB NOT NULL,
+    keys BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS comments_by_id ON comments(comment_id);
-CREATE INDEX IF NOT EXISTS comments_by_time ON comments(created);
+CREATE INDEX IF NOT EXISTS comments_by_author ON comments(author);
 CREATE TABLE IF NOT EXISTS fingerprints (
     hash INTEGER NOT NULL,
     comment INTEGER NOT NULL,
     PRIMARY KEY (hash, comment)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS fingerprints_by_comment ON fingerprints(comment);
+"""
+
+_SCHEMA = _HISTORY + """
 CREATE TABLE IF NOT EXISTS queue (
     item_id TEXT PRIMARY KEY,
     thread TEXT,
@@ -58,8 +68,13 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions(decided);
-CREATE INDEX IF NOT EXISTS comments_by_author ON comments(author);
 """
+
+
+def _execute_each(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class SqliteStore(HistoryStore):
@@ -114,14 +129,8 @@ class SqliteStore(HistoryStore):
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
-                conn.executescript(_SCHEMA)
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    conn.close()
-                    raise StoreUnavailable(f"history store {self.path} has schema version {version}, newer than this "
-                                           f"code's {SCHEMA_VERSION}; upgrade the service")
-                if version < SCHEMA_VERSION:   # created now, or older: migrated forward (1 is the first)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    self._create_or_migrate(conn)
                 break
             except sqlite3.OperationalError as exc:
                 if conn is not None:
@@ -136,6 +145,45 @@ class SqliteStore(HistoryStore):
         self._local.conn, self._local.pid = conn, key
         self._check_identity()
         return conn
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the schema, or migrate an older file forward, under the write lock (two workers
+        may open a new file at once: the second finds it done)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(comments)")}
+            if version > SCHEMA_VERSION:
+                raise StoreUnavailable(f"history store {self.path} has schema version {version}, newer than this "
+                                       f"code's {SCHEMA_VERSION}; upgrade the service")
+            if version < SCHEMA_VERSION and "hashes" in columns:   # schema 1 (0: made before versions)
+                self._migrate_from_1(conn)
+            _execute_each(conn, _SCHEMA)   # not executescript: it would commit the open transaction
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+
+    @staticmethod
+    def _migrate_from_1(conn: sqlite3.Connection) -> None:
+        """Schema 1 kept full 64-bit hashes; each row converts exactly (``codec.from_schema_1``)."""
+        for index in ("comments_by_id", "comments_by_time", "comments_by_author", "fingerprints_by_comment"):
+            conn.execute(f"DROP INDEX IF EXISTS {index}")
+        conn.execute("ALTER TABLE comments RENAME TO comments_1")
+        conn.execute("DROP TABLE fingerprints")
+        _execute_each(conn, _HISTORY)
+        rows = conn.execute("SELECT key, comment_id, thread, author, created, hashes FROM comments_1 ORDER BY key")
+        while chunk := rows.fetchmany(1000):
+            converted = [(key, cid, thread, author, int(created), *from_schema_1(blob))
+                         for key, cid, thread, author, created, blob in chunk]
+            conn.executemany("INSERT INTO comments (key, comment_id, thread, author, created, codes, keys) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(*row[:6], pack_keys(unpack(row[5], CODES), row[6])) for row in converted])
+            conn.executemany("INSERT OR IGNORE INTO fingerprints (hash, comment) VALUES (?, ?)",
+                             [(k, row[0]) for row in converted for k in row[6]])
+        conn.execute("DROP TABLE comments_1")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -177,46 +225,59 @@ class SqliteStore(HistoryStore):
             return []
         keys = sorted(shared, key=lambda k: -shared[k])[:64]
         marks = ",".join("?" * len(keys))
-        rows = self._run(f"SELECT key, comment_id, thread, author, created, hashes FROM comments "
+        rows = self._run(f"SELECT key, comment_id, thread, author, created, codes FROM comments "
                          f"WHERE key IN ({marks}) AND created >= ?", (*keys, since)).fetchall()
-        out = []
-        for key, comment_id, thread, author, created, blob in rows:
-            hashes = array("q")
-            hashes.frombytes(blob)
-            out.append((StoredComment(key, comment_id, thread, author, created, tuple(hashes)), shared[key]))
-        return out
+        return [(StoredComment(key, comment_id, thread, author, float(created), unpack(blob, CODES)), shared[key])
+                for key, comment_id, thread, author, created, blob in rows]
 
     def key_of(self, comment_id):
         row = self._run("SELECT MIN(key) FROM comments WHERE comment_id = ?", (comment_id,)).fetchone()
         return row[0] if row else None
 
-    def add(self, comment_id, thread, author, created, hashes, fingerprints):
-        blob = array("q", hashes).tobytes()
+    def add(self, comment_id, thread, author, created, codes, fingerprints):
+        row = (pack(codes, CODES), pack_keys(codes, fingerprints))
         key = self.key_of(comment_id) if comment_id is not None else None
         if key is not None:
-            self._run("UPDATE comments SET thread = ?, author = ?, hashes = ? WHERE key = ?", (thread, author, blob, key))
-            self._run("DELETE FROM fingerprints WHERE comment = ?", (key,))
+            self._unindex(self._run("SELECT key, codes, keys FROM comments WHERE key = ?", (key,)).fetchall())
+            self._run("UPDATE comments SET thread = ?, author = ?, codes = ?, keys = ? WHERE key = ?",
+                      (thread, author, *row, key))
         else:
-            key = self._run("INSERT INTO comments (comment_id, thread, author, created, hashes) VALUES (?, ?, ?, ?, ?)",
-                            (comment_id, thread, author, created, blob)).lastrowid
+            key = self._run("INSERT INTO comments (comment_id, thread, author, created, codes, keys) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", (comment_id, thread, author, int(created), *row)).lastrowid
+        self._many("INSERT OR IGNORE INTO fingerprints (hash, comment) VALUES (?, ?)",
+                   [(f, key) for f in sorted(set(fingerprints))])
+
+    def _many(self, sql: str, rows) -> None:
         try:
-            self._connect().executemany("INSERT OR IGNORE INTO fingerprints (hash, comment) VALUES (?, ?)",
-                                        [(f, key) for f in set(fingerprints)])
+            self._connect().executemany(sql, rows)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"history store {self.path} failed: {exc}") from None
 
-    def _forget(self, select: str, params) -> int:
-        keys = [k for (k,) in self._run(select, params).fetchall()]
-        for key in keys:
-            self._run("DELETE FROM fingerprints WHERE comment = ?", (key,))
-            self._run("DELETE FROM comments WHERE key = ?", (key,))
-        return len(keys)
+    def _unindex(self, rows) -> None:
+        """Delete the index entries of (key, codes, keys) rows."""
+        self._many("DELETE FROM fingerprints WHERE hash = ? AND comment = ?",
+                   [(k, key) for key, codes, blob in rows for k in set(unpack_keys(unpack(codes, CODES), blob))])
+
+    def _forget(self, rows) -> int:
+        self._unindex(rows)
+        self._many("DELETE FROM comments WHERE key = ?", [(row[0],) for row in rows])
+        return len(rows)
 
     def prune(self, before, limit=None):
+        """Oldest key first, stopping at the first comment still within retention: keys grow with
+        time (one machine's clock), so no index by time is kept and a prune reads only what it
+        forgets, plus one row."""
+        forgotten = 0
         with self.transaction():
-            if limit is None:
-                return self._forget("SELECT key FROM comments WHERE created < ?", (before,))
-            return self._forget("SELECT key FROM comments WHERE created < ? ORDER BY created LIMIT ?", (before, limit))
+            while limit is None or forgotten < limit:
+                step = 500 if limit is None else min(500, limit - forgotten)
+                rows = self._run("SELECT key, created, codes, keys FROM comments ORDER BY key LIMIT ?",
+                                 (step,)).fetchall()
+                expired = list(takewhile(lambda row: row[1] < before, rows))
+                forgotten += self._forget([(key, codes, blob) for key, _, codes, blob in expired])
+                if len(expired) < step:   # a comment within retention, or the end of the history
+                    break
+        return forgotten
 
     def ping(self):
         """Read, then write (a row inserted and rolled back): a read-only file or folder answers
@@ -226,7 +287,7 @@ class SqliteStore(HistoryStore):
         self._check_identity()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO comments (comment_id, created, hashes) VALUES (NULL, 0, x'')")
+            conn.execute("INSERT INTO comments (comment_id, created, codes, keys) VALUES (NULL, 0, x'', x'')")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"history store {self.path} cannot be written: {exc}") from None
         finally:
@@ -294,7 +355,8 @@ class SqliteStore(HistoryStore):
 
     def erase_author(self, author):
         with self.transaction():
-            history = self._forget("SELECT key FROM comments WHERE author = ?", (author,))
+            history = self._forget(self._run("SELECT key, codes, keys FROM comments WHERE author = ?",
+                                             (author,)).fetchall())
             queued = self._run("DELETE FROM queue WHERE author = ?", (author,)).rowcount
             decisions = self._run("UPDATE decisions SET text = NULL WHERE author = ? AND text IS NOT NULL",
                                   (author,)).rowcount
