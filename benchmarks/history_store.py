@@ -26,7 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moderation.moderator import Comment  # noqa: E402
-from moderation.repeats import RepeatChecker, codes_and_keys, kgram_hashes, words  # noqa: E402
+from moderation.fingerprints import codes_and_keys, kgram_hashes, words  # noqa: E402
+from moderation.repeats import RepeatChecker  # noqa: E402
 from moderation.store import SqliteStore, open_store  # noqa: E402
 
 

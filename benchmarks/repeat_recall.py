@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moderation.comment import Comment  # noqa: E402
-from moderation.repeats import RepeatChecker, words  # noqa: E402
+from moderation.fingerprints import words  # noqa: E402
+from moderation.repeats import RepeatChecker  # noqa: E402
 from moderation.store import SqliteStore, open_store  # noqa: E402
 
 csv.field_size_limit(10_000_000)

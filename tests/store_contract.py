@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from moderation.moderator import Comment
-from moderation.repeats import RepeatChecker, codes_and_keys, kgram_hashes, words
+from moderation.fingerprints import codes_and_keys, kgram_hashes, words
+from moderation.repeats import RepeatChecker
 
 T0 = 1_800_000_000.0
 TEXT = ("Residents of Harlow Bay deserve better than this. The new bus schedule cuts the evening routes that "

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation.moderator import Comment, Moderator
-from moderation.repeats import K, RepeatChecker, kgram_hashes, winnow, words
+from moderation.fingerprints import K, kgram_hashes, winnow, words
+from moderation.repeats import RepeatChecker
 from moderation.rulebook import load_rulebook
 from moderation.store import SqliteStore
 

@@ -402,7 +402,8 @@ def test_a_read_only_history_file_is_not_ready(open_folder):
 
 
 def test_an_expired_backlog_is_pruned_a_batch_a_request(tiny_artifact, tmp_path):
-    from moderation.repeats import PRUNE_BATCH, codes_and_keys, kgram_hashes, words
+    from moderation.fingerprints import codes_and_keys, kgram_hashes, words
+    from moderation.repeats import PRUNE_BATCH
 
     client, store = _store_client(tiny_artifact, tmp_path / "h.sqlite3")
     codes, keys = codes_and_keys(kgram_hashes(words(LONG)))

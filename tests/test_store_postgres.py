@@ -97,7 +97,8 @@ def test_a_schema_1_database_is_migrated_and_its_comments_are_still_repeats(post
     import psycopg
 
     from moderation.moderator import Comment
-    from moderation.repeats import RepeatChecker, kgram_hashes, winnow, words
+    from moderation.fingerprints import kgram_hashes, winnow, words
+    from moderation.repeats import RepeatChecker
     from moderation.store.postgres import PostgresStore
     from tests.test_store_sqlite import OLD
 

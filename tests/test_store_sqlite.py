@@ -49,7 +49,8 @@ def test_a_schema_1_history_is_migrated_and_its_comments_are_still_repeats(tmp_p
     from array import array
 
     from moderation.moderator import Comment
-    from moderation.repeats import RepeatChecker, kgram_hashes, winnow, words
+    from moderation.fingerprints import kgram_hashes, winnow, words
+    from moderation.repeats import RepeatChecker
 
     path = tmp_path / "old.sqlite3"
     hashes = kgram_hashes(words(OLD))
@@ -70,7 +71,7 @@ def test_a_schema_1_history_is_migrated_and_its_comments_are_still_repeats(tmp_p
 def test_forgetting_a_comment_leaves_no_index_entries_behind(tmp_path):
     import sqlite3
 
-    from moderation.repeats import codes_and_keys, kgram_hashes, words
+    from moderation.fingerprints import codes_and_keys, kgram_hashes, words
 
     store = SqliteStore(tmp_path / "h.sqlite3")
     codes, keys = codes_and_keys(kgram_hashes(words(OLD)))
@@ -86,7 +87,7 @@ def test_forgetting_a_comment_leaves_no_index_entries_behind(tmp_path):
 
 
 def test_a_row_keeps_half_of_each_key_and_gives_the_whole_key_back():
-    from moderation.repeats import codes_and_keys, kgram_hashes, words
+    from moderation.fingerprints import codes_and_keys, kgram_hashes, words
     from moderation.store.codec import pack_keys, unpack_keys
 
     for text in (OLD, OLD * 3, "one two three four five", "a b c d e f g h i j k l"):
@@ -98,7 +99,7 @@ def test_a_row_keeps_half_of_each_key_and_gives_the_whole_key_back():
 
 
 def test_prune_stops_at_the_first_comment_still_kept(tmp_path):
-    from moderation.repeats import codes_and_keys, kgram_hashes, words
+    from moderation.fingerprints import codes_and_keys, kgram_hashes, words
 
     store = SqliteStore(tmp_path / "h.sqlite3")
     codes, keys = codes_and_keys(kgram_hashes(words(OLD)))

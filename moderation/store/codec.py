@@ -44,7 +44,7 @@ def pack_keys(codes: Sequence[int], keys: Sequence[int]) -> bytes:
 
 def unpack_keys(codes: Sequence[int], blob: bytes) -> list[int]:
     """The full 32-bit keys again, from the codes and the packed low halves."""
-    from ..repeats import winnow_positions
+    from ..fingerprints import winnow_positions
 
     low = unpack(blob, CODES)
     keys = [(codes[i] << 16) | half for i, half in zip(winnow_positions(codes), low)]
@@ -53,7 +53,7 @@ def unpack_keys(codes: Sequence[int], blob: bytes) -> list[int]:
 
 def from_schema_1(blob: bytes) -> tuple[bytes, Sequence[int]]:
     """A schema-1 row's 64-bit hashes as schema 2 keeps them: (packed codes, index keys in order)."""
-    from ..repeats import codes_and_keys
+    from ..fingerprints import codes_and_keys
 
     hashes = array(_V1)
     hashes.frombytes(bytes(blob))   # schema 1 wrote the machine's own byte order
