@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     if args.model is None:
         import tempfile
 
-        from training import train
+        from training.train import train
 
         fixtures = ROOT / "tests" / "fixtures"
         args.model = Path(tempfile.mkdtemp()) / "tiny.joblib"

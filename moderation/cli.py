@@ -201,7 +201,7 @@ def train(data, corpora, no_starter, config, out, with_decisions, db_path, rules
     """Train the learned rules and choose every threshold from labelled data."""
     import tempfile
 
-    from training import train as run_training
+    from training.train import train as run_training
 
     out = out or default_model_path()
     started = time.perf_counter()

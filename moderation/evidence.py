@@ -16,7 +16,6 @@ from collections import defaultdict
 from typing import Iterable
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from . import accel
 from .features.compiled import Scored
@@ -26,8 +25,31 @@ from .scan import token_hash
 from .signals import Span
 from .verdict import Evidence
 
+#: English function words (articles, pronouns, prepositions, conjunctions, auxiliaries, common
+#: adverbs): never evidence on their own. Written for the project; it used to be scikit-learn's
+#: stop-word list, which also holds content words a news comment means ("bill", "fire", "system",
+#: "interest", "computer") and cost every served model an import of scikit-learn.
+FUNCTION_WORDS = frozenset("""
+a about above across after afterwards again against all almost alone along already also although
+always am among amongst an and another any anybody anyhow anyone anything anyway anywhere are
+around as at be became because become becomes been before beforehand behind being below beside
+besides between beyond both but by can cannot could did do does doing done down during each either
+else elsewhere enough etc even ever every everybody everyone everything everywhere except few for
+from further had has have having he hence her here hereafter hereby herein hers herself him himself
+his how however i ie if in indeed into is it its itself just least less many may me meanwhile might
+mine more moreover most mostly much must my myself namely neither never nevertheless next no nobody
+none noone nor not nothing now nowhere of off often on once one only onto or other others otherwise
+our ours ourselves out over own per perhaps quite rather re same seem seemed seeming seems several
+she should since so some somebody somehow someone something sometime sometimes somewhere still such
+than that the their theirs them themselves then thence there thereafter thereby therefore therein
+thereupon these they this those though through throughout thru thus to together too toward towards
+under until up upon us very via was we well were what whatever when whence whenever where whereafter
+whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom whose
+why will with within without would yet you your yours yourself yourselves
+""".split())
+
 #: Function words, by the hash the scanner gives their tokens.
-STOP_HASHES = np.sort(np.asarray([token_hash(w) for w in ENGLISH_STOP_WORDS], dtype=np.uint64))
+STOP_HASHES = np.sort(np.asarray([token_hash(w) for w in FUNCTION_WORDS], dtype=np.uint64))
 _STOP_INDEX = HashIndex(STOP_HASHES)
 
 

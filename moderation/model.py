@@ -13,21 +13,27 @@ chosen on those out-of-fold scores by the goals given, never hard-coded.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.base import BaseEstimator, clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from .errors import DataError
+from .estimator import Estimator
 from . import evidence
 from .features import Scored, TextFeatures, score_batch
 from .detectors import LEARNED_RULES
 from .thresholds import choose_rule_thresholds
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
+
+def expit(z: np.ndarray) -> np.ndarray:
+    """The logistic function, as scipy.special.expit computes it (1 / (1 + exp(-z))); scipy.special's
+    import alone was a tenth of a served model's start-up."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 Progress = Callable[[str], None]
 #: Selected rows (news comments) needed of each class to choose a rule's thresholds on them alone.
@@ -50,7 +56,7 @@ def selection(y: np.ndarray, picked: np.ndarray | None) -> tuple[np.ndarray, str
     return everything, "all"
 
 
-class CommentModel(BaseEstimator):
+class CommentModel(Estimator):
     """Scores comments for the learned rules.
 
     Parameters
@@ -86,6 +92,8 @@ class CommentModel(BaseEstimator):
         self.pooling_min_gain = pooling_min_gain
 
     def _classifier(self) -> LogisticRegression:
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
                                   solver="liblinear", random_state=self.random_state)
 
@@ -98,6 +106,12 @@ class CommentModel(BaseEstimator):
         rule's pooling, calibration and thresholds are chosen on their out-of-fold scores, when they
         hold at least ``MIN_SELECTED`` positive and negative rows for it (else on all its rows; the
         thresholds say which)."""
+        # scikit-learn only where something is learned (``moderation.estimator``).
+        from sklearn.base import clone
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import average_precision_score
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
         say = progress or (lambda message: None)
         texts = list(texts)
         self.rules_ = tuple(self.rules)

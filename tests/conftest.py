@@ -7,7 +7,7 @@ from moderation import accel
 from moderation.artifact import load
 from moderation.moderator import Moderator
 from moderation.rulebook import load_rulebook
-from training import train
+from training.train import train
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny.jsonl"

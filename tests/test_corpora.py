@@ -181,7 +181,7 @@ def spam_corpora(tmp_path_factory):
 @needs_corpora
 def test_train_and_evaluate_on_real_corpora(spam_corpora, tmp_path):
     from tests.conftest import TINY, TINY_CONFIG
-    from training import train
+    from training.train import train
     from training.evaluate import evaluate
 
     artifact = train([TINY], with_starter=False, corpora=spam_corpora, config=TINY_CONFIG, out=tmp_path / "m.joblib")

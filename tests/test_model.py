@@ -10,7 +10,7 @@ from moderation.features.dense import LINKS
 from moderation.artifact import load, metadata_path, read_card, save
 from moderation.errors import DataError, ModelError
 from moderation.rulebook import LEARNED_RULES
-from training import train
+from training.train import train
 from tests.conftest import TINY, TINY_CONFIG
 
 

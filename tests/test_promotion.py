@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from moderation.artifact import metadata_path, read_card
 from moderation.cli import main
 from tests.conftest import TINY, TINY_CONFIG
-from training import train
+from training.train import train
 
 
 def run(*args):

@@ -15,7 +15,6 @@ from moderation.artifact import metadata_path, read_card, save, sha256_file
 from moderation.errors import ModelError
 
 from .data import starter_path
-from .train import train
 
 Say = Callable[[str], None]
 ORIGIN_DEFAULT = "default"
@@ -54,6 +53,8 @@ def stale_reason(path: Path) -> str | None:
 
 
 def build_default_model(path: Path, say: Say) -> None:
+    from .train import train   # scikit-learn only when a model is built
+
     artifact = train(progress=lambda m: say(f"  {m}"))
     artifact.card["origin"] = ORIGIN_DEFAULT
     save(artifact, path)

@@ -1,8 +1,9 @@
 """The fitted vocabulary of the one feature space: the token table, word n-grams, character n-grams.
 
-``TextFeatures`` is a scikit-learn transformer: parameters in ``__init__``, the vocabulary and idf
-learned in ``fit`` (attributes ending in ``_``). How a batch is analysed, turned into rows and
-scored lives in the sibling modules; the methods here are their entry points.
+``TextFeatures`` is a scikit-learn-style transformer (``moderation.estimator``): parameters in
+``__init__``, the vocabulary and idf learned in ``fit`` (attributes ending in ``_``). How a batch
+is analysed, turned into rows and scored lives in the sibling modules; the methods here are their
+entry points.
 """
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-
 from .. import accel
+from ..estimator import Transformer
 from ..hashindex import HashIndex
 from ..lexicon import Lexicon
 from ..scan import Scan, gram_hashes, gram_hashes_at, normalize, scan, token_hash
@@ -41,7 +41,7 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 
 
 
-class TextFeatures(TransformerMixin, BaseEstimator):
+class TextFeatures(Transformer):
     """Word and character n-gram features plus dense signals (links, lexicon hits, accusation
     cues; see ``signals``), fitted once and shared by every rule.
 
@@ -215,24 +215,43 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return self._T
 
     # Pickling: the token table and character vocabulary (hundreds of thousands of strings) are
-    # stored as one string each; unpickling a dict or list of that size is most of a load.
+    # stored as one string each; unpickling a dict or list of that size is most of a load. The
+    # character vocabulary is only read by the reference path, so it is rebuilt on first use.
+    @property
+    def char_vocabulary_(self) -> dict[str, int]:
+        vocabulary = self.__dict__.get("_char_vocabulary")
+        if vocabulary is None:
+            packed = self.__dict__.get("_char_vocabulary_packed")
+            if packed is None:
+                raise AttributeError("char_vocabulary_: TextFeatures is not fitted")
+            vocabulary = {g: i for i, g in enumerate(packed.split("\x00"))} if packed else {}
+            self.__dict__["_char_vocabulary"] = vocabulary
+        return vocabulary
+
+    @char_vocabulary_.setter
+    def char_vocabulary_(self, vocabulary: dict[str, int]) -> None:
+        self.__dict__["_char_vocabulary"] = vocabulary
+        self.__dict__.pop("_char_vocabulary_packed", None)
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         for name in ("_T", "_tokens", "_bigrams", "_grams", "_bigram_first", "_bigram_second"):
             state.pop(name, None)
+        vocabulary, packed = state.pop("_char_vocabulary", None), state.pop("_char_vocabulary_packed", None)
         if "terms_" in state:
             state["terms_"] = "\x00".join(state["terms_"])
-            grams = [""] * len(state["char_vocabulary_"])
-            for g, c in state["char_vocabulary_"].items():
-                grams[c] = g
-            state["char_vocabulary_"] = "\x00".join(grams)
+            if vocabulary is not None:
+                grams = [""] * len(vocabulary)
+                for g, c in vocabulary.items():
+                    grams[c] = g
+                packed = "\x00".join(grams)
+            state["char_vocabulary_"] = packed
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("terms_"), str):
             state["terms_"] = state["terms_"].split("\x00") if state["terms_"] else []
-            packed = state["char_vocabulary_"]
-            state["char_vocabulary_"] = {g: i for i, g in enumerate(packed.split("\x00"))} if packed else {}
+            state["_char_vocabulary_packed"] = state.pop("char_vocabulary_")
         super().__setstate__(state)
         if "terms_" in state:
             self._derive()
