@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from .fingerprints import K, codes_and_keys, kgram_hashes, words
+from .fingerprints import K, Printed, print_batch, words
 from .store import HistoryStore, StoreUnavailable, StoredComment
 from .verdict import Evidence, rounded
 
@@ -77,14 +77,12 @@ class RepeatChecker:
         results = []
         if now - self._last_prune >= PRUNE_EVERY_SECONDS:
             self._prune(since, now)
+        printed = print_batch([comment.text for comment in comments])   # before the lock: no store needed
         with self.store.transaction():
-            for comment in comments:
-                tokens = words(comment.text)
-                hashes = kgram_hashes(tokens)
-                codes, fingerprints = codes_and_keys(hashes)
-                results.append(self._check(comment, tokens, codes, fingerprints, since))
-                if getattr(comment, "store", True) and codes:
-                    self.store.add(comment.id, comment.thread, comment.author, now, codes, fingerprints)
+            for comment, p in zip(comments, printed):
+                results.append(self._check(comment, p, since))
+                if getattr(comment, "store", True) and p.codes:
+                    self.store.add(comment.id, comment.thread, comment.author, now, p.codes, p.keys)
         return results
 
     def _prune(self, since: float, now: float) -> None:
@@ -99,31 +97,32 @@ class RepeatChecker:
         if pruned < PRUNE_BATCH:
             self._last_prune = now
 
-    def _check(self, comment, tokens, codes, fingerprints, since) -> RepeatResult:
-        if len(tokens) < self.min_words:
+    def _check(self, comment, p: Printed, since) -> RepeatResult:
+        if p.n_words < self.min_words:
             return RepeatResult()  # "Thank you!", "Well said": too short to be a repeat
         found = []
         # The same id again is an edit or a retry: it is only compared with what came before it.
         original = self.store.key_of(comment.id) if comment.id is not None else None
-        for stored, _ in self.store.candidates(fingerprints, since):
+        for stored, _ in self.store.candidates(p.keys, since):
             if stored.comment_id == comment.id and comment.id is not None:
                 continue
             if original is not None and stored.key > original:
                 continue
-            match = self._measure(comment, tokens, codes, stored)
+            match = self._measure(comment, p, stored)
             if match is not None:
                 found.append(match)
         if not found:
             return RepeatResult()
         found.sort(key=lambda m: (-m[0], -m[1].created))
         score = found[0][0]
+        tokens = words(comment.text)   # offsets, for the evidence only
         evidence = [self._evidence(comment.text, tokens, m) for m in found[:self.max_earlier] if m[0] >= self.threshold]
         return RepeatResult(score=rounded(score), evidence=evidence)
 
-    def _measure(self, comment, tokens, codes, stored: StoredComment):
+    def _measure(self, comment, p: Printed, stored: StoredComment):
         old = set(stored.codes)
-        covered = [False] * len(tokens)
-        for i, h in enumerate(codes):
+        covered = [False] * p.n_words
+        for i, h in enumerate(p.codes):
             if h in old:
                 covered[i:i + K] = [True] * K
         n_covered = sum(covered)
@@ -133,8 +132,8 @@ class RepeatChecker:
         same_thread = bool(comment.thread) and stored.thread == comment.thread
         if not (same_author or same_thread) and n_covered < self.campaign_min_words:
             return None  # short shared phrases across threads are coincidence, not a campaign
-        coverage = n_covered / len(tokens)
-        contained = len(old & set(codes)) / len(old) if same_author and old else 0.0
+        coverage = n_covered / p.n_words
+        contained = len(old & set(p.codes)) / len(old) if same_author and old else 0.0
         return max(coverage, contained), stored, coverage, covered
 
     def _evidence(self, text: str, tokens, match) -> Evidence:

@@ -215,3 +215,35 @@ def test_property_distinct_comments_are_not_repeats(first, second):
     result = check(detector, " ".join(second), id="b", thread="t", author="ann")
     if not shared_runs:
         assert result.score == 0.0 and result.evidence == []
+
+
+def _reference(text):
+    """The definition, one comment at a time."""
+    from moderation.fingerprints import codes_and_keys
+
+    return (len(words(text)), *codes_and_keys(kgram_hashes(words(text))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", " ", "c", "é", ".", "É", "!", "\n", "dé", "ÀB", "x_y", "1"]),
+                         max_size=60).map("".join), max_size=8))
+def test_a_batch_is_printed_as_each_comment_is_on_its_own(texts):
+    from moderation.fingerprints import print_batch
+
+    assert [(p.n_words, p.codes, p.keys) for p in print_batch(texts)] == [_reference(t) for t in texts]
+
+
+def test_a_batch_of_short_long_and_empty_comments_is_printed_as_each_alone():
+    from moderation.fingerprints import print_batch
+
+    texts = ["", "one", "one two three four five", "one two three four five six", "a b c d e f g h",
+             "Ünïcode wörds, with accents: café CAFÉ", "x " * 3000, "The same five words here. " * 40]
+    assert [(p.n_words, p.codes, p.keys) for p in print_batch(texts)] == [_reference(t) for t in texts]
+
+
+def test_a_long_comment_with_thousands_of_fingerprints_is_found_again(tmp_path):
+    # One lookup statement holds at most 100 fingerprints; this comment has about 1,300.
+    long_text = " ".join(f"word{i} other{i % 7} thing{i % 11}" for i in range(1300))
+    detector = RepeatChecker(SqliteStore(tmp_path / "h.sqlite3"))
+    detector.check_batch([Comment(long_text, id="a", thread="t", author="ann")])
+    assert detector.check_batch([Comment(long_text, id="b", thread="t", author="ann")])[0].score == 1.0

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import takewhile
 from pathlib import Path
 from typing import Iterator
@@ -69,6 +70,16 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions(decided);
 """
+
+
+#: Fingerprints looked up by one statement (SQLite allows 500 terms in a compound SELECT).
+_PER_STATEMENT = 100
+
+
+@lru_cache(maxsize=_PER_STATEMENT)
+def _candidates_sql(n: int) -> str:
+    one = "SELECT comment FROM (SELECT comment FROM fingerprints WHERE hash = ? ORDER BY comment DESC LIMIT ?)"
+    return " UNION ALL ".join([one] * n)
 
 
 def _execute_each(conn: sqlite3.Connection, script: str) -> None:
@@ -214,12 +225,14 @@ class SqliteStore(HistoryStore):
 
     def candidates(self, fingerprints, since, per_fingerprint=32):
         shared: dict[int, int] = {}
-        for fingerprint in set(fingerprints):
-            # The newest few per fingerprint: a phrase posted a million times must not make a
-            # lookup cost a million rows.
-            rows = self._run("SELECT comment FROM fingerprints WHERE hash = ? ORDER BY comment DESC LIMIT ?",
-                             (fingerprint, per_fingerprint)).fetchall()
-            for (key,) in rows:
+        marks = sorted(set(fingerprints))
+        if not marks:
+            return []
+        # The newest few per fingerprint (a phrase posted a million times must not make a lookup
+        # cost a million rows), every fingerprint in one statement.
+        for at in range(0, len(marks), _PER_STATEMENT):
+            part = marks[at:at + _PER_STATEMENT]
+            for (key,) in self._run(_candidates_sql(len(part)), [x for m in part for x in (m, per_fingerprint)]):
                 shared[key] = shared.get(key, 0) + 1
         if not shared:
             return []
