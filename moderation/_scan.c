@@ -1575,6 +1575,194 @@ static PyObject *py_screen(PyObject *self, PyObject *args)
     return out;
 }
 
+/* --- word k-gram digests for repeat detection (moderation.fingerprints) ---------------------
+ *
+ * BLAKE2b with an 8-byte digest, no key (RFC 7693), of each run of k words joined by single
+ * spaces: the bytes hashlib.blake2b(" ".join(words[i:i + k]).encode(), digest_size=8).digest()
+ * gives, which the history has always stored. In Python the hash call per 5-gram was most of the
+ * time of a repeat check; the twin in _scan_py computes the same with hashlib.
+ */
+static const uint64_t B2_IV[8] = {
+    0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+    0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+
+static const uint8_t B2_SIGMA[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5}, {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
+
+static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
+
+static inline uint64_t load64_le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+#define B2_G(a, b, c, d, x, y)          \
+    do {                                \
+        v[a] = v[a] + v[b] + (x);       \
+        v[d] = rotr64(v[d] ^ v[a], 32); \
+        v[c] = v[c] + v[d];             \
+        v[b] = rotr64(v[b] ^ v[c], 24); \
+        v[a] = v[a] + v[b] + (y);       \
+        v[d] = rotr64(v[d] ^ v[a], 16); \
+        v[c] = v[c] + v[d];             \
+        v[b] = rotr64(v[b] ^ v[c], 63); \
+    } while (0)
+
+static void b2_compress(uint64_t h[8], const uint8_t block[128], uint64_t counter, int last)
+{
+    uint64_t m[16], v[16];
+    for (int i = 0; i < 16; i++)
+        m[i] = load64_le(block + 8 * i);
+    for (int i = 0; i < 8; i++) {
+        v[i] = h[i];
+        v[i + 8] = B2_IV[i];
+    }
+    v[12] ^= counter; /* the counter's high word stays 0: messages here are short */
+    if (last)
+        v[14] = ~v[14];
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *s = B2_SIGMA[r];
+        B2_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        B2_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        B2_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        B2_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        B2_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        B2_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        B2_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        B2_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] ^= v[i] ^ v[i + 8];
+}
+
+/* The 8-byte BLAKE2b digest of data[0:n] into out (the digest's bytes, as hashlib gives them). */
+static void blake2b_8(const uint8_t *data, size_t n, uint8_t out[8])
+{
+    uint64_t h[8];
+    uint8_t block[128];
+    for (int i = 0; i < 8; i++)
+        h[i] = B2_IV[i];
+    h[0] ^= 0x01010000ULL ^ 8; /* parameter block: digest length 8, no key, fanout and depth 1 */
+    uint64_t counter = 0;
+    while (n > 128) {
+        counter += 128;
+        b2_compress(h, data, counter, 0);
+        data += 128;
+        n -= 128;
+    }
+    memset(block, 0, sizeof block);
+    memcpy(block, data, n);
+    counter += n;
+    b2_compress(h, block, counter, 1);
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(h[0] >> (8 * i));
+}
+
+/* kgram_digests(words: list[list[str]], k) -> (bytes, list[int]): the digests of every comment's
+ * k-grams, one after another, and how many each comment has. */
+static PyObject *py_kgram_digests(PyObject *self, PyObject *args)
+{
+    PyObject *lists;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &lists, &k))
+        return NULL;
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "kgram_digests: k must be at least 1");
+        return NULL;
+    }
+    Py_ssize_t n_lists = PyList_GET_SIZE(lists), total = 0;
+    for (Py_ssize_t d = 0; d < n_lists; d++) {
+        PyObject *ws = PyList_GET_ITEM(lists, d);
+        if (!PyList_Check(ws)) {
+            PyErr_SetString(PyExc_TypeError, "kgram_digests: words must be lists of str");
+            return NULL;
+        }
+        if (PyList_GET_SIZE(ws) >= k)
+            total += PyList_GET_SIZE(ws) - k + 1;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total * 8), *counts = PyList_New(n_lists);
+    const char **word = NULL;
+    Py_ssize_t *size = NULL, capacity = 0;
+    uint8_t *joined = NULL;
+    size_t joined_cap = 0;
+    if (out == NULL || counts == NULL)
+        goto fail;
+    uint8_t *w = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t d = 0; d < n_lists; d++) {
+        PyObject *ws = PyList_GET_ITEM(lists, d);
+        Py_ssize_t n = PyList_GET_SIZE(ws), grams = n >= k ? n - k + 1 : 0;
+        PyObject *count = PyLong_FromSsize_t(grams);
+        if (count == NULL)
+            goto fail;
+        PyList_SET_ITEM(counts, d, count);
+        if (grams == 0)
+            continue;
+        if (n > capacity) {
+            PyMem_Free(word);
+            PyMem_Free(size);
+            capacity = n;
+            word = PyMem_Malloc(sizeof(*word) * n);
+            size = PyMem_Malloc(sizeof(*size) * n);
+            if (word == NULL || size == NULL) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyList_GET_ITEM(ws, i);
+            if (!PyUnicode_Check(item)) {
+                PyErr_SetString(PyExc_TypeError, "kgram_digests: words must be lists of str");
+                goto fail;
+            }
+            word[i] = PyUnicode_AsUTF8AndSize(item, &size[i]);
+            if (word[i] == NULL)
+                goto fail;
+        }
+        for (Py_ssize_t i = 0; i < grams; i++) {
+            size_t length = (size_t)(k - 1);
+            for (Py_ssize_t j = i; j < i + k; j++)
+                length += (size_t)size[j];
+            if (length > joined_cap) {
+                PyMem_Free(joined);
+                joined_cap = length * 2 + 64;
+                joined = PyMem_Malloc(joined_cap);
+                if (joined == NULL) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+            }
+            size_t at = 0;
+            for (Py_ssize_t j = i; j < i + k; j++) {
+                if (j > i)
+                    joined[at++] = ' ';
+                memcpy(joined + at, word[j], (size_t)size[j]);
+                at += (size_t)size[j];
+            }
+            blake2b_8(joined, at, w);
+            w += 8;
+        }
+    }
+    PyMem_Free(word);
+    PyMem_Free(size);
+    PyMem_Free(joined);
+    return Py_BuildValue("(NN)", out, counts);
+fail:
+    PyMem_Free(word);
+    PyMem_Free(size);
+    PyMem_Free(joined);
+    Py_XDECREF(out);
+    Py_XDECREF(counts);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"set_fold", py_set_fold, METH_O, "Set the function that folds one non-ASCII character."},
     {"normalize", py_normalize, METH_O, "moderation.text.normalize, in C."},
@@ -1590,6 +1778,7 @@ static PyMethodDef methods[] = {
     {"take", py_take, METH_VARARGS, "Numbers at (row, column) of a table, rows fetched ahead."},
     {"pair_columns", py_pair_columns, METH_VARARGS, "The word column of each bigram of tokens, or -1."},
     {"segment_sums", py_segment_sums, METH_VARARGS, "Per-group sums of rows of a matrix (a 0/1 CSR product)."},
+    {"kgram_digests", py_kgram_digests, METH_VARARGS, "BLAKE2b-64 digests of the word k-grams of comments."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -216,3 +216,25 @@ def screen(texts: list[str]) -> np.ndarray:
     2 three single letters spaced apart or dotted capitals, 4 a mask beside a letter."""
     return np.asarray([(0 if t.isascii() else 1) | (2 if _SPACED_ONE.search(t) else 0) |
                        (4 if _MASK_NEAR.search(t) else 0) for t in texts], dtype=np.uint8)
+
+
+def kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
+    """The 8-byte BLAKE2b digest of every run of ``k`` words joined by spaces, comment after
+    comment, and how many each comment has (what the history stores; see _scan.c)."""
+    import hashlib
+
+    if k < 1:
+        raise ValueError("kgram_digests: k must be at least 1")
+    out, counts = [], []
+    for ws in lists:
+        encoded = [w.encode("utf-8") for w in ws]
+        n = max(len(encoded) - k + 1, 0)
+        joined = memoryview(b" ".join(encoded))
+        starts, at = [], 0
+        for w in encoded:
+            starts.append(at)
+            at += len(w) + 1
+        out += [hashlib.blake2b(joined[starts[i]:starts[i + k - 1] + len(encoded[i + k - 1])], digest_size=8).digest()
+                for i in range(n)]
+        counts.append(n)
+    return b"".join(out), counts

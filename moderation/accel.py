@@ -123,3 +123,7 @@ def segment_sums(group, cols, cols2, keep, ext, n_rows: int):
     _impl.segment_sums(out, k, as64(group), as64(cols), None if cols2 is None else as64(cols2),
                        None if keep is None else np.ascontiguousarray(keep).view(np.uint8), ext)
     return out
+
+
+def kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
+    return _impl.kgram_digests(lists, k)

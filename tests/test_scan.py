@@ -283,3 +283,22 @@ def test_take_reads_a_number_of_each_row_and_zero_for_no_row(implementation):
         assert got.tolist() == [3.0, 16.0, 0.0, 9.0]
         with pytest.raises(IndexError, match="out of range"):
             accel.take(ext, np.array([5]), np.array([0]))
+
+
+@compiled
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(min_size=1, max_size=70), max_size=12), max_size=6), st.integers(1, 6))
+def test_compiled_kgram_digests_are_hashlib_s_blake2b(lists, k):
+    assert accel.IMPLEMENTATIONS["compiled"].kgram_digests(lists, k) == accel.IMPLEMENTATIONS["python"].kgram_digests(lists, k)
+
+
+@compiled
+def test_compiled_kgram_digests_cross_blake2b_block_boundaries_as_hashlib_does():
+    import hashlib
+
+    c = accel.IMPLEMENTATIONS["compiled"]
+    for length in (0, 1, 127, 128, 129, 255, 256, 257, 1000):   # one word of each length, k = 1
+        word = ("é" * length)[: length // 2] + "x" * (length - length // 2)
+        digests, counts = c.kgram_digests([[word]], 1)
+        assert counts == [1] and digests == hashlib.blake2b(word.encode(), digest_size=8).digest()
+    assert c.kgram_digests([[], ["a"], ["a", "b"]], 2) == (hashlib.blake2b(b"a b", digest_size=8).digest(), [0, 0, 1])
