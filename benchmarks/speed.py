@@ -9,7 +9,13 @@ predict_prob (one rule):
 - single-comment latency p50 / p99, one comment at a time, and the ratios;
 - model load time, model file size, and the peak memory (RSS) of a process that loads the model
   and scores the 10,000 comments;
-- with --train, the training time of the full model (about 4 minutes).
+- with --train, the training time of the full model (about 4 minutes);
+- the whole process: ``moderation check --jsonl`` on the comments as a JSON Lines file (a fresh,
+  empty history: every comment is compared with it, as the command always does), against a 6-line
+  script calling alt-profanity-check's predict_prob on the same file; the time to the first verdict
+  (one comment); and the throughput past start-up against the in-process batch figure above;
+- HTTP (needs wrk: apt-get install wrk): ``moderation serve`` with 2 workers, batches of 100 of the
+  same comments (checked against the history, not remembered) and single comments, on 8 connections.
 Comments: 10,000 drawn with a fixed seed from the Civil Comments, Wikipedia talk and YouTube
 corpora (news-site, discussion and video comments). Compare the ratios; absolute times vary by machine.
 """
@@ -57,6 +63,114 @@ def comments(corpora: Path, n: int, seed: int = 1) -> list[str]:
     return random.Random(seed).sample(pool, n)
 
 
+#: The peer's whole process, as a user would write it: read the file, score, write one line each.
+PEER_SCRIPT = r"""
+import sys, json
+from profanity_check import predict_prob
+texts = [json.loads(line)["text"] for line in sys.stdin]
+for text, p in zip(texts, predict_prob(texts)):
+    sys.stdout.write(json.dumps({"profane": float(p)}) + "\n")
+"""
+
+
+def timed(command: list[str], stdin: Path, repeat: int) -> float:
+    """The best of ``repeat`` wall-clock runs of ``command`` reading ``stdin``, output discarded."""
+    best = float("inf")
+    for _ in range(repeat):
+        with open(stdin, "rb") as handle:
+            t0 = time.perf_counter()
+            subprocess.run(command, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
+    """Batch throughput (best of ``repeat``) when every comment is also compared with a history
+    (empty, in a temporary folder), as the command line and the service always do."""
+    from moderation.comment import Comment
+    from moderation.moderator import Moderator
+    from moderation.store import SqliteStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        checker = Moderator(moderator.artifact, moderator.rulebook, history=SqliteStore(Path(tmp) / "h.sqlite3"))
+        comments = [Comment(t, store=False) for t in texts]
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for i in range(0, len(comments), 256):   # the command line's batches
+                checker.check_batch(comments[i:i + 256])
+            best = min(best, time.perf_counter() - t0)
+    return len(texts) / best
+
+
+def whole_process(model: Path, texts: list[str], in_process: float, with_history: float, repeat: int) -> list[tuple]:
+    binary = str(Path(sys.executable).parent / "moderation")
+    with tempfile.TemporaryDirectory() as tmp:
+        lines, one = Path(tmp) / "comments.jsonl", Path(tmp) / "one.jsonl"
+        lines.write_text("".join(json.dumps({"id": f"c{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+        one.write_text(json.dumps({"id": "c0", "text": texts[0]}) + "\n")
+        peer = Path(tmp) / "peer.py"
+        peer.write_text(PEER_SCRIPT)
+
+        def ours(stdin):
+            db = Path(tmp) / f"history-{time.monotonic_ns()}.sqlite3"   # a fresh, empty history each run
+            return [binary, "check", "--jsonl", "--model", str(model), "--db", str(db)], stdin
+        first = min(timed(*ours(one), 1) for _ in range(repeat))
+        mine = min(timed(*ours(lines), 1) for _ in range(repeat))
+        theirs = timed([sys.executable, str(peer)], lines, repeat)
+    past = len(texts) / max(mine - first, 1e-9)
+    return [("in-process batch with a history, c/s", f"{with_history:,.0f}", "", ""),
+            ("whole process, check --jsonl, s", f"{mine:.2f}", f"{theirs:.2f}", f"{theirs / mine:.2f}x"),
+            ("  start-up to the first verdict, s", f"{first:.2f}", "", ""),
+            ("  past start-up, comments/s", f"{past:,.0f}", "", ""),
+            ("    against in-process, no history", "", "", f"{past / in_process:.2f}x"),
+            ("    against in-process, with a history", "", "", f"{past / with_history:.2f}x")]
+
+
+def http(model: Path, texts: list[str], seconds: int) -> list[tuple]:
+    import shutil
+    import signal
+    import urllib.request
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from service_load import free_port, lua_script, run_wrk
+
+    if shutil.which("wrk") is None:
+        return [("HTTP: wrk is not installed (apt-get install wrk)", "", "", "")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        server = subprocess.Popen([str(Path(sys.executable).parent / "moderation"), "serve", "--port", str(port),
+                                   "--workers", "2", "--model", str(model), "--db", str(Path(tmp) / "h.sqlite3")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/readyz", timeout=2):
+                        break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        return [("HTTP: the service did not start", "", "", "")]
+                    time.sleep(0.3)
+            batches = [json.dumps({"comments": [{"text": t, "store": False} for t in texts[i:i + 100]]})
+                       for i in range(0, min(len(texts), 5000), 100)]
+            singles = [json.dumps({"text": t, "store": False}) for t in texts[:500]]
+            for name, bodies, per in (("HTTP batches of 100, comments/s", batches, 100),
+                                      ("HTTP single comments, requests/s", singles, 1)):
+                script = Path(tmp) / "post.lua"
+                script.write_text(lua_script(bodies))
+                r = run_wrk(base, script, seconds, 8, 2)
+                errors = r["non_2xx"] + r["socket_errors"]
+                rows.append((name, f"{r['rps'] * per:,.0f}", "", f"{errors} errors"))
+                rows.append(("  p50 / p99, ms", f"{r['p50']:.1f} / {r['p99']:.1f}", "", ""))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    return rows
+
+
 def huge_pages_mb() -> float | None:
     """This process's memory on transparent huge pages (Linux), or None."""
     try:
@@ -90,6 +204,7 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=2_000, help="comments timed one at a time")
     parser.add_argument("--repeat", type=int, default=5, help="batch runs of each, taking turns")
     parser.add_argument("--train", action="store_true", help="(re)train the full model first and time it")
+    parser.add_argument("--http-seconds", type=int, default=10, help="seconds of wrk per HTTP scenario (0: none)")
     args = parser.parse_args()
     corpora, model = Path(args.corpora), Path(args.model)
     rows = []
@@ -150,6 +265,9 @@ def main() -> int:
     rows.append(("model load time (verify + unpickle)", f"{measured['load_s']:.2f} s", ""))
     rows.append(("model file size", f"{model.stat().st_size / 1e6:.1f} MB", ""))
     rows.append(("peak RSS, load + score 10,000", f"{measured['peak_rss_mb']:.0f} MB", ""))
+    rows += whole_process(model, texts, ours, in_process_with_history(moderator, texts, args.repeat), args.repeat)
+    if args.http_seconds:
+        rows += http(model, texts, args.http_seconds)
 
     print(f"{len(texts):,} comments; {args.single:,} timed one at a time; {os.cpu_count()} cores")
     print(f"{'measure':<38} {'this project':>14} {'alt-profanity-check':>20} {'ratio':>7}")

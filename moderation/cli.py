@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from . import jsonio
 from .artifact import read_card
 from .errors import InputError, ModerationError
 from .comment import Comment
@@ -127,7 +128,10 @@ def _open(model_path, rules_path, db_path, history: bool = True):
 def _parse_line(raw: bytes, number: int) -> dict:
     where = f"stdin line {number}"
     try:
-        item = json.loads(_decode(raw, where))
+        item = jsonio.loads(raw)
+    except UnicodeDecodeError:
+        _decode(raw, where)   # raises the one-line message naming the byte
+        raise
     except json.JSONDecodeError as exc:
         raise InputError(f"{where} is not valid JSON ({exc.msg}); write one JSON object per line") from None
     if not isinstance(item, dict):
@@ -153,10 +157,11 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, 
     batch: list[Comment] = []
     failed = total = 0
 
+    out = sys.stdout.buffer
+
     def flush():
-        for verdict in moderator.check_batch(batch):
-            sys.stdout.write(verdict.to_json() + "\n")
-        sys.stdout.flush()
+        out.write(b"".join([verdict.to_bytes() + b"\n" for verdict in moderator.check_batch(batch)]))
+        out.flush()
         batch.clear()
 
     for number, raw in enumerate(sys.stdin.buffer, start=1):
@@ -169,8 +174,7 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, 
             failed += 1
             if batch:
                 flush()
-            sys.stdout.write(json.dumps({"line": number, "error": {"code": "invalid_line", "message": str(exc)}},
-                                        ensure_ascii=False) + "\n")
+            out.write(jsonio.dumps({"line": number, "error": {"code": "invalid_line", "message": str(exc)}}) + b"\n")
             continue
         batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
                              author=item.get("author"), store=store))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
+
+from . import jsonio
 
 PUBLISH, REVIEW, REJECT = "publish", "review", "reject"
 # Verdicts are plain slotted dataclasses, not frozen ones: a frozen dataclass's __init__ sets each
@@ -76,6 +78,16 @@ class Verdict:
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def to_bytes(self) -> bytes:
+        """Compact UTF-8 JSON, the fields in ``to_dict``'s order: what the command line writes
+        one a line and the service answers for one comment."""
+        return jsonio.dumps(self.to_dict())
+
+
+def batch_bytes(verdicts: Iterable[Verdict]) -> bytes:
+    """The service's answer to a batch: ``{"results": [verdict, ...]}``."""
+    return jsonio.dumps({"results": [v.to_dict() for v in verdicts]})
 
 
 def rounded(value: float) -> float:

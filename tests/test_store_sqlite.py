@@ -95,7 +95,7 @@ def test_a_row_keeps_half_of_each_key_and_gives_the_whole_key_back():
         blob = pack_keys(codes, keys)
         assert len(blob) == 2 * len(keys) and unpack_keys(codes, blob) == keys
     with pytest.raises(ValueError, match="winnowed keys"):
-        pack_keys(codes, [k ^ 1 << 20 for k in keys])
+        pack_keys(codes, [k ^ 1 << 20 for k in keys], check=True)
 
 
 def test_prune_stops_at_the_first_comment_still_kept(tmp_path):

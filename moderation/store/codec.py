@@ -34,11 +34,13 @@ def unpack(blob: bytes, typecode: str) -> tuple[int, ...]:
     return tuple(packed)
 
 
-def pack_keys(codes: Sequence[int], keys: Sequence[int]) -> bytes:
-    """The low halves of ``keys``, which must be ``repeats.codes_and_keys``' keys for ``codes``."""
+def pack_keys(codes: Sequence[int], keys: Sequence[int], check: bool = False) -> bytes:
+    """The low halves of ``keys``, which must be ``fingerprints.codes_and_keys``' keys for
+    ``codes``, in order (what ``print_batch`` gives). ``check`` proves it by unpacking them again:
+    that costs as much as the rest of remembering a comment, so only the tests and migrations ask."""
     blob = pack([k & 0xFFFF for k in keys], CODES)
-    if unpack_keys(codes, blob) != list(keys):
-        raise ValueError("keys must be the winnowed keys of these codes (repeats.codes_and_keys)")
+    if check and unpack_keys(codes, blob) != list(keys):
+        raise ValueError("keys must be the winnowed keys of these codes (fingerprints.codes_and_keys)")
     return blob
 
 

@@ -6,10 +6,12 @@ import socket
 import sys
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from .. import jsonio
 from ..comment import Comment
+from ..verdict import batch_bytes
 from .errors import ApiError
 from .schema import BatchIn, CommentIn, parse_body
 from .metrics import count_verdicts
@@ -33,14 +35,14 @@ def moderate():
             verdicts = moderator.check_batch(comments)
         count_verdicts(verdicts)
         g.verdicts = verdicts
-        return jsonify({"results": [v.to_dict() for v in verdicts]})
+        return Response(batch_bytes(verdicts), mimetype="application/json")
     comment = _comment(body)
     g.texts = [comment.text]
     with state().lock:
         verdict = moderator.check(comment)
     count_verdicts([verdict])
     g.verdicts = [verdict]
-    return jsonify(verdict.to_dict())
+    return Response(verdict.to_bytes(), mimetype="application/json")
 
 
 def json_body(keep_raw: dict | None = None) -> Any:
@@ -51,7 +53,7 @@ def json_body(keep_raw: dict | None = None) -> Any:
     if keep_raw is not None:
         keep_raw["raw"] = raw   # the bytes as sent (a signature is over them)
     try:
-        return json.loads(raw.decode("utf-8"))
+        return jsonio.loads(raw)
     except RecursionError:
         raise ApiError(400, "malformed_json", "the body is JSON nested more than the parser's depth; a comment "
                                               "is a flat object") from None
