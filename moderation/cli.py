@@ -88,20 +88,26 @@ def _argument_text(text: str) -> str:
               help="Comments scored together with --jsonl.")
 @click.option("--thread", default=None, help="Thread (article) the comment belongs to (single comment).")
 @click.option("--author", default=None, help="Author of the comment (single comment).")
-@click.option("--store", is_flag=True,
+@click.option("--store/--no-store", default=False,
               help="Also remember the comment(s) in the history, as the service does (by default a check from "
                    "the command line is compared with the history and leaves it as it was).")
+@click.option("--no-history", is_flag=True,
+              help="Score only, without the history: repeats are not checked and each verdict says "
+                   "\"unavailable\": [\"repeated\"] (re-scoring an archive, say).")
 @model_option
 @rules_option
 @db_option
 @friendly
-def check(text, jsonl, comment_id, batch_size, thread, author, store, model_path, rules_path, db_path):
+def check(text, jsonl, comment_id, batch_size, thread, author, store, no_history, model_path, rules_path, db_path):
     """Check one comment (TEXT, or - to read it from stdin) and print its verdict as JSON."""
+    if store and no_history:
+        raise click.UsageError("--store remembers comments in the history and --no-history leaves it out: give one")
+    unchecked = ("repeated",) if no_history else ()
     if jsonl:
         if text is not None:
             raise click.UsageError("give either TEXT or --jsonl (which reads stdin), not both")
-        moderator = _open(model_path, rules_path, db_path)
-        failed, total = _check_jsonl(moderator, batch_size, store=store)
+        moderator = _open(model_path, rules_path, db_path, history=not no_history)
+        failed, total = _check_jsonl(moderator, batch_size, store=store, unchecked=unchecked)
         if failed:
             raise InputError(f"{failed} of {total} lines could not be checked: each has an error object in the "
                              "output at its place; fix those lines and send them again")
@@ -111,9 +117,16 @@ def check(text, jsonl, comment_id, batch_size, thread, author, store, model_path
     text = _decode(sys.stdin.buffer.read(), "stdin") if text == "-" else _argument_text(text)
     if not text.strip():
         raise InputError("the comment is empty; give the text of the comment to check")
-    moderator = _open(model_path, rules_path, db_path)
+    moderator = _open(model_path, rules_path, db_path, history=not no_history)
     comment = Comment(text=text, id=comment_id, thread=thread, author=author, store=store)
-    click.echo(moderator.check(comment).to_json(indent=2))
+    click.echo(_mark(moderator.check(comment), unchecked).to_json(indent=2))
+
+
+def _mark(verdict, unchecked: tuple[str, ...]):
+    """Rules the command was told not to check, said in the verdict as a store that is down is."""
+    if unchecked:
+        verdict.unavailable = tuple(rule for rule in RULE_IDS if rule in unchecked or rule in verdict.unavailable)
+    return verdict
 
 
 def _open(model_path, rules_path, db_path, history: bool = True):
@@ -150,7 +163,7 @@ def _parse_line(raw: bytes, number: int) -> dict:
 
 
 
-def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, int]:
+def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tuple[str, ...] = ()) -> tuple[int, int]:
     """Verdicts for stdin's lines, in order, a batch at a time; a line that cannot be checked gets an
     error object at its place (``{"line": N, "error": {"code", "message"}}``) and the rest go on.
     Returns (lines failed, lines read)."""
@@ -160,7 +173,7 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False) -> tuple[int, 
     out = sys.stdout.buffer
 
     def flush():
-        out.write(b"".join([verdict.to_bytes() + b"\n" for verdict in moderator.check_batch(batch)]))
+        out.write(b"".join([_mark(verdict, unchecked).to_bytes() + b"\n" for verdict in moderator.check_batch(batch)]))
         out.flush()
         batch.clear()
 

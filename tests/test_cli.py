@@ -288,3 +288,22 @@ def test_coral_secrets_come_from_the_environment_or_a_file(monkeypatch, tmp_path
     assert Settings.from_env().coral_secrets == ("first", "second", "third")
     monkeypatch.setenv("MODERATION_CORAL_SECRETS_FILE", str(tmp_path / "missing"))
     assert "cannot read" in one_line_error(run("serve"))
+
+
+def test_check_without_the_history_says_repeats_were_not_checked_and_opens_no_store(tiny_model_path, tmp_path):
+    db = tmp_path / "history.sqlite3"
+    stdin = json.dumps({"text": "The harbour repairs were finished on time this spring, well done.", "id": "c1"}) + "\n"
+    result = run("check", "--model", tiny_model_path, "--db", db, "--jsonl", "--no-history", input=stdin)
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["unavailable"] == ["repeated"] and list(verdict)[-1] == "unavailable"
+    single = json.loads(run("check", "--model", tiny_model_path, "--db", db, "--no-history", "Fine work").output)
+    assert single["unavailable"] == ["repeated"]
+    assert not db.exists()   # the history was never opened
+    with_history = json.loads(run("check", "--model", tiny_model_path, "--db", db, "--jsonl", input=stdin).output)
+    assert "unavailable" not in with_history and with_history["scores"] == verdict["scores"]
+
+
+def test_store_and_no_history_together_are_one_usage_error(tiny_model_path):
+    assert "give one" in one_line_error(run("check", "--model", tiny_model_path, "--store", "--no-history", "hi"), 2)
+    assert run("check", "--model", tiny_model_path, "--no-store", "hi").exit_code == 0

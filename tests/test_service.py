@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moderation.rulebook import RULE_IDS
-from moderation.moderator import Moderator
+from moderation.moderator import Comment, Moderator
 from service import MAX_BATCH, MAX_TEXT_CHARS, create_app
 
 
@@ -540,3 +540,12 @@ def test_the_json_access_log_has_the_request_id_ids_verdicts_and_flags_never_the
     assert "links" in first["comments"][0]["flags"] and first["comments"][1]["flags"] == []
     assert second["request_id"] == made.headers["X-Request-ID"]
     assert "secret" not in " ".join(lines)
+
+
+def test_the_service_answers_the_verdict_bytes_of_the_cli(client, moderator):
+    comment = {"text": "You moron, buy at a.com/x now!!!", "id": "c9", "store": False}
+    single = client.post("/v1/moderate", json=comment)
+    assert single.status_code == 200 and single.mimetype == "application/json"
+    assert single.data == moderator.check_batch([Comment(comment["text"], id="c9", store=False)])[0].to_bytes()
+    batch = client.post("/v1/moderate", json={"comments": [comment, {"text": "Fine work", "store": False}]})
+    assert list(batch.get_json()) == ["results"] and batch.get_json()["results"][0] == single.get_json()

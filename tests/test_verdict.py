@@ -163,3 +163,14 @@ def test_the_python_twin_gives_the_same_verdicts_as_the_compiled_scanner(moderat
         plain = [v.to_dict() for v in type(moderator)(moderator.artifact, moderator.rulebook).check_batch(texts)]
     assert plain == here
     assert any(v["flags"] for v in plain)
+
+
+def test_verdict_bytes_are_its_dict_in_field_order_for_one_and_for_a_batch(moderator):
+    from moderation.verdict import batch_bytes
+
+    verdicts = moderator.check_batch(["You moron, buy at a.com/x now!!!", "Fine work"])
+    one = verdicts[0].to_bytes()
+    assert json.loads(one) == verdicts[0].to_dict()
+    assert list(json.loads(one)) == ["id", "verdict", "flags", "scores", "model"]
+    assert list(json.loads(one)["flags"][0])[:5] == ["rule", "rule_text", "score", "threshold", "action"]
+    assert json.loads(batch_bytes(verdicts)) == {"results": [v.to_dict() for v in verdicts]}
