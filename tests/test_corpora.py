@@ -162,7 +162,13 @@ def test_real_corpora_load_with_the_documented_mapping():
     civil = parts["civil-comments-toxic-spans"]
     labelled = ~np.isnan(civil.labels["accusations"])
     ours = our_labels()["civil-comments-toxic-spans"]
-    assert labelled.sum() == len(ours) >= 1500 and np.nansum(civil.labels["accusations"]) >= 400
+    read_for_accusations = [row for row, labels in ours.items() if "accusations" in labels]
+    assert labelled.sum() == len(read_for_accusations) >= 1500 and np.nansum(civil.labels["accusations"]) >= 400
+    # Our readers' foul-language label replaces the annotators' spans on the posts they read.
+    index = {row_id: i for i, row_id in enumerate(o.split(":", 1)[1] for o in civil.origins)}
+    read_for_foul = {row: labels["foul_language"] for row, labels in ours.items() if "foul_language" in labels}
+    assert len(read_for_foul) >= 2000
+    assert all(civil.labels["foul_language"][index[row]] == value for row, value in read_for_foul.items())
     youtube = parts["youtube-spam"]
     assert youtube.forced_test.any() and not youtube.forced_test.all()
     for part in parts.values():

@@ -88,3 +88,39 @@ def test_mixed_rows_keep_labels_and_groups(tmp_path):
                    and all(same(labels[r][k], data.labels[r][i]) for r in labels)
                    for i in range(len(data)) for c in clean), texts[k]
     assert with_mixed_rows(data, share=0.0, seed=1)[0] == data.texts
+
+
+def test_a_corpus_trains_a_rule_on_our_readers_rows_only_when_its_entry_says_ours(monkeypatch):
+    import dataclasses
+
+    import numpy as np
+
+    from training import corpora
+    from training.config import load_config
+    from training.data import LabelledData
+    from training.train import select_corpus_rules
+
+    monkeypatch.setattr(corpora, "our_labels", lambda: {"civil-comments-toxic-spans": {"7": {"foul_language": 0}}})
+    data = LabelledData(texts=["a", "b", "c"], labels={"foul_language": np.array([0.0, 1.0, 1.0]),
+                                                     "respect": np.array([1.0, 0.0, 1.0])},
+                        groups=["1", "2", "3"], origins=["civil-comments-toxic-spans:7", "civil-comments-toxic-spans:8",
+                                                         "olid:1"])
+    config = load_config()
+    for trains, expected in ((("respect", "foul_language:ours"), [0.0, np.nan]),
+                             (("respect",), [np.nan, np.nan]), (("respect", "foul_language"), [0.0, 1.0])):
+        chosen = select_corpus_rules(data, dataclasses.replace(config, corpora={**config.corpora,
+                                                                                "civil-comments-toxic-spans": trains}))
+        np.testing.assert_array_equal(chosen.labels["foul_language"][:2], expected)
+        assert chosen.labels["respect"][0] == 1.0
+
+
+def test_a_corpus_entry_with_an_unknown_suffix_is_refused_in_one_line(tmp_path):
+    import pytest
+
+    from moderation.errors import ModerationError
+    from training.config import load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text('[corpora]\ncivil-comments-toxic-spans = ["foul_language:theirs"]\n')
+    with pytest.raises(ModerationError, match="optionally with ':ours'"):
+        load_config(path)

@@ -173,8 +173,11 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
     for name, trains in corpora.items():
         if name not in ADAPTERS:
             bad(f"corpora.{name}", f"one of {', '.join(ADAPTERS)}", name)
-        if not isinstance(trains, list) or set(trains) - set(ADAPTERS[name].rules):
-            bad(f"corpora.{name}", f"a list of the rules it labels ({', '.join(ADAPTERS[name].rules)})", trains)
+        # "rule:ours": the rule, on the rows our readers labelled (training/labels/) only.
+        if not isinstance(trains, list) or not all(isinstance(t, str) for t in trains) or \
+                {t.removesuffix(":ours") for t in trains} - set(ADAPTERS[name].rules):
+            bad(f"corpora.{name}", f"a list of the rules it labels ({', '.join(ADAPTERS[name].rules)}), each "
+                                   "optionally with ':ours' (our readers' labels only)", trains)
     rules = t.get("rules", {})
     for name in ("review", "reject", "fallback"):
         parse_goal(t.get(name), f"{where}: thresholds.{name}")

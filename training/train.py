@@ -192,18 +192,29 @@ def normalised(data: LabelledData, normaliser: Normaliser) -> LabelledData:
                         forced_test=data.forced_test, origins=data.origins)
 
 
+#: A ``[corpora]`` entry "rule:ours" trains the rule on our readers' labels of the corpus only.
+OURS = ":ours"
+
+
 def select_corpus_rules(data: LabelledData, config: TrainingConfig) -> LabelledData:
     """``data`` with each public corpus's labels kept only for the rules the config lets it train
-    (``[corpora]``); labelled files (the starter corpus, an outlet's own) keep all of theirs."""
+    (``[corpora]``; ``"rule:ours"``: only the rows our readers labelled for it, not the corpus's
+    own labels); labelled files (the starter corpus, an outlet's own) keep all of theirs."""
     from .corpora import ADAPTERS
+    from .metrics import read_by_us
 
     sources = np.asarray(data.source_names())
     labels = {}
     for rule, y in data.labels.items():
         y = y.copy()
         for name in set(sources.tolist()) & set(ADAPTERS):
-            if rule not in config.corpora.get(name, ()):
-                y[sources == name] = np.nan
+            allowed = config.corpora.get(name, ())
+            if rule in allowed:
+                continue
+            drop = sources == name
+            if f"{rule}{OURS}" in allowed:
+                drop &= ~read_by_us(data, rule)
+            y[drop] = np.nan
         labels[rule] = y
     return LabelledData(texts=data.texts, labels=labels, groups=data.groups, sources=data.sources,
                         forced_test=data.forced_test, origins=data.origins)
