@@ -88,6 +88,7 @@ def timed(command: list[str], stdin: Path, repeat: int) -> float:
 def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
     """Batch throughput (best of ``repeat``) when every comment is also compared with a history
     (empty, in a temporary folder), as the command line and the service always do."""
+    from moderation.cli import BATCH_SIZE
     from moderation.comment import Comment
     from moderation.moderator import Moderator
     from moderation.store import SqliteStore
@@ -98,8 +99,8 @@ def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
         best = float("inf")
         for _ in range(repeat):
             t0 = time.perf_counter()
-            for i in range(0, len(comments), 256):   # the command line's batches
-                checker.check_batch(comments[i:i + 256])
+            for i in range(0, len(comments), BATCH_SIZE):   # the command line's batches
+                checker.check_batch(comments[i:i + BATCH_SIZE])
             best = min(best, time.perf_counter() - t0)
     return len(texts) / best
 

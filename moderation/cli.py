@@ -20,7 +20,9 @@ from .detectors import RULE_IDS
 from .settings import Settings, default_model_path, read_token_file
 from .text import is_valid_unicode
 
-BATCH_SIZE = 256
+#: Comments scored together by check --jsonl: a batch has fixed costs (0.99 s for 15,000 news
+#: comments in batches of 256, 0.84 s in batches of 1,024, no faster past that).
+BATCH_SIZE = 1024
 
 
 def _say(message: str) -> None:
@@ -141,7 +143,7 @@ def _open(model_path, rules_path, db_path, history: bool = True):
 def _parse_line(raw: bytes, number: int) -> dict:
     where = f"stdin line {number}"
     try:
-        item = jsonio.loads(raw)
+        item, valid = jsonio.loads_checked(raw)
     except UnicodeDecodeError:
         _decode(raw, where)   # raises the one-line message naming the byte
         raise
@@ -156,7 +158,7 @@ def _parse_line(raw: bytes, number: int) -> dict:
     for key in ("text", "id", "thread", "author"):
         if item.get(key) is not None and not isinstance(item[key], str):
             raise InputError(f"{where}: \"{key}\" must be a string, got {type(item[key]).__name__}")
-        if isinstance(item.get(key), str) and not is_valid_unicode(item[key]):
+        if not valid and isinstance(item.get(key), str) and not is_valid_unicode(item[key]):
             raise InputError(f"{where}: \"{key}\" holds a lone surrogate (a \\ud800-\\udfff escape without its "
                              "pair); write valid Unicode")
     return item

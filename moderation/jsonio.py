@@ -18,10 +18,16 @@ import orjson
 def loads(raw: bytes | str) -> Any:
     """Parse JSON; raises what ``json.loads`` raises (and UnicodeDecodeError for bytes that are
     not UTF-8)."""
+    return loads_checked(raw)[0]
+
+
+def loads_checked(raw: bytes | str) -> tuple[Any, bool]:
+    """``loads``, and whether every string in the value is known to be valid Unicode: true when
+    orjson parsed it (it refuses lone surrogates), so callers skip checking each string again."""
     try:
-        return orjson.loads(raw)
+        return orjson.loads(raw), True
     except orjson.JSONDecodeError:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray, memoryview)) else raw)
+        return json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray, memoryview)) else raw), False
 
 
 def dumps(value: Any) -> bytes:
