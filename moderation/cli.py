@@ -20,9 +20,12 @@ from .detectors import RULE_IDS
 from .settings import Settings, default_model_path, read_token_file
 from .text import is_valid_unicode
 
-#: Comments scored together by check --jsonl: a batch has fixed costs (0.99 s for 15,000 news
-#: comments in batches of 256, 0.84 s in batches of 1,024, no faster past that).
-BATCH_SIZE = 1024
+#: Comments scored together by check --jsonl: a batch has fixed costs (15,000 news comments: 0.99 s
+#: in batches of 256, 0.84 s in batches of 1,024), so batches are large, and a batch is also cut
+#: at ``BATCH_CHARS`` characters of text, so that thousands of 20 KB comments do not make one batch
+#: of 80 MB of text (scoring holds several times its text in memory).
+BATCH_SIZE = 4096
+BATCH_CHARS = 1_000_000
 
 
 def _say(message: str) -> None:
@@ -87,7 +90,7 @@ def _argument_text(text: str) -> str:
               "'thread', 'author' optional) and write one verdict a line, in the same order.")
 @click.option("--id", "comment_id", default=None, help="Id echoed in the verdict (single comment).")
 @click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
-              help="Comments scored together with --jsonl.")
+              help="Comments scored together with --jsonl (a batch is also cut at a million characters of text).")
 @click.option("--thread", default=None, help="Thread (article) the comment belongs to (single comment).")
 @click.option("--author", default=None, help="Author of the comment (single comment).")
 @click.option("--store/--no-store", default=False,
@@ -127,7 +130,8 @@ def check(text, jsonl, comment_id, batch_size, thread, author, store, no_history
 def _mark(verdict, unchecked: tuple[str, ...]):
     """Rules the command was told not to check, said in the verdict as a store that is down is."""
     if unchecked:
-        verdict.unavailable = tuple(rule for rule in RULE_IDS if rule in unchecked or rule in verdict.unavailable)
+        verdict.unavailable = unchecked if not verdict.unavailable else tuple(
+            rule for rule in RULE_IDS if rule in unchecked or rule in verdict.unavailable)
     return verdict
 
 
@@ -170,14 +174,16 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
     error object at its place (``{"line": N, "error": {"code", "message"}}``) and the rest go on.
     Returns (lines failed, lines read)."""
     batch: list[Comment] = []
-    failed = total = 0
+    failed = total = chars = 0
 
     out = sys.stdout.buffer
 
     def flush():
+        nonlocal chars
         out.write(b"".join([_mark(verdict, unchecked).to_bytes() + b"\n" for verdict in moderator.check_batch(batch)]))
         out.flush()
         batch.clear()
+        chars = 0
 
     for number, raw in enumerate(sys.stdin.buffer, start=1):
         if not raw.strip():
@@ -193,7 +199,8 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
             continue
         batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
                              author=item.get("author"), store=store))
-        if len(batch) >= batch_size:
+        chars += len(item["text"])
+        if len(batch) >= batch_size or chars >= BATCH_CHARS:
             flush()
     if batch:
         flush()

@@ -101,9 +101,11 @@ class RepeatChecker:
         if p.n_words < self.min_words:
             return RepeatResult()  # "Thank you!", "Well said": too short to be a repeat
         found = []
-        # The same id again is an edit or a retry: it is only compared with what came before it.
-        original = self.store.key_of(comment.id) if comment.id is not None else None
-        for stored, _ in self.store.candidates(p.keys, since):
+        candidates = self.store.candidates(p.keys, since)
+        # The same id again is an edit or a retry: it is only compared with what came before it
+        # (looked up only when there is something to compare: most comments have no candidate).
+        original = self.store.key_of(comment.id) if comment.id is not None and candidates else None
+        for stored, _ in candidates:
             if stored.comment_id == comment.id and comment.id is not None:
                 continue
             if original is not None and stored.key > original:

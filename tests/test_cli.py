@@ -307,3 +307,19 @@ def test_check_without_the_history_says_repeats_were_not_checked_and_opens_no_st
 def test_store_and_no_history_together_are_one_usage_error(tiny_model_path):
     assert "give one" in one_line_error(run("check", "--model", tiny_model_path, "--store", "--no-history", "hi"), 2)
     assert run("check", "--model", tiny_model_path, "--no-store", "hi").exit_code == 0
+
+
+def test_check_jsonl_cuts_a_batch_at_its_size_or_its_characters_and_keeps_the_order(tiny_model_path, monkeypatch):
+    from moderation import cli
+    from moderation.moderator import Moderator
+
+    sizes = []
+    real = Moderator.check_batch
+    monkeypatch.setattr(Moderator, "check_batch", lambda self, comments: sizes.append(len(comments)) or real(self, comments))
+    monkeypatch.setattr(cli, "BATCH_CHARS", 100)
+    comments = [{"id": f"c{i}", "text": ("word " * (30 if i in (2, 3) else 2)).strip()} for i in range(6)]
+    stdin = "".join(json.dumps(c) + "\n" for c in comments)
+    result = run("check", "--model", tiny_model_path, "--jsonl", "--batch-size", "4", input=stdin)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == [c["id"] for c in comments]
+    assert sizes == [3, 1, 2]   # cut by the characters of c2 (149 + 10), then of c3, then the end
