@@ -6,7 +6,7 @@ from moderation.lexicon import Lexicon
 from moderation.moderator import Moderator
 from moderation.rulebook import load_rulebook, parse_rulebook
 from moderation.text import TOKEN_RE, normalize
-from moderation.verdict import PUBLISH, REJECT, REVIEW
+from moderation.verdict import REJECT, REVIEW
 
 LEXICON = Lexicon.load()
 
