@@ -41,6 +41,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(server: subprocess.Popen, base: str, seconds: float = 120) -> bool:
+    """Whether the service started as ``server`` answers ``/readyz`` with 200 within ``seconds``
+    (False at once if it exits first)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+
+
 def lua_script(bodies: list[str]) -> str:
     quoted = ",\n".join("[==[" + b + "]==]" for b in bodies)
     return f"""wrk.method = "POST"
@@ -149,19 +165,10 @@ def main() -> int:
                               env=dict(os.environ, MODERATION_CORAL_SECRETS=CORAL_SECRET))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("service_load.py: the service did not start; run `moderation serve` by hand to see why",
-                      file=sys.stderr)
-                return 1
-            time.sleep(0.3)
+        if not wait_ready(server, base):
+            print("service_load.py: the service did not start; run `moderation serve` by hand to see why",
+                  file=sys.stderr)
+            return 1
         rows, rounds = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for name, bodies, per_request, connections in (

@@ -138,10 +138,9 @@ def whole_process(model: Path, texts: list[str], in_process: float, with_history
 def http(model: Path, texts: list[str], seconds: int) -> list[tuple]:
     import shutil
     import signal
-    import urllib.request
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from service_load import free_port, lua_script, run_wrk
+    from service_load import free_port, lua_script, run_wrk, wait_ready
 
     if shutil.which("wrk") is None:
         return [("HTTP: wrk is not installed (apt-get install wrk)", "", "", "")]
@@ -153,15 +152,8 @@ def http(model: Path, texts: list[str], seconds: int) -> list[tuple]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/readyz", timeout=2):
-                        break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        return [("HTTP: the service did not start", "", "", "")]
-                    time.sleep(0.3)
+            if not wait_ready(server, base):
+                return [("HTTP: the service did not start", "", "", "")]
             batches = [json.dumps({"comments": [{"text": t, "store": False} for t in texts[i:i + 100]]})
                        for i in range(0, min(len(texts), 5000), 100)]
             singles = [json.dumps({"text": t, "store": False}) for t in texts[:500]]

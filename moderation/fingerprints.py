@@ -122,9 +122,7 @@ def print_batch(texts: Sequence[str], window: int = WINDOW) -> list[Printed]:
     codes_list, keys_list = codes.tolist(), keys.tolist()
     for w, s, e in zip(ws, starts.tolist(), ends.tolist()):
         if 0 < e - s <= window:   # one window, shorter than usual: its rightmost minimum
-            part = codes_list[s:e]
-            at = s + len(part) - 1 - part[::-1].index(min(part))
-            chosen = [keys_list[at]]
+            chosen = [keys_list[s + i] for i in winnow_positions(codes_list[s:e], window)]
         else:
             chosen = [keys_list[i] for i in np.flatnonzero(picked[s:e]) + s] if e > s else []
         out.append(Printed(len(w), codes_list[s:e], chosen))

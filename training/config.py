@@ -120,6 +120,11 @@ def load_config(path: str | Path | None = None) -> TrainingConfig:
     return _build(merged, where)
 
 
+#: A ``[corpora]`` entry "rule:ours" trains the rule on the rows our readers labelled
+#: (training/labels/) only, not on the corpus's own labels.
+OURS = ":ours"
+
+
 def _build(data: dict[str, Any], where: str) -> TrainingConfig:
     def bad(name, allowed, value):
         raise ConfigError(f"{where}: {name} must be {allowed}, got {value!r}")
@@ -173,9 +178,8 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
     for name, trains in corpora.items():
         if name not in ADAPTERS:
             bad(f"corpora.{name}", f"one of {', '.join(ADAPTERS)}", name)
-        # "rule:ours": the rule, on the rows our readers labelled (training/labels/) only.
         if not isinstance(trains, list) or not all(isinstance(t, str) for t in trains) or \
-                {t.removesuffix(":ours") for t in trains} - set(ADAPTERS[name].rules):
+                {t.removesuffix(OURS) for t in trains} - set(ADAPTERS[name].rules):
             bad(f"corpora.{name}", f"a list of the rules it labels ({', '.join(ADAPTERS[name].rules)}), each "
                                    "optionally with ':ours' (our readers' labels only)", trains)
     rules = t.get("rules", {})

@@ -21,7 +21,7 @@ from moderation.moderator import Moderator
 from moderation.rulebook import Rulebook, load_rulebook
 from moderation.thresholds import choose_rule_thresholds
 
-from .config import TrainingConfig, load_config
+from .config import OURS, TrainingConfig, load_config
 from .data import LabelledData, combine, deduplicate, group_split, read_labelled, starter_path
 from .metrics import measure
 
@@ -190,10 +190,6 @@ def normalised(data: LabelledData, normaliser: Normaliser) -> LabelledData:
     texts = [changed[i].text if i in changed else t for i, t in enumerate(data.texts)]
     return LabelledData(texts=texts, labels=data.labels, groups=data.groups, sources=data.sources,
                         forced_test=data.forced_test, origins=data.origins)
-
-
-#: A ``[corpora]`` entry "rule:ours" trains the rule on our readers' labels of the corpus only.
-OURS = ":ours"
 
 
 def select_corpus_rules(data: LabelledData, config: TrainingConfig) -> LabelledData:

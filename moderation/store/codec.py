@@ -3,10 +3,11 @@
 Schema 2 keeps, per comment, a 16-bit code of every word 5-gram (to measure how much of a new
 comment an earlier one covers) and the 32-bit keys the comment is indexed by (winnowed from the
 5-grams). A key's top 16 bits are the code at its position, and the positions are picked from the
-codes (``repeats.codes_and_keys``), so SQLite's row keeps only each key's low 16 bits: enough to
-delete the comment's index entries when it is forgotten. Schema 1 kept every 5-gram's full 64-bit hash twice over (in the row and, winnowed, in an
-index by comment): about 1,300 bytes a comment against about 400. Both are derived from the same
-64-bit hashes (``repeats.kgram_hashes``), so a schema-1 history converts exactly.
+codes (``fingerprints.codes_and_keys``), so SQLite's row keeps only each key's low 16 bits: enough
+to delete the comment's index entries when it is forgotten. Schema 1 kept every 5-gram's full 64-bit
+hash twice over (in the row and, winnowed, in an index by comment): about 1,300 bytes a comment
+against about 400. Both are derived from the same 64-bit hashes (``fingerprints.kgram_hashes``), so
+a schema-1 history converts exactly.
 """
 from __future__ import annotations
 
@@ -53,11 +54,10 @@ def unpack_keys(codes: Sequence[int], blob: bytes) -> list[int]:
     return [k - (1 << 32) if k >= 1 << 31 else k for k in keys]
 
 
-def from_schema_1(blob: bytes) -> tuple[bytes, Sequence[int]]:
-    """A schema-1 row's 64-bit hashes as schema 2 keeps them: (packed codes, index keys in order)."""
+def from_schema_1(blob: bytes) -> tuple[list[int], list[int]]:
+    """A schema-1 row's 64-bit hashes as schema 2 keeps them: (codes, index keys in order)."""
     from ..fingerprints import codes_and_keys
 
     hashes = array(_V1)
     hashes.frombytes(bytes(blob))   # schema 1 wrote the machine's own byte order
-    codes, keys = codes_and_keys(hashes)
-    return pack(codes, CODES), keys
+    return codes_and_keys(hashes)

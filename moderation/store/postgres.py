@@ -130,7 +130,7 @@ class PostgresStore(HistoryStore):
                                    (last,)).fetchall():
             for key, blob in rows:
                 codes, keys = from_schema_1(blob)
-                conn.execute("UPDATE comments SET codes = %s WHERE key = %s", (codes, key))
+                conn.execute("UPDATE comments SET codes = %s WHERE key = %s", (pack(codes, CODES), key))
                 conn.execute("INSERT INTO fingerprints (hash, comment) SELECT unnest(%s::integer[]), %s "
                              "ON CONFLICT DO NOTHING", (list(keys), key))
             last = rows[-1][0]

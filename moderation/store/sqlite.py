@@ -191,7 +191,7 @@ class SqliteStore(HistoryStore):
                          for key, cid, thread, author, created, blob in chunk]
             conn.executemany("INSERT INTO comments (key, comment_id, thread, author, created, codes, keys) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(*row[:6], pack_keys(unpack(row[5], CODES), row[6], check=True)) for row in converted])
+                             [(*row[:5], pack(row[5], CODES), pack_keys(row[5], row[6], check=True)) for row in converted])
             conn.executemany("INSERT OR IGNORE INTO fingerprints (hash, comment) VALUES (?, ?)",
                              [(k, row[0]) for row in converted for k in row[6]])
         conn.execute("DROP TABLE comments_1")
