@@ -79,10 +79,12 @@ class RepeatChecker:
             self._prune(since, now)
         printed = print_batch([comment.text for comment in comments])   # before the lock: no store needed
         with self.store.transaction():
+            lookup = _BatchLookup(self.store, [p for p in printed if p.n_words >= self.min_words])
             for comment, p in zip(comments, printed):
-                results.append(self._check(comment, p, since))
+                results.append(self._check(comment, p, since, lookup))
                 if getattr(comment, "store", True) and p.codes:
-                    self.store.add(comment.id, comment.thread, comment.author, now, p.codes, p.keys)
+                    lookup.added(*self.store.add(comment.id, comment.thread, comment.author, now, p.codes, p.keys),
+                                 p.keys)
         return results
 
     def _prune(self, since: float, now: float) -> None:
@@ -97,11 +99,11 @@ class RepeatChecker:
         if pruned < PRUNE_BATCH:
             self._last_prune = now
 
-    def _check(self, comment, p: Printed, since) -> RepeatResult:
+    def _check(self, comment, p: Printed, since, lookup: "_BatchLookup") -> RepeatResult:
         if p.n_words < self.min_words:
             return RepeatResult()  # "Thank you!", "Well said": too short to be a repeat
         found = []
-        candidates = self.store.candidates(p.keys, since)
+        candidates = lookup.candidates(p.keys, since)
         # The same id again is an edit or a retry: it is only compared with what came before it
         # (looked up only when there is something to compare: most comments have no candidate).
         original = self.store.key_of(comment.id) if comment.id is not None and candidates else None
@@ -153,3 +155,39 @@ class RepeatChecker:
                    "covered": rounded(coverage)}
         return Evidence(text[first[0]:first[1]], first[0], first[1],
                         extra={"earlier": earlier, "spans": [{"start": s, "end": e} for s, e in spans]})
+
+
+class _BatchLookup:
+    """A batch's index lookups in one pass (a statement per hundred fingerprints of the whole
+    batch, not one per comment), giving each comment what ``store.candidates`` would at its turn:
+    the comments the batch itself added before it are the newest for their fingerprints. An edit
+    (an id stored already) changes stored fingerprints, so after one the store is asked again,
+    comment by comment."""
+
+    def __init__(self, store: HistoryStore, printed: Sequence[Printed], per_fingerprint: int = 32):
+        self.store, self.per_fingerprint = store, per_fingerprint
+        marks = list({key for p in printed for key in p.keys})   # in any order: each is looked up alone
+        self.stored: dict[int, list[int]] | None = store.newest(marks, per_fingerprint) if marks else {}
+        self.new: dict[int, list[int]] = {}   # fingerprint -> keys the batch added, newest first
+        self.known = set(self.stored)          # fingerprints of either: the others find nothing
+
+    def added(self, key: int, replaced: bool, fingerprints: Sequence[int]) -> None:
+        if replaced:
+            self.stored = None
+        elif self.stored is not None:
+            for mark in set(fingerprints):
+                self.new.setdefault(mark, []).insert(0, key)
+            self.known.update(fingerprints)
+
+    def candidates(self, fingerprints: Sequence[int], since: float) -> list[tuple[StoredComment, int]]:
+        if self.stored is None:
+            return self.store.candidates(fingerprints, since, self.per_fingerprint)
+        if self.known.isdisjoint(fingerprints):
+            return []
+        marks = sorted(set(fingerprints))
+        newest = {}
+        for mark in marks:
+            keys = self.new.get(mark, []) + self.stored.get(mark, [])
+            if keys:
+                newest[mark] = keys[:self.per_fingerprint]
+        return self.store.sharing(marks, newest, since)

@@ -123,6 +123,40 @@ class StoreContract:
             t.join()
         assert not errors and sorted(results.values()) == [0.0, 1.0]
 
+    def test_newest_gives_each_fingerprint_its_newest_comments_first_at_most_the_limit(self, store):
+        for i in range(5):
+            _add(store, f"c{i}", created=T0 + i)
+        keys = _kept(TEXT)[1]
+        with store.transaction():
+            newest = store.newest(sorted(set(keys)), per_fingerprint=3)
+        expected = [store.key_of(f"c{i}") for i in (4, 3, 2)]
+        assert sorted(newest) == sorted(set(keys)) and all(found == expected for found in newest.values())
+        with store.transaction():
+            assert store.newest([12345], per_fingerprint=3) == {}
+
+    def test_a_batch_finds_what_its_comments_checked_one_at_a_time_find(self, make_store):
+        """The batch looks the whole batch's fingerprints up at once; each comment must still see
+        the comments stored before it, those of its own batch included, and an edit's new text."""
+        other = "An entirely different comment about the library opening hours downtown, and the parking too."
+        batch = [(f"p{i}", TEXT if i % 3 else f"Word {i}: " + TEXT, f"t{i % 2}", "ann" if i % 2 else "bob")
+                 for i in range(40)]   # one phrase posted forty times: more than a fingerprint's 32 newest
+        batch[20] = ("p3", other, "t1", "ann")   # an edit of p3 inside the batch
+        batch += [("q1", other, "t1", "ann"), ("q2", TEXT, "t9", "cy")]
+
+        store = make_store()
+
+        def results(each):
+            checker = RepeatChecker(store, clock=lambda: T0)
+            comments = [Comment(text, id=i, thread=t, author=a) for i, text, t, a in batch]
+            found = [r for c in comments for r in checker.check_batch([c])] if each else checker.check_batch(comments)
+            return [(r.score, [(e.extra["earlier"]["id"], e.extra["earlier"]["covered"]) for e in r.evidence])
+                    for r in found]
+
+        one_by_one = results(each=True)
+        assert store.prune(T0 + 1) == 41   # the history empty again
+        assert results(each=False) == one_by_one
+        assert sum(score >= 0.5 for score, _ in one_by_one) >= 35   # it is a test of repeats found
+
     # --- queue and decisions -------------------------------------------------------------------
 
     def test_queued_items_come_newest_first_until_decided(self, store):

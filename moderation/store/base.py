@@ -65,19 +65,45 @@ class HistoryStore(ABC):
     def transaction(self):
         """A context in which lookups and additions are atomic with respect to other writers."""
 
-    @abstractmethod
     def candidates(self, fingerprints: Sequence[int], since: float, per_fingerprint: int = 32) -> list[tuple[StoredComment, int]]:
         """Stored comments newer than ``since`` sharing fingerprints, with how many they share."""
+        marks = sorted(set(fingerprints))
+        return self.sharing(marks, self.newest(marks, per_fingerprint) if marks else {}, since)
+
+    def sharing(self, marks: Sequence[int], newest: dict[int, list[int]], since: float,
+                most: int = 64) -> list[tuple[StoredComment, int]]:
+        """``candidates`` of the sorted fingerprints ``marks`` from their ``newest`` keys: the
+        ``most`` comments sharing the most of them (a phrase posted a million times must not make
+        a lookup cost a million rows)."""
+        shared: dict[int, int] = {}
+        for mark in marks:
+            for key in newest.get(mark, ()):
+                shared[key] = shared.get(key, 0) + 1
+        if not shared:
+            return []
+        keys = sorted(shared, key=lambda k: -shared[k])[:most]
+        return [(stored, shared[stored.key]) for stored in self.comments(keys, since)]
+
+    @abstractmethod
+    def newest(self, fingerprints: Sequence[int], per_fingerprint: int = 32) -> dict[int, list[int]]:
+        """For each of ``fingerprints`` that is stored, the keys of the newest ``per_fingerprint``
+        comments it finds, newest first: a whole batch's lookups at once."""
+
+    @abstractmethod
+    def comments(self, keys: Sequence[int], since: float) -> list[StoredComment]:
+        """The stored comments of these keys newer than ``since``, in key order."""
 
     @abstractmethod
     def key_of(self, comment_id: str) -> int | None:
         """The key of the stored comment with this id, if any (keys grow with time)."""
 
     @abstractmethod
-    def add(self, comment_id, thread, author, created: float, codes: Sequence[int], fingerprints: Sequence[int]) -> None:
+    def add(self, comment_id, thread, author, created: float, codes: Sequence[int],
+            fingerprints: Sequence[int]) -> tuple[int, bool]:
         """Remember a comment: its 16-bit k-gram ``codes`` and the 32-bit ``fingerprints`` it is
         found by (``repeats``). A comment whose id is stored already is an edit or a retry: it
-        replaces the stored one in place, keeping its key and time."""
+        replaces the stored one in place, keeping its key and time. Returns the comment's key and
+        whether it replaced one (keys grow: a new comment's is above every stored one's)."""
 
     @abstractmethod
     def prune(self, before: float, limit: int | None = None) -> int:

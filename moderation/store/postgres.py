@@ -170,19 +170,20 @@ class PostgresStore(HistoryStore):
 
     # --- history ------------------------------------------------------------------------------
 
-    def candidates(self, fingerprints, since, per_fingerprint=32):
-        shared: dict[int, int] = {}
+    def newest(self, fingerprints, per_fingerprint=32):
+        found: dict[int, list[int]] = {}
         # The newest few per fingerprint, every fingerprint in one round trip.
-        for (key,) in self._rows("SELECT f.comment FROM unnest(%s::integer[]) AS h(hash) CROSS JOIN LATERAL "
-                                 "(SELECT comment FROM fingerprints WHERE hash = h.hash ORDER BY comment DESC LIMIT %s) f",
-                                 (sorted(set(fingerprints)), per_fingerprint)):
-            shared[key] = shared.get(key, 0) + 1
-        if not shared:
-            return []
-        keys = sorted(shared, key=lambda k: -shared[k])[:64]
+        for mark, key in self._rows("SELECT h.hash, f.comment FROM unnest(%s::integer[]) WITH ORDINALITY AS h(hash, i) "
+                                    "CROSS JOIN LATERAL (SELECT comment FROM fingerprints WHERE hash = h.hash "
+                                    "ORDER BY comment DESC LIMIT %s) f ORDER BY h.i, f.comment DESC",
+                                    (list(fingerprints), per_fingerprint)):
+            found.setdefault(mark, []).append(key)
+        return found
+
+    def comments(self, keys, since):
         rows = self._rows("SELECT key, comment_id, thread, author, created, codes FROM comments "
-                          "WHERE key = ANY(%s) AND created >= %s", (keys, since))
-        return [(StoredComment(key, comment_id, thread, author, created, unpack(blob, CODES)), shared[key])
+                          "WHERE key = ANY(%s) AND created >= %s ORDER BY key", (list(keys), since))
+        return [StoredComment(key, comment_id, thread, author, created, unpack(blob, CODES))
                 for key, comment_id, thread, author, created, blob in rows]
 
     def key_of(self, comment_id):
@@ -192,7 +193,8 @@ class PostgresStore(HistoryStore):
     def add(self, comment_id, thread, author, created, codes, fingerprints):
         blob = pack(codes, CODES)
         key = self.key_of(comment_id) if comment_id is not None else None
-        if key is not None:
+        replaced = key is not None
+        if replaced:
             self._run("UPDATE comments SET thread = %s, author = %s, codes = %s WHERE key = %s",
                       (thread, author, blob, key))
             self._run("DELETE FROM fingerprints WHERE comment = %s", (key,))
@@ -203,6 +205,7 @@ class PostgresStore(HistoryStore):
         if marks:
             self._run("INSERT INTO fingerprints (hash, comment) SELECT unnest(%s::integer[]), %s ON CONFLICT DO NOTHING",
                       (marks, key))
+        return key, replaced
 
     def _forget(self, where: str, params) -> int:
         keys = [k for (k,) in self._rows(f"SELECT key FROM comments WHERE {where}", params)]
