@@ -28,5 +28,6 @@ def pair_columns(table: ReadableBuffer, left: ReadableBuffer, right: ReadableBuf
     """The word column (int64) of each bigram of tokens, or -1 (see moderation/_scan_py.py)."""
 def take(out: ReadableBuffer, ext: ReadableBuffer, k: int, rows: ReadableBuffer, cols: ReadableBuffer, /) -> None:
     """out[i] = ext[rows[i] * k + cols[i]] (float64), 0 where rows[i] < 0."""
-def kgram_digests(lists: list[list[str]], k: int, /) -> tuple[bytes, list[int]]:
-    """The 8-byte BLAKE2b digest of every run of k words joined by spaces, and each list's count."""
+def text_kgram_digests(texts: list[str], k: int, /) -> tuple[bytes, list[int], list[int]]:
+    """The 8-byte BLAKE2b digest of every run of k words (alphanumeric runs) joined by spaces, text
+    after text, with each text's k-gram and word counts."""

@@ -218,13 +218,13 @@ def screen(texts: list[str]) -> np.ndarray:
                        (4 if _MASK_NEAR.search(t) else 0) for t in texts], dtype=np.uint8)
 
 
-def kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
+def _kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
     """The 8-byte BLAKE2b digest of every run of ``k`` words joined by spaces, comment after
     comment, and how many each comment has (what the history stores; see _scan.c)."""
     import hashlib
 
     if k < 1:
-        raise ValueError("kgram_digests: k must be at least 1")
+        raise ValueError("text_kgram_digests: k must be at least 1")
     out, counts = [], []
     for ws in lists:
         encoded = [w.encode("utf-8") for w in ws]
@@ -238,3 +238,14 @@ def kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
                 for i in range(n)]
         counts.append(n)
     return b"".join(out), counts
+
+
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+
+
+def text_kgram_digests(texts: list[str], k: int) -> tuple[bytes, list[int], list[int]]:
+    """The 8-byte BLAKE2b digest of every run of ``k`` words of each text (its runs of
+    alphanumeric characters) joined by spaces, with how many k-grams and words each text has."""
+    lists = [_ALNUM_RUN.findall(text) for text in texts]
+    digests, grams = _kgram_digests(lists, k)
+    return digests, grams, [len(ws) for ws in lists]

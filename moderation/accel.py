@@ -125,5 +125,5 @@ def segment_sums(group, cols, cols2, keep, ext, n_rows: int):
     return out
 
 
-def kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
-    return _impl.kgram_digests(lists, k)
+def text_kgram_digests(texts: list[str], k: int) -> tuple[bytes, list[int], list[int]]:
+    return _impl.text_kgram_digests(texts, k)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -89,20 +88,39 @@ def winnow(values: Sequence[int], window: int = WINDOW) -> list[int]:
 # BLAKE2b in C, or hashlib in its twin), and codes, keys and winnowing are computed for the whole
 # batch in arrays: the same numbers.
 
-@dataclass(frozen=True, slots=True)
 class Printed:
     """What repeat detection needs of one comment: its number of words, the 16-bit code of every
-    5-gram, and the winnowed 32-bit keys (``codes_and_keys``)."""
+    5-gram, and the winnowed 32-bit keys (``codes_and_keys``). The codes are made a list when first
+    asked for, from the batch's array: most comments of a batch are neither stored nor compared
+    with anything, and making every code of every comment a Python int was a fifth of a batch."""
 
-    n_words: int
-    codes: list[int]
-    keys: list[int]
+    __slots__ = ("n_words", "keys", "_codes", "_batch", "_start", "_end")
+
+    def __init__(self, n_words: int, codes: list[int] | None, keys: list[int],
+                 batch: np.ndarray | None = None, start: int = 0, end: int = 0):
+        self.n_words, self.keys, self._codes = n_words, keys, codes
+        self._batch, self._start, self._end = batch, start, end
+
+    @property
+    def codes(self) -> list[int]:
+        if self._codes is None:
+            self._codes = self._batch[self._start:self._end].tolist()
+            self._batch = None
+        return self._codes
+
+    def __eq__(self, other):
+        if not isinstance(other, Printed):
+            return NotImplemented
+        return (self.n_words, self.codes, self.keys) == (other.n_words, other.codes, other.keys)
+
+    def __repr__(self) -> str:
+        return f"Printed(n_words={self.n_words}, codes={self.codes}, keys={self.keys})"
 
 
 def print_batch(texts: Sequence[str], window: int = WINDOW) -> list[Printed]:
     """``Printed`` for each text; equal to ``codes_and_keys(kgram_hashes(words(text)))``."""
-    ws = [_WORD.findall(fold(text)) for text in texts]
-    digests, counts = accel.kgram_digests(ws, K)   # the bytes kgram_hashes reads, every comment at once
+    # The bytes kgram_hashes reads, every comment at once, words split where ``_WORD`` splits them.
+    digests, counts, n_words = accel.text_kgram_digests([fold(text) for text in texts], K)
     hashes = np.frombuffer(digests, dtype=">i8").astype(np.int64)
     sizes = np.asarray(counts, dtype=np.int64)
     ends = np.cumsum(sizes)
@@ -111,19 +129,27 @@ def print_batch(texts: Sequence[str], window: int = WINDOW) -> list[Printed]:
     keys = hashes >> 32
     picked = np.zeros(len(hashes), dtype=bool)
     if len(hashes) >= window:
-        # The rightmost minimum of every window: the first minimum of the window reversed.
-        reversed_windows = np.lib.stride_tricks.sliding_window_view(codes, window)[:, ::-1]
-        first = np.arange(len(reversed_windows))
-        position = first + window - 1 - np.argmin(reversed_windows, axis=1)
+        # The rightmost minimum of every window, found from the right: an offset replaces the
+        # best so far only when strictly less (whole arrays a step, not a window at a time).
+        n_windows = len(hashes) - window + 1
+        first = np.arange(n_windows)
+        best = codes[window - 1:]
+        position = first + (window - 1)
+        for offset in range(window - 2, -1, -1):
+            value = codes[offset:offset + n_windows]
+            less = value < best
+            best = np.where(less, value, best)
+            position = np.where(less, first + offset, position)
         owner = np.repeat(np.arange(len(texts)), sizes)
         inside = owner[first] == owner[first + window - 1]   # windows within one comment
         picked[position[inside]] = True
     out = []
-    codes_list, keys_list = codes.tolist(), keys.tolist()
-    for w, s, e in zip(ws, starts.tolist(), ends.tolist()):
+    chosen_list = keys[picked].tolist()   # the picked keys of every comment, in order
+    before = np.concatenate([[0], np.cumsum(picked)]).tolist()   # picked before each position
+    for n, s, e in zip(n_words, starts.tolist(), ends.tolist()):
         if 0 < e - s <= window:   # one window, shorter than usual: its rightmost minimum
-            chosen = [keys_list[s + i] for i in winnow_positions(codes_list[s:e], window)]
+            own = codes[s:e].tolist()
+            out.append(Printed(n, own, [int(keys[s + i]) for i in winnow_positions(own, window)]))
         else:
-            chosen = [keys_list[i] for i in np.flatnonzero(picked[s:e]) + s] if e > s else []
-        out.append(Printed(len(w), codes_list[s:e], chosen))
+            out.append(Printed(n, None, chosen_list[before[s]:before[e]], codes, s, e))
     return out

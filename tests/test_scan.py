@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from moderation import _scan_py, accel, scan
 from moderation.signals import find_links, measure_volume
-from moderation.text import char_ngrams, normalize
+from moderation.text import char_ngrams, is_valid_unicode, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
 FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at", "set_table", "translate",
@@ -286,19 +286,50 @@ def test_take_reads_a_number_of_each_row_and_zero_for_no_row(implementation):
 
 
 @compiled
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.text(min_size=1, max_size=70), max_size=12), max_size=6), st.integers(1, 6))
-def test_compiled_kgram_digests_are_hashlib_s_blake2b(lists, k):
-    assert accel.IMPLEMENTATIONS["compiled"].kgram_digests(lists, k) == accel.IMPLEMENTATIONS["python"].kgram_digests(lists, k)
-
-
-@compiled
-def test_compiled_kgram_digests_cross_blake2b_block_boundaries_as_hashlib_does():
+def test_compiled_text_kgram_digests_cross_blake2b_block_boundaries_as_hashlib_does():
     import hashlib
 
     c = accel.IMPLEMENTATIONS["compiled"]
-    for length in (0, 1, 127, 128, 129, 255, 256, 257, 1000):   # one word of each length, k = 1
+    for length in (1, 127, 128, 129, 255, 256, 257, 1000):   # one word of each length, k = 1
         word = ("é" * length)[: length // 2] + "x" * (length - length // 2)
-        digests, counts = c.kgram_digests([[word]], 1)
-        assert counts == [1] and digests == hashlib.blake2b(word.encode(), digest_size=8).digest()
-    assert c.kgram_digests([[], ["a"], ["a", "b"]], 2) == (hashlib.blake2b(b"a b", digest_size=8).digest(), [0, 0, 1])
+        digests, grams, counts = c.text_kgram_digests([word], 1)
+        assert grams == counts == [1] and digests == hashlib.blake2b(word.encode(), digest_size=8).digest()
+    assert c.text_kgram_digests(["", "a", "a b"], 2) == (hashlib.blake2b(b"a b", digest_size=8).digest(),
+                                                         [0, 0, 1], [0, 1, 2])
+
+_WORDY = st.text(st.sampled_from(list("ab Zé_-1٣\u00a0\u200b.\U0001d400ßİ\n")), max_size=80) | st.text(max_size=40)
+
+
+@compiled
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORDY, max_size=6), st.integers(1, 6))
+def test_compiled_text_kgram_digests_split_words_as_the_python_twin_does(texts, k):
+    texts = [t for t in texts if is_valid_unicode(t)]
+    assert accel.IMPLEMENTATIONS["compiled"].text_kgram_digests(texts, k) == \
+        accel.IMPLEMENTATIONS["python"].text_kgram_digests(texts, k)
+
+
+def test_text_kgram_digests_are_the_digests_of_the_text_s_alphanumeric_runs():
+    import hashlib
+
+    text = "Don't_stop: 3 rue de l'Été, 42!"
+    words = ["don", "t", "stop", "3", "rue", "de", "l", "été", "42"]
+    expected = b"".join(hashlib.blake2b(" ".join(words[i:i + 5]).encode(), digest_size=8).digest() for i in range(5))
+    for name, impl in accel.IMPLEMENTATIONS.items():
+        assert impl.text_kgram_digests([text.lower(), "", "one two"], 5) == (expected, [5, 0, 0], [9, 0, 2]), name
+
+
+@compiled
+def test_compiled_text_kgram_digests_are_hashlib_s_across_lanes_and_block_boundaries():
+    """Four one-block k-grams are hashed at once; longer ones alone; a text's last one to three
+    as they come: every digest must still be hashlib's."""
+    import hashlib
+
+    c = accel.IMPLEMENTATIONS["compiled"]
+    for n_words in range(1, 12):   # remainders of 0 to 3 lanes
+        for width in (1, 24, 25, 26, 40):   # 5-grams of 124, 128 (4 spaces) and 129+ bytes
+            words = [chr(ord("a") + i % 26) * width + ("é" if i % 3 == 0 else "") for i in range(n_words)]
+            digests, grams, counts = c.text_kgram_digests([" ".join(words), "", "a"], 5)
+            expected = b"".join(hashlib.blake2b(" ".join(words[i:i + 5]).encode(), digest_size=8).digest()
+                                for i in range(max(n_words - 4, 0)))
+            assert digests == expected and grams == [max(n_words - 4, 0), 0, 0] and counts == [n_words, 0, 1]
