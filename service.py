@@ -31,6 +31,7 @@ def create_app(settings: Settings | Mapping | None = None, *, moderator=None) ->
         say = logging.getLogger("moderation").info
         moderator = open_moderator(settings.model_path, settings.rules_path, say, db=settings.db,
                                    ensure_default=ensure_default_model)
+        moderator.warm_up()   # a worker's first request is then as quick as the next
     app = Flask(__name__)
     web.init_app(app, moderator, settings)
     return app

@@ -175,6 +175,7 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
     Returns (lines failed, lines read)."""
     batch: list[Comment] = []
     failed = total = chars = 0
+    moderator.warm_up()   # before the first line is read: the first batch is then as quick as the next
 
     out = sys.stdout.buffer
 

@@ -31,6 +31,17 @@ from .verdict import DECIMALS, PUBLISH, REJECT, REVIEW, Flag, Verdict, rounded
 
 CHUNK = 10_000
 
+#: Comments written to reach what is built the first time a comment needs it: the table of
+#: confusable letters, the lexicon patterns for spaced-out and masked words, the classes of words
+#: the model has never seen, the link patterns. Scored (and forgotten) by ``warm_up``.
+WARM_UP = (
+    "Th\u0435 m\u0430yor's plan is \u0430 s\u0441am, see www.example.com and http://example.org/page for details!!!",
+    "f*ck this, what a load of sh!t, s h i t, and a d.u.m.b idea from the council, sooooo dumb",
+    "THE COUNCIL LIED ABOUT THE BUDGET AND COVERED IT UP, everyone knows the minister took bribes",
+    "Great article, thanks. Read more at example dot com or write to someone@example.com today",
+    "\uff26\uff55\uff4c\uff4c width letters, caf\u00e9 and na\u00efve, and a word never seen: zqxvjurbleton",
+)
+
 
 def resolve_thresholds(rule, chosen: Mapping) -> RuleThresholds:
     """A rule's thresholds: the rulebook's override where it sets one, else ``chosen``; a rule
@@ -126,6 +137,13 @@ class Moderator:
                 self.history.queue_add(queued)
         except StoreUnavailable as exc:
             logging.getLogger("moderation").warning("review queue not updated: %s", exc)
+
+    def warm_up(self) -> None:
+        """Score ``WARM_UP`` once, remembering nothing (not stored, not queued), so that what the
+        first comments of each kind would build is built now: a command given thousands of comments
+        and a service worker pay it at start-up, not in their first batch or request (some 60 ms
+        with the full model)."""
+        self.check_batch([Comment(text, store=False) for text in WARM_UP])
 
     def ready(self) -> None:
         """Raise if a comment cannot be fully checked (the model, the history store)."""

@@ -311,7 +311,7 @@ def test_store_and_no_history_together_are_one_usage_error(tiny_model_path):
 
 def test_check_jsonl_cuts_a_batch_at_its_size_or_its_characters_and_keeps_the_order(tiny_model_path, monkeypatch):
     from moderation import cli
-    from moderation.moderator import Moderator
+    from moderation.moderator import WARM_UP, Moderator
 
     sizes = []
     real = Moderator.check_batch
@@ -322,4 +322,5 @@ def test_check_jsonl_cuts_a_batch_at_its_size_or_its_characters_and_keeps_the_or
     result = run("check", "--model", tiny_model_path, "--jsonl", "--batch-size", "4", input=stdin)
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["id"] for line in result.output.splitlines()] == [c["id"] for c in comments]
-    assert sizes == [3, 1, 2]   # cut by the characters of c2 (149 + 10), then of c3, then the end
+    # The warm-up's comments first; then cut by the characters of c2 (149 + 10), then of c3, then the end.
+    assert sizes == [len(WARM_UP), 3, 1, 2]

@@ -247,3 +247,40 @@ def test_a_long_comment_with_thousands_of_fingerprints_is_found_again(tmp_path):
     detector = RepeatChecker(SqliteStore(tmp_path / "h.sqlite3"))
     detector.check_batch([Comment(long_text, id="a", thread="t", author="ann")])
     assert detector.check_batch([Comment(long_text, id="b", thread="t", author="ann")])[0].score == 1.0
+
+
+def test_warm_up_builds_the_lazy_tables_and_remembers_nothing(tmp_path, moderator_with, tiny_model_path):
+    import json
+    import subprocess
+    import sys
+
+    from moderation.moderator import WARM_UP
+
+    # In a process of its own: the tables are process-wide, and other tests have built them.
+    probe = (
+        "import json, sys\n"
+        "from moderation import normaliser\n"
+        "from moderation.artifact import load\n"
+        "from moderation.features import vocabulary\n"
+        "from moderation.moderator import Moderator\n"
+        "from moderation.rulebook import load_rulebook\n"
+        "m = Moderator(load(sys.argv[1]), load_rulebook())\n"
+        "before = [normaliser._confusables.cache_info().currsize, len(m.lexicon._spelled),\n"
+        "          vocabulary._both_lexicons.cache_info().currsize]\n"
+        "m.warm_up()\n"
+        "print(json.dumps([before, [normaliser._confusables.cache_info().currsize, len(m.lexicon._spelled),\n"
+        "                  vocabulary._both_lexicons.cache_info().currsize]]))\n")
+    out = subprocess.run([sys.executable, "-c", probe, str(tiny_model_path)], capture_output=True, text=True, check=True)
+    before, after = json.loads(out.stdout)
+    # Confusable letters read, a spaced-out word spelled, an unseen word classified.
+    assert before == [0, 0, 0] and after[0] == 1 and after[1] >= 1 and after[2] >= 1
+    store = SqliteStore(tmp_path / "history.sqlite3")
+    moderator = moderator_with(store)
+    cold = [moderator_with(None).check(Comment(t, store=False)).to_dict() for t in WARM_UP]
+    moderator.warm_up()
+    # Nothing stored or queued: the same texts are no repeats, the review queue is empty, and the
+    # verdicts are those of a moderator that was not warmed up.
+    assert store.queue_pending(0) == []
+    after = [moderator.check(Comment(t, store=False)).to_dict() for t in WARM_UP]
+    assert all(v["scores"]["repeated"] == 0 for v in after)
+    assert [{**v, "unavailable": []} for v in after] == [{**v, "unavailable": []} for v in cold]
