@@ -91,6 +91,7 @@ def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
     from moderation.cli import BATCH_SIZE
     from moderation.comment import Comment
     from moderation.moderator import Moderator
+    from moderation.signals import detect_links
     from moderation.store import SqliteStore
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +99,7 @@ def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
         comments = [Comment(t, store=False) for t in texts]
         best = float("inf")
         for _ in range(repeat):
+            detect_links.cache_clear()   # as for the batch without a history: no run helped by the last
             t0 = time.perf_counter()
             for i in range(0, len(comments), BATCH_SIZE):   # the command line's batches
                 checker.check_batch(comments[i:i + BATCH_SIZE])
