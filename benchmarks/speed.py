@@ -13,8 +13,10 @@ predict_prob (one rule):
 - the whole process: ``moderation check --jsonl`` on the comments as a JSON Lines file (a fresh,
   empty history: every comment is compared with it, as the command does by default; and with
   ``--no-history``, scoring only), against a 6-line script calling alt-profanity-check's
-  predict_prob on the same file; the time to the first verdict (one comment); and the throughput
-  past start-up against the in-process batch with the same work (with a history, and without);
+  predict_prob on the same file; the time to the first verdict and the throughput past it, in one
+  process (one comment written and answered, then the rest), against the in-process batch with the
+  same work (with a history, and without), each ratio taken within a round of runs back to back
+  and the median of the rounds printed;
 - HTTP (needs wrk: apt-get install wrk): ``moderation serve`` with 2 workers, batches of 100 of the
   same comments (checked against the history, not remembered) and single comments, on 8 connections.
 Comments: 10,000 drawn with a fixed seed from the Civil Comments, Wikipedia talk and YouTube
@@ -85,55 +87,97 @@ def timed(command: list[str], stdin: Path, repeat: int) -> float:
     return best
 
 
-def in_process_with_history(moderator, texts: list[str], repeat: int) -> float:
-    """Batch throughput (best of ``repeat``) when every comment is also compared with a history
-    (empty, in a temporary folder), as the command line and the service always do."""
+def streamed(command: list[str], first: bytes, rest: bytes) -> tuple[float, float]:
+    """One process of ``command``: the time to its first verdict (one comment written, its input
+    kept open: the command answers at a pause), then the time from there to its last verdict, the
+    rest written at once and the input closed. Past start-up is thus measured in one process, not
+    as the difference of two."""
+    import threading
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdin.write(first)
+    proc.stdin.flush()
+    proc.stdout.readline()
+    t1 = time.perf_counter()
+
+    def write():
+        proc.stdin.write(rest)
+        proc.stdin.close()
+    writer = threading.Thread(target=write)
+    writer.start()
+    proc.stdout.read()
+    writer.join()
+    if proc.wait() != 0:
+        raise SystemExit(f"speed.py: {' '.join(command)} failed")
+    return t1 - t0, time.perf_counter() - t1
+
+
+def in_process_runs(moderator, texts: list[str]):
+    """Two functions timing one in-process run of ``texts`` in the command line's batches (seconds):
+    without a history, and compared with one (empty, in a temporary folder; not remembered), as the
+    command does by default. The link cache is emptied first: no run is helped by the one before."""
     from moderation.cli import BATCH_SIZE
     from moderation.comment import Comment
     from moderation.moderator import Moderator
     from moderation.signals import detect_links
     from moderation.store import SqliteStore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        checker = Moderator(moderator.artifact, moderator.rulebook, history=SqliteStore(Path(tmp) / "h.sqlite3"))
-        comments = [Comment(t, store=False) for t in texts]
-        best = float("inf")
-        for _ in range(repeat):
-            detect_links.cache_clear()   # as for the batch without a history: no run helped by the last
-            t0 = time.perf_counter()
-            for i in range(0, len(comments), BATCH_SIZE):   # the command line's batches
-                checker.check_batch(comments[i:i + BATCH_SIZE])
-            best = min(best, time.perf_counter() - t0)
-    return len(texts) / best
+    folder = tempfile.TemporaryDirectory()
+    checker = Moderator(moderator.artifact, moderator.rulebook, history=SqliteStore(Path(folder.name) / "h.sqlite3"))
+    comments = [Comment(t, store=False) for t in texts]
+
+    def run(who) -> float:
+        detect_links.cache_clear()
+        t0 = time.perf_counter()
+        for i in range(0, len(comments), BATCH_SIZE):
+            who.check_batch(comments[i:i + BATCH_SIZE])
+        return time.perf_counter() - t0
+
+    return (lambda: run(moderator)), (lambda: run(checker)), folder
 
 
-def whole_process(model: Path, texts: list[str], in_process: float, with_history: float, repeat: int) -> list[tuple]:
+def whole_process(model: Path, texts: list[str], moderator, repeat: int) -> list[tuple]:
+    """The command's whole process against the peer's script; its start-up to the first verdict;
+    and its throughput past start-up (``streamed``) against the in-process batch doing the same
+    work. Each of the ``repeat`` rounds runs every command once and the in-process batches once,
+    back to back, and its ratios are taken within the round; the medians are printed (the
+    machine's speed drifts between rounds)."""
     binary = str(Path(sys.executable).parent / "moderation")
-    with tempfile.TemporaryDirectory() as tmp:
-        lines, one = Path(tmp) / "comments.jsonl", Path(tmp) / "one.jsonl"
-        lines.write_text("".join(json.dumps({"id": f"c{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
-        one.write_text(json.dumps({"id": "c0", "text": texts[0]}) + "\n")
+    bare_in, history_in, folder = in_process_runs(moderator, texts)
+    n = len(texts)
+    encoded = [json.dumps({"id": f"c{i}", "text": t}).encode() + b"\n" for i, t in enumerate(texts)]
+    rounds = []
+    with folder, tempfile.TemporaryDirectory() as tmp:
+        lines = Path(tmp) / "comments.jsonl"
+        lines.write_bytes(b"".join(encoded))
         peer = Path(tmp) / "peer.py"
         peer.write_text(PEER_SCRIPT)
 
-        def ours(stdin):
+        def command(*flags):
             db = Path(tmp) / f"history-{time.monotonic_ns()}.sqlite3"   # a fresh, empty history each run
-            return [binary, "check", "--jsonl", "--model", str(model), "--db", str(db)], stdin
-        first = min(timed(*ours(one), 1) for _ in range(repeat))
-        mine = min(timed(*ours(lines), 1) for _ in range(repeat))
-        bare_command = [binary, "check", "--jsonl", "--no-history", "--model", str(model)]
-        bare_first = timed(bare_command, one, repeat)
-        bare = timed(bare_command, lines, repeat)
-        theirs = timed([sys.executable, str(peer)], lines, repeat)
-    past, bare_past = len(texts) / max(mine - first, 1e-9), len(texts) / max(bare - bare_first, 1e-9)
-    return [("in-process batch with a history, c/s", f"{with_history:,.0f}", "", ""),
-            ("whole process, check --jsonl, s", f"{mine:.2f}", f"{theirs:.2f}", f"{theirs / mine:.2f}x"),
-            ("  start-up to the first verdict, s", f"{first:.2f}", "", ""),
-            ("  past start-up, comments/s", f"{past:,.0f}", "", f"{past / with_history:.2f}x"),
+            return [binary, "check", "--jsonl", *flags, "--model", str(model), "--db", str(db)]
+        for _ in range(repeat):
+            r = {"all": timed(command(), lines, 1), "bare": timed(command("--no-history"), lines, 1),
+                 "peer": timed([sys.executable, str(peer)], lines, 1)}
+            r["first"], rest = streamed(command(), encoded[0], b"".join(encoded[1:]))
+            r["bare_first"], bare_rest = streamed(command("--no-history"), encoded[0], b"".join(encoded[1:]))
+            r["past"], r["bare_past"] = (n - 1) / rest, (n - 1) / bare_rest
+            r["in_history"], r["in_bare"] = history_in(), bare_in()
+            rounds.append(r)
+    med = lambda f: statistics.median(f(r) for r in rounds)  # noqa: E731
+    return [("in-process batch with a history, c/s", f"{med(lambda r: n / r['in_history']):,.0f}", "", ""),
+            (f"whole process, check --jsonl, s (median of {repeat})", f"{med(lambda r: r['all']):.2f}",
+             f"{med(lambda r: r['peer']):.2f}", f"{med(lambda r: r['peer'] / r['all']):.2f}x"),
+            ("  start-up to the first verdict, s", f"{med(lambda r: r['first']):.2f}", "", ""),
+            ("  past start-up, comments/s", f"{med(lambda r: r['past']):,.0f}", "",
+             f"{med(lambda r: r['past'] * r['in_history'] / n):.2f}x"),
             ("    (against in-process with a history)", "", "", ""),
-            ("whole process, --no-history, s", f"{bare:.2f}", f"{theirs:.2f}", f"{theirs / bare:.2f}x"),
-            ("  start-up to the first verdict, s", f"{bare_first:.2f}", "", ""),
-            ("  past start-up, comments/s", f"{bare_past:,.0f}", "", f"{bare_past / in_process:.2f}x"),
+            ("whole process, --no-history, s", f"{med(lambda r: r['bare']):.2f}", f"{med(lambda r: r['peer']):.2f}",
+             f"{med(lambda r: r['peer'] / r['bare']):.2f}x"),
+            ("  start-up to the first verdict, s", f"{med(lambda r: r['bare_first']):.2f}", "", ""),
+            ("  past start-up, comments/s", f"{med(lambda r: r['bare_past']):,.0f}", "",
+             f"{med(lambda r: r['bare_past'] * r['in_bare'] / n):.2f}x"),
             ("    (against in-process, no history)", "", "", "")]
 
 
@@ -267,7 +311,7 @@ def main() -> int:
     rows.append(("model load time (verify + unpickle)", f"{measured['load_s']:.2f} s", ""))
     rows.append(("model file size", f"{model.stat().st_size / 1e6:.1f} MB", ""))
     rows.append(("peak RSS, load + score 10,000", f"{measured['peak_rss_mb']:.0f} MB", ""))
-    rows += whole_process(model, texts, ours, in_process_with_history(moderator, texts, args.repeat), args.repeat)
+    rows += whole_process(model, texts, moderator, args.repeat)
     if args.http_seconds:
         rows += http(model, texts, args.http_seconds)
 

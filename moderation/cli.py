@@ -15,6 +15,7 @@ import click
 from . import jsonio
 from .artifact import read_card
 from .errors import InputError, ModerationError
+from .lines import Lines
 from .comment import Comment
 from .detectors import RULE_IDS
 from .settings import Settings, default_model_path, read_token_file
@@ -186,9 +187,10 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
         batch.clear()
         chars = 0
 
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
+    def take(number: int, raw: bytes) -> None:
+        nonlocal failed, total, chars
         if not raw.strip():
-            continue
+            return
         total += 1
         try:
             item = _parse_line(raw, number)
@@ -197,12 +199,18 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
             if batch:
                 flush()
             out.write(jsonio.dumps({"line": number, "error": {"code": "invalid_line", "message": str(exc)}}) + b"\n")
-            continue
+            return
         batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
                              author=item.get("author"), store=store))
         chars += len(item["text"])
         if len(batch) >= batch_size or chars >= BATCH_CHARS:
             flush()
+
+    lines = Lines(sys.stdin.buffer)
+    for number, raw in enumerate(lines, start=1):
+        take(number, raw)
+        if not lines.ready():   # a pause in a pipe: what was read so far is answered now
+            flush() if batch else out.flush()
     if batch:
         flush()
     return failed, total
