@@ -142,6 +142,16 @@ ALWAYS_INLINE int normalize_k(const void *raw, Py_ssize_t n, void *a, int K)
         return 0;
     if (!leet)
         goto digits;
+    /* (?<![\w@.])@(?=[$s]{2}): "@" for "a" starting "@$$", "@sshole" (not a handle). */
+    for (Py_ssize_t i = 0; i + 2 < n; i++) {
+        if (CH(a, K, i) != '@')
+            continue;
+        Py_UCS4 before = i > 0 ? CH(a, K, i - 1) : ' ';
+        Py_UCS4 n1 = CH(a, K, i + 1), n2 = CH(a, K, i + 2);
+        if (!(is_alnum(before) || before == '_' || before == '@' || before == '.') && (n1 == '$' || n1 == 's') &&
+            (n2 == '$' || n2 == 's'))
+            SET(a, K, i, 'a');
+    }
     /* (?<=[a-z])[013457@$!]+(?=[a-z]): whole runs with a letter on each side. */
     for (Py_ssize_t i = 0; i < n;) {
         if (!is_leet(CH(a, K, i))) {

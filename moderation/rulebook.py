@@ -178,6 +178,9 @@ def parse_settings(cls: type, entry: dict[str, Any], where: str, base: Path | No
                     and (most is None or value <= most)):
                 bounds = f">= {least}" if most is None else f"from {least} to {most}"
                 raise RulebookError(f"{where}: {f.name} must be a whole number {bounds}, got {value!r}")
+        elif kind is bool:
+            if not isinstance(value, bool):
+                raise RulebookError(f"{where}: {f.name} must be true or false, got {value!r}")
         elif kind is float:
             if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise RulebookError(f"{where}: {f.name} must be a number, got {value!r}")

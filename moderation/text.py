@@ -17,6 +17,9 @@ _LEET_INSIDE = re.compile(r"(?<=[a-z])[013457@$!]+(?=[a-z])")
 # Dollar signs ending a word ("a$$") or starting one ("$hit"); not "$5" or "5$".
 _DOLLAR_END = re.compile(r"(?<=[a-z])\$+(?![a-z0-9])")
 _DOLLAR_START = re.compile(r"(?<![a-z0-9])\$(?=[a-z]{2})")
+#: "@" for "a" at the start of a word only before "$$" or "ss" ("@$$", "@sshole"): elsewhere a
+#: word-initial "@" is a handle ("@mayor").
+_AT_START = re.compile(r"(?<![\w@.])@(?=[$s]{2})")
 _DIGIT = re.compile(r"[0-9]")
 
 #: A word: letters/digits, with inner apostrophes or stars ("don't", "f*ck", "f**k") and trailing
@@ -47,7 +50,8 @@ def unleet(folded: str) -> str:
     def swap(match: re.Match) -> str:
         return match.group(0).translate(_LEET)
 
-    out = _LEET_INSIDE.sub(swap, folded)
+    out = _AT_START.sub("a", folded) if "@" in folded else folded
+    out = _LEET_INSIDE.sub(swap, out)
     out = _DOLLAR_END.sub(swap, out)
     return _DOLLAR_START.sub(swap, out)
 

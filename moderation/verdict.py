@@ -44,7 +44,8 @@ class Flag:
     action: str = "review"
     #: The score at which this rule rejects; None: the rule never rejects.
     reject_threshold: float | None = None
-    #: What matched when a word list decided the flag: "banned_words", "suspect_words", "lexicon".
+    #: What matched when a word list decided the flag: "banned_words", "suspect_words", "lexicon";
+    #: "masked" when a word written as symbols ("****") sent the comment to review.
     matched: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,6 +24,11 @@ def tier_of(text: str) -> list[str]:
     ("what the f**k", ["strong"]), ("f***ing ridiculous", ["strong"]), ("a**hole", ["strong"]),
     ("Sh1t happens", ["strong"]), ("a$$", ["strong"]), ("$hit", ["strong"]), ("shiiiiit", ["strong"]),
     ("FUUUUCK", ["strong"]), ("clusterfuck", ["strong"]), ("Motherfucker", ["strong"]), ("STFU", ["strong"]),
+    ("What a pompous @$$.", ["strong"]), ("these @ssholes", ["strong"]), ("a dumb azz", ["strong"]),
+    ("effen stupid", ["strong"]), ("fkn morons", ["strong"]), ("LYING SACK of SHT", ["strong"]), ("GFY", ["strong"]),
+    ("Same old mierda.", ["strong"]),
+    # a handle is not a disguise, nor is a word that merely begins like one
+    ("@ssmith said so", []), ("@mayor has spoken", []), ("life in the shtetl", []), ("Azzurri win", []),
     ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
     # slurs
     ("you retard", ["slurs"]),
@@ -104,3 +109,28 @@ def test_innocent_look_alikes_are_published(moderator, text):
     verdict = moderator.check(text)
     assert "foul_language" not in {f.rule for f in verdict.flags}
     assert verdict.scores["foul_language"] < 1.0
+
+
+@pytest.mark.parametrize("text,masked", [
+    ("They are already dead from the *** up!!", "***"), ("What a crock of deluded *&^&.", "*&^&"),
+    ("Ha, #$%@ you and your council.", "#$%@"),
+])
+def test_a_word_written_as_symbols_is_sent_to_review_with_the_symbols_as_evidence(moderator, text, masked):
+    verdict = moderator.check(text)
+    flag = next(f for f in verdict.flags if f.rule == "foul_language")
+    assert (flag.matched, flag.action, flag.evidence[0].text) == ("masked", "review", masked)
+    assert verdict.verdict == REVIEW and flag.score == flag.threshold
+
+
+@pytest.mark.parametrize("text", ["Great game!!! Worth every $$$ of the ticket.", "Email me at @@@ never mind.",
+                                  "Rates rose 5%** this year", "see the footnote*", "a#b#c is a name"])
+def test_exclamations_dollars_and_symbols_inside_words_are_not_masked_words(moderator, text):
+    assert "foul_language" not in {f.rule for f in moderator.check(text).flags}
+
+
+def test_an_outlet_can_turn_masked_words_off(tiny_artifact):
+    book = parse_rulebook({"rule": [{"id": "foul_language", "review_masked": False}]})
+    verdict = Moderator(tiny_artifact, book).check("They are already dead from the *** up!!")
+    assert not any(f.matched == "masked" for f in verdict.flags)
+    with pytest.raises(RulebookError, match="review_masked must be true or false, got 'no'"):
+        parse_rulebook({"rule": [{"id": "foul_language", "review_masked": "no"}]})

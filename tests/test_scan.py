@@ -15,7 +15,7 @@ FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
           "Visit shop.example.com/a, www.EXAMPLE.org or example dot com (dot) [.] x . y hxxp://a.b",
-          "STOP THE CUTS!!! Sooooo bad ‼ NASA and CNN", "@USER #MAGA ABC'DEF GHI", "Wait...And then… next\u2003one",
+          "STOP THE CUTS!!! Sooooo bad ‼ NASA and CNN", "@USER #MAGA ABC'DEF GHI", "@$$ @sshole x@$$ .@ss _@ss @@ss @s", "Wait...And then… next\u2003one",
           "¹²³ ½ Ⅷ 中文字 ０１２ A\u0301B", "\x00 \ud7ff \U0001F600 emoji 😀😀😀"]
 
 letters = st.text(alphabet=st.sampled_from(list("aAbBsS xX1!$@*'’.?\n\u2026éÉ0-/[]()dotwWcmDOT")), max_size=80)

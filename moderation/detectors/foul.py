@@ -8,10 +8,14 @@ word lists, and the learned model for the context.
   on their own, and a comment whose only hits are mild is never rejected for foul language.
 - A banned word (rulebook ``banned_words``, phrases allowed) rejects the comment; a suspect word
   (``suspect_words``) sends it to review (the same way as a "review" tier).
+- A word masked whole by symbols ("what a load of ****", "#$%&"): no lexicon word to find, yet our
+  readers judged 19 of 22 such training comments foul; it sends the comment to review
+  (``review_masked``), as a "review" tier does.
 - Evidence: the listed and lexicon words first, then the words the model weighed most.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +28,10 @@ from .learned import LearnedDetector, learned_scores
 
 _REJECT, _REVIEW, _MODEL, _NONE = (ACTIONS.index(a) for a in ("reject", "review", "model", "none"))
 
+#: Three or more masking symbols at the start of a word, one of them * # % & or ^ (so "!!!", "$$$"
+#: and "@@@" are not): a word written as symbols. Starts only where a run begins: linear.
+MASKED = re.compile(r"(?<![\w/*#@$%&^!])(?=[@$!]*[*#%&^])[*#@$%&^!]{3,}")
+
 
 @dataclass(frozen=True)
 class FoulLanguageSettings:
@@ -33,6 +41,8 @@ class FoulLanguageSettings:
     suspect_words: tuple[str, ...] = field(default=(), metadata={"kind": "words"})
     #: The tiered lexicon (a path, relative to the rulebook's folder); empty: the packaged one.
     lexicon: str = field(default="", metadata={"kind": "path"})
+    #: A word masked whole by symbols ("****", "#$%&") sends the comment to review.
+    review_masked: bool = True
 
 
 class FoulLanguageDetector(LearnedDetector):
@@ -86,6 +96,14 @@ class FoulLanguageDetector(LearnedDetector):
         listed: dict[int, tuple] = {}
         # A lexicon tier that rejects or reviews decided these comments' flags.
         matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised).tolist(), "lexicon")
+        if self.settings.review_masked:
+            for d, text in enumerate(batch.texts):
+                found = MASKED.search(text) if not has[d, _REJECT] else None
+                if found is not None:
+                    listed[d] = (batch.evidence(d, found.start(), found.end()),)
+                    if scores[d] < raise_to:
+                        scores[d], no_reject[d] = raise_to, True
+                        matched[d] = "masked"
         if self.banned or self.suspect:
             for d, text in enumerate(batch.texts):
                 banned, suspect = self.banned.find(text), self.suspect.find(text)

@@ -93,8 +93,9 @@ class Flag(BaseModel):
     action: Literal["review", "reject"] = Field(description="What this flag does to this comment.")
     reject_threshold: float | None = Field(default=None, description="The score at which the rule rejects; "
                                                                       "absent when it never does.")
-    matched: Literal["banned_words", "suspect_words", "lexicon"] | None = Field(
-        default=None, description="The word list that decided the flag, when one did.")
+    matched: Literal["banned_words", "suspect_words", "lexicon", "masked"] | None = Field(
+        default=None, description="The word list that decided the flag, when one did (\"masked\": a word "
+                                  "written as symbols, \"****\").")
     evidence: list[Evidence]
 
 
