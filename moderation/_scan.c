@@ -392,6 +392,18 @@ ALWAYS_INLINE int may_link(const void *raw, int K, Py_ssize_t n, PyObject *text,
 /* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
  * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
  * any of them its score is 0. */
+/* Whether a text holds a character that can begin a word written as symbols (detectors/foul.py's
+ * MASKED needs one of "* # % & ^"): the others are not searched. */
+ALWAYS_INLINE int may_mask(const void *raw, int K, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = CH(raw, K, i);
+        if (c == '*' || c == '#' || c == '%' || c == '&' || c == '^')
+            return 1;
+    }
+    return 0;
+}
+
 ALWAYS_INLINE int may_shout(const void *raw, int K, Py_ssize_t n)
 {
 #define AT(i) CH(raw, K, (i))
@@ -973,7 +985,7 @@ ALWAYS_INLINE int scan_text(const void *raw, const void *a, int K, Py_ssize_t n,
     int link = may_link(raw, K, n, text, tlds);
     if (link < 0)
         return -1;
-    *flag = (uint8_t)((link ? 1 : 0) | (may_shout(raw, K, n) ? 2 : 0));
+    *flag = (uint8_t)((link ? 1 : 0) | (may_shout(raw, K, n) ? 2 : 0) | (may_mask(raw, K, n) ? 4 : 0));
     return 0;
 }
 static int scan_text_4(const Py_UCS4 *raw, const Py_UCS4 *a, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start, Buf *end,

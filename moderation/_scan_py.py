@@ -96,8 +96,8 @@ def segment_sums(out, k: int, group, cols, cols2, keep, ext) -> None:
 
 def scan(texts: list[str], tlds) -> tuple:
     """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8,
-    marks uint8). It screens nothing out: every text is flagged as one that may hold a link (1) and
-    shout (2). A token's mark is 1 when its first character is a capital as written, plus 2 when a
+    marks uint8). It screens nothing out: every text is flagged as one that may hold a link (1),
+    shout (2) and hold a word written as symbols (4). A token's mark is 1 when its first character is a capital as written, plus 2 when a
     "?" follows it before the next token (or the end of the text)."""
     doc, start, end, hashes, brk, marks = [], [], [], [], [], []
     for d, text in enumerate(texts):
@@ -117,7 +117,7 @@ def scan(texts: list[str], tlds) -> tuple:
             marks[-1] |= 2
     return (np.asarray(doc, dtype=np.int32), np.asarray(start, dtype=np.int32), np.asarray(end, dtype=np.int32),
             np.asarray(hashes, dtype=np.uint64), np.asarray(brk, dtype=np.bool_),
-            np.full(len(texts), 3, dtype=np.uint8), np.asarray(marks, dtype=np.uint8))
+            np.full(len(texts), 7, dtype=np.uint8), np.asarray(marks, dtype=np.uint8))
 
 
 def measure_volume(text: str, acronyms: set, acronyms_cased: bool) -> tuple:

@@ -30,6 +30,7 @@ class Scan:
     brk: np.ndarray        # bool: a sentence ends between this token and the comment's previous one
     may_link: np.ndarray   # bool per comment
     may_shout: np.ndarray  # bool per comment
+    may_mask: np.ndarray   # bool per comment: it holds one of "* # % & ^" (a word written as symbols?)
     #: per token: 1 its first character is a capital as written, 2 a "?" follows it (before the
     #: next token, or the end of the comment)
     marks: np.ndarray
@@ -48,6 +49,7 @@ def _as_scan(doc, start, end, hashes, brk, flags, marks) -> Scan:
                 end=np.frombuffer(end, dtype=np.int32), hash=np.frombuffer(hashes, dtype=np.uint64),
                 brk=np.frombuffer(brk, dtype=np.bool_),
                 may_link=(flags_ & 1).astype(bool), may_shout=(flags_ & 2).astype(bool),
+                may_mask=(flags_ & 4).astype(bool),
                 marks=np.frombuffer(marks, dtype=np.uint8))
 
 

@@ -333,3 +333,18 @@ def test_compiled_text_kgram_digests_are_hashlib_s_across_lanes_and_block_bounda
             expected = b"".join(hashlib.blake2b(" ".join(words[i:i + 5]).encode(), digest_size=8).digest()
                                 for i in range(max(n_words - 4, 0)))
             assert digests == expected and grams == [max(n_words - 4, 0), 0, 0] and counts == [n_words, 0, 1]
+
+
+@compiled
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.sampled_from(list("ab *#%&^@$!.\u00e9")), max_size=20), max_size=6))
+def test_the_compiled_scanner_marks_exactly_the_texts_a_masked_word_could_begin_in(texts):
+    from moderation.detectors.foul import MASKED
+
+    with accel.use("compiled"):
+        found = scan.scan(texts)
+    assert found.may_mask.tolist() == [any(c in t for c in "*#%&^") for t in texts]
+    # a text it leaves out holds no masked word; the twin marks every text
+    assert all(found.may_mask[d] or not MASKED.search(t) for d, t in enumerate(texts))
+    with accel.use("python"):
+        assert scan.scan(texts).may_mask.all() or not texts

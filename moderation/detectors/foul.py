@@ -97,12 +97,10 @@ class FoulLanguageDetector(LearnedDetector):
         # A lexicon tier that rejects or reviews decided these comments' flags.
         matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised).tolist(), "lexicon")
         if self.settings.review_masked:
-            for d, text in enumerate(batch.texts):
-                # Substring tests first: a pattern search is 50 times slower, and 95% of comments
-                # hold none of these.
-                if not ("*" in text or "#" in text or "%" in text or "&" in text or "^" in text) or has[d, _REJECT]:
-                    continue
-                found = MASKED.search(text)
+            # The scanner marks the few comments that hold a character a masked word begins with
+            # (a pattern search of every comment cost a third as much as scoring it).
+            for d in np.flatnonzero(a.scan.may_mask & ~has[:, _REJECT]).tolist():
+                found = MASKED.search(batch.texts[d])
                 if found is not None:
                     listed[d] = (batch.evidence(d, found.start(), found.end()),)
                     if scores[d] < raise_to:
