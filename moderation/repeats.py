@@ -168,7 +168,7 @@ class _BatchLookup:
         self.store, self.per_fingerprint = store, per_fingerprint
         marks = list({key for p in printed for key in p.keys})   # in any order: each is looked up alone
         self.stored: dict[int, list[int]] | None = store.newest(marks, per_fingerprint) if marks else {}
-        self.new: dict[int, list[int]] = {}   # fingerprint -> keys the batch added, newest first
+        self.new: dict[int, list[int]] = {}   # fingerprint -> keys the batch added, oldest first
         self.known = set(self.stored)          # fingerprints of either: the others find nothing
 
     def added(self, key: int, replaced: bool, fingerprints: Sequence[int]) -> None:
@@ -176,7 +176,7 @@ class _BatchLookup:
             self.stored = None
         elif self.stored is not None:
             for mark in set(fingerprints):
-                self.new.setdefault(mark, []).insert(0, key)
+                self.new.setdefault(mark, []).append(key)
             self.known.update(fingerprints)
 
     def candidates(self, fingerprints: Sequence[int], since: float) -> list[tuple[StoredComment, int]]:
@@ -185,9 +185,12 @@ class _BatchLookup:
         if self.known.isdisjoint(fingerprints):
             return []
         marks = sorted(set(fingerprints))
-        newest = {}
+        newest, most = {}, self.per_fingerprint
         for mark in marks:
-            keys = self.new.get(mark, []) + self.stored.get(mark, [])
+            # The batch's own newest first, then the store's: at most ``most`` a fingerprint, so a
+            # phrase posted thousands of times in one batch costs each comment no more than once.
+            recent = self.new.get(mark, [])[:-most - 1:-1]
+            keys = recent + self.stored.get(mark, [])[:most - len(recent)]
             if keys:
-                newest[mark] = keys[:self.per_fingerprint]
+                newest[mark] = keys
         return self.store.sharing(marks, newest, since)
