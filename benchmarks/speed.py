@@ -77,15 +77,12 @@ for text, p in zip(texts, predict_prob(texts)):
 """
 
 
-def timed(command: list[str], stdin: Path, repeat: int) -> float:
-    """The best of ``repeat`` wall-clock runs of ``command`` reading ``stdin``, output discarded."""
-    best = float("inf")
-    for _ in range(repeat):
-        with open(stdin, "rb") as handle:
-            t0 = time.perf_counter()
-            subprocess.run(command, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            best = min(best, time.perf_counter() - t0)
-    return best
+def timed(command: list[str], stdin: Path) -> float:
+    """The wall-clock time of one run of ``command`` reading ``stdin``, output discarded."""
+    with open(stdin, "rb") as handle:
+        t0 = time.perf_counter()
+        subprocess.run(command, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
 
 
 def streamed(command: list[str], first: bytes, rest: bytes) -> tuple[float, float]:
@@ -159,8 +156,8 @@ def whole_process(model: Path, texts: list[str], moderator, repeat: int) -> list
             db = Path(tmp) / f"history-{time.monotonic_ns()}.sqlite3"   # a fresh, empty history each run
             return [binary, "check", "--jsonl", *flags, "--model", str(model), "--db", str(db)]
         for _ in range(repeat):
-            r = {"all": timed(command(), lines, 1), "bare": timed(command("--no-history"), lines, 1),
-                 "peer": timed([sys.executable, str(peer)], lines, 1)}
+            r = {"all": timed(command(), lines), "bare": timed(command("--no-history"), lines),
+                 "peer": timed([sys.executable, str(peer)], lines)}
             r["first"], rest = streamed(command(), encoded[0], b"".join(encoded[1:]))
             r["bare_first"], bare_rest = streamed(command("--no-history"), encoded[0], b"".join(encoded[1:]))
             # Past start-up on the file (the issue's command): the whole run less the time to the

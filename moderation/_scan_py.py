@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .signals import measure_volume as _measure_volume
-from .text import TOKEN_RE, char_ngrams, normalize as _normalize
+from .text import TOKEN_RE, WORD_RUN, char_ngrams, normalize as _normalize
 
 FNV_OFFSET, FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
 _BREAK = re.compile(r"\n|[.!?\u2026]\s")
@@ -97,8 +97,9 @@ def segment_sums(out, k: int, group, cols, cols2, keep, ext) -> None:
 def scan(texts: list[str], tlds) -> tuple:
     """Tokens of every text: (doc int32, start int32, end int32, hash uint64, brk bool, flags uint8,
     marks uint8). It screens nothing out: every text is flagged as one that may hold a link (1),
-    shout (2) and hold a word written as symbols (4). A token's mark is 1 when its first character is a capital as written, plus 2 when a
-    "?" follows it before the next token (or the end of the text)."""
+    shout (2) and hold a word written as symbols (4). A token's mark is 1 when its first character
+    is a capital as written, plus 2 when a "?" follows it before the next token (or the end of the
+    text)."""
     doc, start, end, hashes, brk, marks = [], [], [], [], [], []
     for d, text in enumerate(texts):
         norm = _normalize(text)
@@ -240,12 +241,9 @@ def _kgram_digests(lists: list[list[str]], k: int) -> tuple[bytes, list[int]]:
     return b"".join(out), counts
 
 
-_ALNUM_RUN = re.compile(r"[^\W_]+")
-
-
 def text_kgram_digests(texts: list[str], k: int) -> tuple[bytes, list[int], list[int]]:
     """The 8-byte BLAKE2b digest of every run of ``k`` words of each text (its runs of
     alphanumeric characters) joined by spaces, with how many k-grams and words each text has."""
-    lists = [_ALNUM_RUN.findall(text) for text in texts]
+    lists = [WORD_RUN.findall(text) for text in texts]
     digests, grams = _kgram_digests(lists, k)
     return digests, grams, [len(ws) for ws in lists]

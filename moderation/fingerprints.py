@@ -14,21 +14,19 @@ hashes and with these.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Sequence
 
 import numpy as np
 
 from . import accel
-from .text import fold
+from .text import WORD_RUN, fold
 
 K = 5
 WINDOW = 4
-_WORD = re.compile(r"[^\W_]+")
 
 
 def words(text: str) -> list[tuple[str, int, int]]:
-    return [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(fold(text))]
+    return [(m.group(0), m.start(), m.end()) for m in WORD_RUN.finditer(fold(text))]
 
 
 def kgram_hashes(tokens: Sequence[tuple[str, int, int]], k: int = K) -> list[int]:
@@ -119,7 +117,7 @@ class Printed:
 
 def print_batch(texts: Sequence[str], window: int = WINDOW) -> list[Printed]:
     """``Printed`` for each text; equal to ``codes_and_keys(kgram_hashes(words(text)))``."""
-    # The bytes kgram_hashes reads, every comment at once, words split where ``_WORD`` splits them.
+    # The bytes kgram_hashes reads, every comment at once, words split where ``WORD_RUN`` splits them.
     digests, counts, n_words = accel.text_kgram_digests([fold(text) for text in texts], K)
     hashes = np.frombuffer(digests, dtype=">i8").astype(np.int64)
     sizes = np.asarray(counts, dtype=np.int64)

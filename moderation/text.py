@@ -21,6 +21,9 @@ _DOLLAR_START = re.compile(r"(?<![a-z0-9])\$(?=[a-z]{2})")
 #: word-initial "@" is a handle ("@mayor").
 _AT_START = re.compile(r"(?<![\w@.])@(?=[$s]{2})")
 _DIGIT = re.compile(r"[0-9]")
+#: A word of repeat detection's fingerprints: a run of alphanumeric characters (str.isalnum's;
+#: the compiled scanner's text_kgram_digests splits the same way).
+WORD_RUN = re.compile(r"[^\W_]+")
 
 #: A word: letters/digits, with inner apostrophes or stars ("don't", "f*ck", "f**k") and trailing
 #: stars ("f***"). Hyphens and other punctuation separate words.

@@ -56,6 +56,27 @@ class Decision:
     decided: float
 
 
+#: A queue item's columns, in ``QueueItem``'s order: what every store reads an item back from.
+QUEUE_COLUMNS = "item_id, thread, author, text, verdict, rules, received"
+
+
+def pending_query(mark: str, has_rule: str, since: float, rule: str | None, limit: int,
+                  before: tuple[float, str] | None) -> tuple[str, list]:
+    """The statement and parameters of ``queue_pending`` in a store's SQL dialect: ``mark`` is its
+    placeholder, ``has_rule`` its test that the item's JSON ``rules`` hold one (with one ``mark``).
+    Newest first, a page at a time: ``before`` is the last item seen, (received, item_id)."""
+    sql, params = f"SELECT {QUEUE_COLUMNS} FROM queue WHERE decided IS NULL AND received >= {mark}", [since]
+    if before is not None:
+        sql += f" AND (received < {mark} OR (received = {mark} AND item_id < {mark}))"
+        params += [before[0], before[0], before[1]]
+    if rule is not None:
+        sql += f" AND {has_rule}"
+        params.append(rule)
+    sql += f" ORDER BY received DESC, item_id DESC LIMIT {mark}"
+    params.append(limit)
+    return sql, params
+
+
 class HistoryStore(ABC):
     """What repeat detection needs of a history. Promise (tested for every implementation): inside
     ``transaction()``, lookups and additions are atomic with respect to every other writer of the

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from .codec import CODES, from_schema_1, pack, unpack
-from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
+from .base import QUEUE_COLUMNS, Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment, pending_query
 
 #: 2: 16-bit codes and 32-bit keys (``codec``), as SQLite's schema 2; 1 kept full 64-bit hashes.
 SCHEMA_VERSION = 2
@@ -238,8 +238,6 @@ class PostgresStore(HistoryStore):
 
     # --- queue and decisions --------------------------------------------------------------------
 
-    _QUEUE = "item_id, thread, author, text, verdict, rules, received"
-
     @staticmethod
     def _item(row) -> QueueItem:
         item_id, thread, author, text, verdict, rules, received = row
@@ -257,23 +255,14 @@ class PostgresStore(HistoryStore):
                            i.received))
 
     def queue_pending(self, since, rule=None, limit=50, before=None):
-        sql, params = f"SELECT {self._QUEUE} FROM queue WHERE decided IS NULL AND received >= %s", [since]
-        if before is not None:
-            sql += " AND (received < %s OR (received = %s AND item_id < %s))"
-            params += [before[0], before[0], before[1]]
-        if rule is not None:
-            sql += " AND rules ? %s"
-            params.append(rule)
-        sql += " ORDER BY received DESC, item_id DESC LIMIT %s"
-        params.append(limit)
-        return [self._item(row) for row in self._rows(sql, params)]
+        return [self._item(row) for row in self._rows(*pending_query("%s", "rules ? %s", since, rule, limit, before))]
 
     def queue_get(self, item_id):
-        rows = self._rows(f"SELECT {self._QUEUE} FROM queue WHERE item_id = %s", (item_id,))
+        rows = self._rows(f"SELECT {QUEUE_COLUMNS} FROM queue WHERE item_id = %s", (item_id,))
         return self._item(rows[0]) if rows else None
 
     def queued_since(self, since):
-        return [self._item(r) for r in self._rows(f"SELECT {self._QUEUE} FROM queue WHERE received >= %s "
+        return [self._item(r) for r in self._rows(f"SELECT {QUEUE_COLUMNS} FROM queue WHERE received >= %s "
                                                   "ORDER BY received", (since,))]
 
     def decide(self, decision):

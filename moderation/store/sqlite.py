@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .codec import CODES, from_schema_1, pack, pack_keys, unpack, unpack_keys
-from .base import Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment
+from .base import QUEUE_COLUMNS, Decision, HistoryStore, QueueItem, StoreUnavailable, StoredComment, pending_query
 
 #: The schema's version (SQLite's user_version): created on first use, migrated forward, and a
 #: file of a newer version than this code refused. 2: 16-bit codes and 32-bit keys (``codec``),
@@ -325,8 +325,6 @@ class SqliteStore(HistoryStore):
 
     # --- queue and decisions -----------------------------------------------------------------
 
-    _QUEUE_COLUMNS = "item_id, thread, author, text, verdict, rules, received"
-
     @staticmethod
     def _item(row) -> QueueItem:
         item_id, thread, author, text, verdict, rules, received = row
@@ -341,25 +339,17 @@ class SqliteStore(HistoryStore):
                  for i in items])
 
     def queue_pending(self, since, rule=None, limit=50, before=None):
-        sql = f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE decided IS NULL AND received >= ?"
-        params: list = [since]
-        if before is not None:
-            sql += " AND (received < ? OR (received = ? AND item_id < ?))"
-            params += [before[0], before[0], before[1]]
-        if rule is not None:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(queue.rules) WHERE value = ?)"
-            params.append(rule)
-        sql += " ORDER BY received DESC, item_id DESC LIMIT ?"
-        params.append(limit)
+        sql, params = pending_query("?", "EXISTS (SELECT 1 FROM json_each(queue.rules) WHERE value = ?)",
+                                    since, rule, limit, before)
         return [self._item(row) for row in self._run(sql, params).fetchall()]
 
     def queue_get(self, item_id):
-        row = self._run(f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE item_id = ?", (item_id,)).fetchone()
+        row = self._run(f"SELECT {QUEUE_COLUMNS} FROM queue WHERE item_id = ?", (item_id,)).fetchone()
         return None if row is None else self._item(row)
 
     def queued_since(self, since):
         return [self._item(row) for row in self._run(
-            f"SELECT {self._QUEUE_COLUMNS} FROM queue WHERE received >= ? ORDER BY received", (since,)).fetchall()]
+            f"SELECT {QUEUE_COLUMNS} FROM queue WHERE received >= ? ORDER BY received", (since,)).fetchall()]
 
     def decide(self, decision):
         with self.transaction():
