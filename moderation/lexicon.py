@@ -39,6 +39,8 @@ from .text import normalize
 #: What may follow a masked word's stem ("f***ing", "sh*tty"): an ending, not another word ("do---if").
 SUFFIXES = frozenset("s es ed er ers ing ings in y ty ier iest ies ly head heads face faces wit wits tard tards hole "
                      "holes bag bags off up ery ry er's".split())
+#: The endings ``unmask`` tries first where stars cover both a stem's letters and an ending's.
+_COMMON_ENDINGS = ("ing", "in", "ed", "er", "ers", "s", "es", "y", "ty", "ings")
 #: What a hit of a tier does (see lexicon.toml).
 ACTIONS = ("reject", "review", "model", "none")
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
@@ -217,8 +219,8 @@ class Lexicon:
 
     def unmask(self, token: str) -> str | None:
         """The word a token with stars for letters stands for (``f**k``: fuck, ``f***ing``: fucking,
-        ``sh*``: shit, a trailing run of stars standing for the rest of the word), the most severe
-        tier's first, or None."""
+        ``f*****g``: fucking, the stars covering stem and ending, ``sh*``: shit, a trailing run of
+        stars standing for the rest of the word), the most severe tier's first, or None."""
         if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
             return None
         body = token.rstrip("*")
@@ -235,11 +237,25 @@ class Lexicon:
                 rest = token[len(word):]
                 if len(token) > len(word) and same(token[:len(word)], word) and rest in SUFFIXES:
                     return word + rest
+            for word in stems:                                   # f*****g: the stars span stem and ending
+                for ending in self._endings_of_length.get(len(token) - len(word), ()):
+                    if same(token, word + ending):
+                        return word + ending
             if trailing and len(body) >= 2:                      # sh*: the stars stand for the rest
                 for word in words:
                     if len(word) > len(body) and same(body, word[:len(body)]):
                         return word
         return None
+
+    @cached_property
+    def _endings_of_length(self) -> dict[int, list[str]]:
+        """``SUFFIXES`` by length, each length's in a fixed order (what ``unmask`` tries)."""
+        out: dict[int, list[str]] = {}
+        # "f*****g" is "fucking" before it is "fuckbag": the common endings first.
+        for ending in sorted(SUFFIXES, key=lambda e: (e not in _COMMON_ENDINGS, _COMMON_ENDINGS.index(e)
+                                                      if e in _COMMON_ENDINGS else 0, e)):
+            out.setdefault(len(ending), []).append(ending)
+        return out
 
     @cached_property
     def _by_first_letter(self) -> dict[str, list[tuple[list[str], list[str]]]]:

@@ -27,11 +27,15 @@ def tier_of(text: str) -> list[str]:
     ("What a pompous @$$.", ["strong"]), ("these @ssholes", ["strong"]), ("a dumb azz", ["strong"]),
     ("effen stupid", ["strong"]), ("fkn morons", ["strong"]), ("LYING SACK of SHT", ["strong"]), ("GFY", ["strong"]),
     ("Same old mierda.", ["strong"]),
+    # stars covering a stem and its ending
+    ("a f*****g idiot", ["strong"]), ("f****n moron", ["strong"]), ("his jagoffs", ["strong"]),
     # a handle is not a disguise, nor is a word that merely begins like one
     ("@ssmith said so", []), ("@mayor has spoken", []), ("life in the shtetl", []), ("Azzurri win", []),
     ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
     # slurs
-    ("you retard", ["slurs"]),
+    ("you retard", ["slurs"]), ("shooting whiteys", ["slurs"]), ("niggaz", ["slurs"]),
+    # a slur's letters beginning an innocent word
+    ("the very useful word niggardly", []),
     # words with innocent senses: left to the model
     ("Dick Cheney again", ["context"]), ("that took balls", ["context"]),
     # mild: never flag on their own
