@@ -253,9 +253,14 @@ class _Classes:
         return starts[keep], ends[keep]
 
     def _masked_runs_from_spots(self) -> tuple[np.ndarray, np.ndarray]:
-        """``masked_runs`` of a short text: from each mask spot (the engine skips to them; they
-        are few) the run is followed right, and left on the reversed text, each by one match; a
-        run is followed once."""
+        """``masked_runs`` of a short text, as arrays."""
+        flat = np.array([x for span in self.masked_spans() for x in span], dtype=np.int64)
+        return flat[0::2], flat[1::2]
+
+    def masked_spans(self) -> list[tuple[int, int]]:
+        """``masked_runs`` of a short text, as (start, end) pairs: from each mask spot (the engine
+        skips to them; they are few) the run is followed right, and left on the reversed text,
+        each by one match; a run is followed once."""
         chars, spans, end, n, reverse = self.chars, [], -1, len(self.chars), None
         for m in _MASK_SPOT.finditer(chars):
             if m.start() < end:
@@ -263,10 +268,9 @@ class _Classes:
             if reverse is None:
                 reverse = chars[::-1]
             at = n - m.start()            # reverse[at] is the character before the spot
-            spans += (m.start() - (_WORD_RUN.match(reverse, at).end() - at), _WORD_RUN.match(chars, m.end()).end())
-            end = spans[-1]
-        flat = np.array(spans, dtype=np.int64)
-        return flat[0::2], flat[1::2]
+            end = _WORD_RUN.match(chars, m.end()).end()
+            spans.append((m.start() - (_WORD_RUN.match(reverse, at).end() - at), end))
+        return spans
 
 
 def _spans(matches) -> tuple[np.ndarray, np.ndarray]:
@@ -281,6 +285,8 @@ def _segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
+_NO_SPANS = np.zeros(0, dtype=np.int64)
+_NO_SPANS.flags.writeable = False
 _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
 #: The shortest and the longest word a run of spaced letters is searched for.
 _SHORTEST, _LONGEST = 3, 16
@@ -497,6 +503,16 @@ class Normaliser:
     def _unmasked_words(self, chars: str, classes: _Classes, taken) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The lexicon words masked runs stand for, as edits; a run overlapping ``taken`` is left.
         A text repeats its disguises, so each distinct run is unmasked once."""
+        unmask = self._unmask
+        if taken is None and not classes._by_arrays(None):
+            # A short text's few runs, read one by one: most (a hashtag, "word--word", a link's
+            # "#anchor") stand for no word, and arrays would cost more than reading them.
+            found = [(a, b, w) for a, b in classes.masked_spans() if 3 <= b - a <= 40
+                     and (w := unmask(chars[a:b])) is not None]
+            if not found:
+                return _NO_SPANS, _NO_SPANS, []
+            return (np.array([f[0] for f in found], dtype=np.int64), np.array([f[1] for f in found], dtype=np.int64),
+                    [f[2] for f in found])
         starts, ends = classes.masked_runs()
         if not len(starts):
             return starts, ends, []
@@ -505,7 +521,6 @@ class Normaliser:
             keep &= _outside(taken, starts, ends)
         starts, ends = starts[keep], ends[keep]
         tokens = [chars[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
-        unmask = self._unmask
         known = {t: unmask(t) for t in set(tokens)}
         words = list(map(known.__getitem__, tokens))
         found = np.fromiter(map(operator.is_not, words, repeat(None)), dtype=bool, count=len(words))
@@ -517,6 +532,8 @@ class Normaliser:
         no word is spelled across them ("T H I S f u c k": "fuck"). The
         runs' letters are read as one text (runs apart by a character no word holds), so the
         lexicon's word pattern passes over all of them once."""
+        if taken is None and not classes._by_arrays(None):
+            return self._spaced_words_short(chars)
         starts, ends = classes.spaced_runs()
         if not len(starts):
             return starts, ends, []
@@ -543,6 +560,26 @@ class Normaliser:
         first = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
         last = np.fromiter((j for _, j in found), dtype=np.int64, count=len(found))
         return where[first], where[last - 1] + 1, [letters[i:j] for i, j in found]
+
+    def _spaced_words_short(self, chars: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """``_spaced_words`` of a short text with no edits taken, letter by letter (its few runs
+        cost less read so than put in arrays)."""
+        where: list[int] = []
+        for m in _SPACED.finditer(chars):
+            if where:
+                where.append(-1)   # "\x00" between two runs: no word spans both
+            where += [i for i in range(m.start(), m.end()) if chars[i] not in _SEPARATORS]
+        if not where:
+            return _NO_SPANS, _NO_SPANS, []
+        letters = "".join([chars[i] if i >= 0 else "\x00" for i in where])
+        lower = letters.lower()
+        if len(lower) != len(letters):
+            lower = "".join(c.lower()[:1] or c for c in letters)
+        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(lower)]
+        if not found:
+            return _NO_SPANS, _NO_SPANS, []
+        return (np.array([where[i] for i, _ in found], dtype=np.int64),
+                np.array([where[j - 1] + 1 for _, j in found], dtype=np.int64), [letters[i:j] for i, j in found])
 
     def _unmask(self, token: str) -> str | None:
         """The lexicon word a masked token stands for, or None (a hyphenated word, a handle...);

@@ -207,6 +207,32 @@ def test_the_array_runs_are_the_patterns_spans():
     same()
 
 
+def test_a_short_texts_words_read_one_by_one_are_the_arrays_words(monkeypatch):
+    # A short text's spaced and masked words are read run by run, not in arrays: the same edits.
+    from moderation import normaliser as module
+
+    texts = ["You are a f-----g idiot", "s h i t and f u c k", "#hashtag law--nobody f*ck s--t", "u.s.a",
+             "a b c f u c k me", "well-known X-ray FXXK sh—", "T H I S f u c k", "x y z"]
+
+    def words(text):
+        flag = module.screen([text])[0]
+        return Normaliser(Lexicon.load())._words(text, None, flag)[0]
+
+    short = [words(t) for t in texts]
+    monkeypatch.setattr(module, "_ARRAYS_FROM", 0)
+    assert [words(t) for t in texts] == short
+    assert short[0] == "You are a fucking idiot" and short[1] == "shit and fuck"
+
+    @settings(max_examples=1500, deadline=None)
+    @given(WORD_PASS_TEXT)
+    def same(text):
+        monkeypatch.setattr(module, "_ARRAYS_FROM", 2000)
+        by_runs = words(text)
+        monkeypatch.setattr(module, "_ARRAYS_FROM", 0)
+        assert words(text) == by_runs
+    same()
+
+
 def test_the_array_classes_are_the_engines_for_every_character():
     text = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
     classes = _Classes(text)
