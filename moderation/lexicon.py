@@ -21,7 +21,6 @@ passes over the text, not a call per token.
 """
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 import tomllib
@@ -50,6 +49,20 @@ _CANDIDATE = re.compile(r"\*+|([^\W\d_])\1{2,}")
 _NONE = -1
 #: A word of letters only (what spaced letters can spell).
 _LETTERS = re.compile(r"[^\W\d_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _candidate_lines(joined: str, starts: np.ndarray) -> list[int]:
+    """The lines of ``joined`` (beginning at ``starts``) where ``_CANDIDATE`` matches: a star, or
+    one letter three times in a row. Found in arrays (the pattern's back-reference, tried at every
+    character, cost as much as the lexicon's own pass); the few repeats are checked as letters by
+    the engine's own class. Tests hold it to the pattern."""
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    repeat = np.flatnonzero((points[:-2] == points[1:-1]) & (points[1:-1] == points[2:])) if len(points) > 2 else \
+        np.zeros(0, dtype=np.int64)
+    letters = [i for i, c in zip(repeat.tolist(), points[repeat].tolist()) if _LETTER.match(chr(c))]
+    at = np.concatenate([np.flatnonzero(points == 42), np.asarray(letters, dtype=np.int64)])
+    return np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
 
 
 def _trie_pattern(words: list[tuple[str, bool]]) -> str:
@@ -332,9 +345,7 @@ class Lexicon:
                 at, tier = zip(*found)
                 out[np.searchsorted(starts, at)] = tier
         # Masked and stretched tokens are few: tried one by one.
-        line_starts = starts.tolist()
-        lines = {bisect.bisect_right(line_starts, m.start()) - 1 for m in _CANDIDATE.finditer(joined)}
-        for i in sorted(lines):
+        for i in _candidate_lines(joined, starts):
             if out[i] == _NONE:
                 out[i] = self.tier(tokens[i])
         return out

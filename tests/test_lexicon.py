@@ -138,3 +138,26 @@ def test_an_outlet_can_turn_masked_words_off(tiny_artifact):
     assert not any(f.matched == "masked" for f in verdict.flags)
     with pytest.raises(RulebookError, match="review_masked must be true or false, got 'no'"):
         parse_rulebook({"rule": [{"id": "foul_language", "review_masked": "no"}]})
+
+
+def test_the_candidate_lines_found_in_arrays_are_the_patterns():
+    import bisect
+
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from moderation.lexicon import _CANDIDATE, _candidate_lines
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.lists(st.text(alphabet=st.sampled_from(list("aab*1_\u00e9\u00e9\u0663\u00b2\u4e2dZ")), max_size=12),
+                    min_size=1, max_size=8))
+    def same(tokens):
+        joined = "\n".join(tokens)
+        starts = np.zeros(len(tokens), dtype=np.int64)
+        np.cumsum([len(t) + 1 for t in tokens[:-1]], out=starts[1:])
+        expected = sorted({bisect.bisect_right(starts.tolist(), m.start()) - 1 for m in _CANDIDATE.finditer(joined)})
+        assert _candidate_lines(joined, starts) == expected
+    same()
+    assert LEXICON.tiers_of(["shiiiit", "ok", "f**k", "111", "___", "\u00e9\u00e9\u00e9"]).tolist()[:3] == \
+        [LEXICON.tier("shiiiit"), -1, LEXICON.tier("f**k")]
