@@ -392,13 +392,23 @@ ALWAYS_INLINE int may_link(const void *raw, int K, Py_ssize_t n, PyObject *text,
 /* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
  * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
  * any of them its score is 0. */
-/* Whether a text holds a character that can begin a word written as symbols (detectors/foul.py's
- * MASKED needs one of "* # % & ^"): the others are not searched. */
+/* Whether a text may hold a word written as symbols: detectors/foul.py's MASKED needs a run of
+ * three or more of "* # @ $ % & ^ !" holding one of "* # % & ^"; the other texts are not searched
+ * (a text with a "#" or "&" alone, a wiki link or "Q&A", used to be). */
 ALWAYS_INLINE int may_mask(const void *raw, int K, Py_ssize_t n)
 {
+    Py_ssize_t run = 0;
+    int trigger = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = CH(raw, K, i);
-        if (c == '*' || c == '#' || c == '%' || c == '&' || c == '^')
+        if (c == '*' || c == '#' || c == '%' || c == '&' || c == '^') {
+            trigger = 1;
+        } else if (!(c == '@' || c == '$' || c == '!')) {
+            run = 0;
+            trigger = 0;
+            continue;
+        }
+        if (++run >= 3 && trigger)
             return 1;
     }
     return 0;

@@ -97,8 +97,8 @@ class FoulLanguageDetector(LearnedDetector):
         # A lexicon tier that rejects or reviews decided these comments' flags.
         matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised).tolist(), "lexicon")
         if self.settings.review_masked:
-            # The scanner marks the few comments that hold a character a masked word begins with
-            # (a pattern search of every comment cost a third as much as scoring it).
+            # The scanner marks the few comments that hold a run of masking symbols a masked word
+            # could be (a pattern search of every comment cost a third as much as scoring it).
             for d in np.flatnonzero(a.scan.may_mask & ~has[:, _REJECT]).tolist():
                 found = MASKED.search(batch.texts[d])
                 if found is not None:
