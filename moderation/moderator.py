@@ -177,7 +177,7 @@ class Moderator:
             evidence.update(((d, j), found) for d, found in zip(docs, results[j].evidence(docs)))
         version = self.version
         # Every comment published first (most are), in bulk; then the flagged and forced ones.
-        scores = list(map(dict, map(zip, repeat(RULE_IDS), rows)))
+        scores = _score_dicts(rows)
         out = list(map(Verdict, ids, repeat(PUBLISH), repeat(()), scores, repeat(version), repeat(unavailable)))
         for i in sorted(flagged.keys() | forced):
             row = rows[i]
@@ -199,6 +199,20 @@ class Moderator:
             flags.sort(key=lambda f: -f.score)   # stable: ties keep rule order
             out[i] = Verdict(ids[i], verdict, tuple(flags), scores[i], version, unavailable)
         return out
+
+
+def _dicts_of(keys: tuple[str, ...]):
+    """A function turning rows of values into dicts of ``keys``, written as one dict display
+    (``{k0: v0, k1: v1, ...}``): for 15,000 verdicts' scores it takes 4.4 ms where
+    ``dict(zip(keys, row))`` took 7.2. The source is made from the number of keys only; the
+    keys themselves are passed in as globals."""
+    values = [f"v{i}" for i in range(len(keys))]
+    display = ", ".join(f"k{i}: {v}" for i, v in enumerate(values))
+    return eval(f"lambda rows: [{{{display}}} for {', '.join(values)}, in rows]",   # noqa: S307
+                {f"k{i}": key for i, key in enumerate(keys)})
+
+
+_score_dicts = _dicts_of(RULE_IDS)
 
 
 @contextmanager

@@ -174,3 +174,13 @@ def test_verdict_bytes_are_its_dict_in_field_order_for_one_and_for_a_batch(moder
     assert list(json.loads(one)) == ["id", "verdict", "flags", "scores", "model"]
     assert list(json.loads(one)["flags"][0])[:5] == ["rule", "rule_text", "score", "threshold", "action"]
     assert json.loads(batch_bytes(verdicts)) == {"results": [v.to_dict() for v in verdicts]}
+
+
+def test_the_score_dicts_are_the_rules_zipped_with_each_row():
+    from moderation.detectors import RULE_IDS
+    from moderation.moderator import _dicts_of, _score_dicts
+
+    rows = [[i / 10 + j for j in range(len(RULE_IDS))] for i in range(3)]
+    assert _score_dicts(rows) == [dict(zip(RULE_IDS, row)) for row in rows]
+    assert list(_score_dicts(rows)[0]) == list(RULE_IDS)
+    assert _dicts_of(("a", "b"))([(1, 2)]) == [{"a": 1, "b": 2}] and _dicts_of(("a",))([(1,)]) == [{"a": 1}]
