@@ -89,6 +89,7 @@ static inline Py_UCS4 unleet_cp(Py_UCS4 c)
 #define ASCII_LEET 8 /* a leet digit or symbol (is_leet) */
 #define ASCII_DIGIT 16
 #define ASCII_DOLLAR 32
+#define ASCII_MASK_TRIGGER 64 /* one of "* # % & ^": a word written as symbols may begin (may_mask) */
 static uint8_t ascii_class[128];
 static uint8_t ascii_lower[128];
 
@@ -114,7 +115,7 @@ static inline Py_UCS4 to_lower(Py_UCS4 c) { return c < 128 ? ((c >= 'A' && c <= 
 
 /* Normalise text into a (len(text) code points); the four steps match text.normalize's
  * regular expressions, each applied to the previous step's output. */
-ALWAYS_INLINE int normalize_k(const void *raw, Py_ssize_t n, void *a, int K)
+ALWAYS_INLINE int normalize_k(const void *raw, Py_ssize_t n, void *a, int K, uint8_t *seen_out)
 {
     /* Most comments have no disguise character and no "$": their later passes are skipped. */
     int leet = 0, dollar = 0, digit = 0;
@@ -135,6 +136,8 @@ ALWAYS_INLINE int normalize_k(const void *raw, Py_ssize_t n, void *a, int K)
             digit = 1;
         }
     }
+    if (seen_out != NULL)
+        *seen_out = seen;   /* what the scan's later passes may skip */
     leet |= (seen & ASCII_LEET) != 0;
     dollar |= (seen & ASCII_DOLLAR) != 0;
     digit |= (seen & ASCII_DIGIT) != 0;
@@ -198,8 +201,8 @@ digits:
     return 0;
 }
 
-static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a) { return normalize_k(raw, n, a, 4); }
-static int normalize_ascii(const Py_UCS1 *raw, Py_ssize_t n, Py_UCS1 *a) { return normalize_k(raw, n, a, 1); }
+static int normalize_into(const Py_UCS4 *raw, Py_ssize_t n, Py_UCS4 *a, uint8_t *seen) { return normalize_k(raw, n, a, 4, seen); }
+static int normalize_ascii(const Py_UCS1 *raw, Py_ssize_t n, Py_UCS1 *a, uint8_t *seen) { return normalize_k(raw, n, a, 1, seen); }
 
 /* An output array built in place in a bytes object (grown by resizing it), so handing it to
  * Python copies nothing. */
@@ -807,8 +810,9 @@ done:
 }
 
 /* Normalise text into *buf (grown as needed; *cap is its capacity in code points, the raw text
- * being kept in its second half) and return the raw code points, or NULL with an exception set. */
-static const Py_UCS4 *load_normalized(PyObject *text, Py_UCS4 **buf, Py_ssize_t *cap)
+ * being kept in its second half) and return the raw code points, or NULL with an exception set;
+ * *seen (when not NULL) gets the classes of the ASCII characters met. */
+static const Py_UCS4 *load_normalized(PyObject *text, Py_UCS4 **buf, Py_ssize_t *cap, uint8_t *seen)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (n + 1 > *cap) {
@@ -824,7 +828,7 @@ static const Py_UCS4 *load_normalized(PyObject *text, Py_UCS4 **buf, Py_ssize_t 
     Py_UCS4 *raw = *buf + *cap;
     if (n && PyUnicode_AsUCS4(text, raw, *cap, 0) == NULL)
         return NULL;
-    if (normalize_into(raw, n, *buf) < 0)
+    if (normalize_into(raw, n, *buf, seen) < 0)
         return NULL;
     return raw;
 }
@@ -860,7 +864,7 @@ static PyObject *py_grams_at(PyObject *self, PyObject *args)
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
         if (d[i] != current) {
-            if (load_normalized(text, &a, &cap) == NULL)
+            if (load_normalized(text, &a, &cap, NULL) == NULL)
                 goto done;
             current = d[i];
         }
@@ -908,7 +912,7 @@ static PyObject *py_normalize(PyObject *self, PyObject *text)
         return PyErr_NoMemory();
     PyObject *out = NULL;
     Py_UCS4 *raw = a + n;
-    if ((n == 0 || PyUnicode_AsUCS4(text, raw, n + 1, 0) != NULL) && normalize_into(raw, n, a) == 0)
+    if ((n == 0 || PyUnicode_AsUCS4(text, raw, n + 1, 0) != NULL) && normalize_into(raw, n, a, NULL) == 0)
         out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a, n);
     PyMem_Free(a);
     return out;
@@ -916,7 +920,8 @@ static PyObject *py_normalize(PyObject *self, PyObject *text)
 
 /* One comment's tokens appended to the buffers, and its flags (see scan). */
 ALWAYS_INLINE int scan_text(const void *raw, const void *a, int K, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start,
-                            Buf *end, Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+                            Buf *end, Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds,
+                            uint8_t seen)
 {
     int32_t d32 = (int32_t)d;
     Py_ssize_t i = 0, prev_end = -1;
@@ -995,18 +1000,18 @@ ALWAYS_INLINE int scan_text(const void *raw, const void *a, int K, Py_ssize_t n,
     int link = may_link(raw, K, n, text, tlds);
     if (link < 0)
         return -1;
-    *flag = (uint8_t)((link ? 1 : 0) | (may_shout(raw, K, n) ? 2 : 0) | (may_mask(raw, K, n) ? 4 : 0));
+    *flag = (uint8_t)((link ? 1 : 0) | (may_shout(raw, K, n) ? 2 : 0) | ((seen & ASCII_MASK_TRIGGER) && may_mask(raw, K, n) ? 4 : 0));
     return 0;
 }
 static int scan_text_4(const Py_UCS4 *raw, const Py_UCS4 *a, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start, Buf *end,
-                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds, uint8_t seen)
 {
-    return scan_text(raw, a, 4, n, d, doc, start, end, hash, brk, marks, flag, text, tlds);
+    return scan_text(raw, a, 4, n, d, doc, start, end, hash, brk, marks, flag, text, tlds, seen);
 }
 static int scan_text_1(const Py_UCS1 *raw, const Py_UCS1 *a, Py_ssize_t n, Py_ssize_t d, Buf *doc, Buf *start, Buf *end,
-                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds)
+                       Buf *hash, Buf *brk, Buf *marks, uint8_t *flag, PyObject *text, PyObject *tlds, uint8_t seen)
 {
-    return scan_text(raw, a, 1, n, d, doc, start, end, hash, brk, marks, flag, text, tlds);
+    return scan_text(raw, a, 1, n, d, doc, start, end, hash, brk, marks, flag, text, tlds, seen);
 }
 
 /* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8,
@@ -1031,7 +1036,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        uint8_t f;
+        uint8_t f, seen = 0;
         int failed;
         if (PyUnicode_IS_ASCII(text)) {
             /* Read in place; the normalised copy is one byte a character. */
@@ -1045,13 +1050,13 @@ static PyObject *py_scan(PyObject *self, PyObject *args)
                 }
             }
             const Py_UCS1 *raw = PyUnicode_1BYTE_DATA(text);
-            normalize_ascii(raw, n, a8);
-            failed = scan_text_1(raw, a8, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds);
+            normalize_ascii(raw, n, a8, &seen);
+            failed = scan_text_1(raw, a8, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds, seen);
         } else {
-            const Py_UCS4 *raw = load_normalized(text, &a, &cap);
+            const Py_UCS4 *raw = load_normalized(text, &a, &cap, &seen);
             if (raw == NULL)
                 goto done;
-            failed = scan_text_4(raw, a, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds);
+            failed = scan_text_4(raw, a, n, d, &doc, &start, &end, &hash, &brk, &marks, &f, text, tlds, seen);
         }
         if (failed)
             goto done;
@@ -1455,7 +1460,7 @@ static PyObject *py_terms_at(PyObject *self, PyObject *args)
             goto fail;
         }
         if (d[i] != current) {
-            if (load_normalized(text, &a, &cap) == NULL)
+            if (load_normalized(text, &a, &cap, NULL) == NULL)
                 goto fail;
             current = d[i];
         }
@@ -1938,7 +1943,8 @@ PyMODINIT_FUNC PyInit__scan(void)
         ascii_class[c] = (uint8_t)((Py_UNICODE_ISALNUM(c) ? ASCII_ALNUM : 0) | (Py_UNICODE_ISSPACE(c) ? ASCII_SPACE : 0) |
                                    ((c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' || c == '(' || c == '{' ||
                                      c == 'd' || c == 'D') ? ASCII_LINK : 0) | (is_leet(c) ? ASCII_LEET : 0) |
-                                   (is_09(c) ? ASCII_DIGIT : 0) | (c == '$' ? ASCII_DOLLAR : 0));
+                                   (is_09(c) ? ASCII_DIGIT : 0) | (c == '$' ? ASCII_DOLLAR : 0) |
+                                   ((c == '*' || c == '#' || c == '%' || c == '&' || c == '^') ? ASCII_MASK_TRIGGER : 0));
     for (Py_UCS4 c = 0; c < 128; c++)
         ascii_lower[c] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (Py_UCS4 c = 0; c < 128; c++)
