@@ -62,8 +62,8 @@ class LearnedDetector(Detector):
             chosen.update(zip([(d, self.column) for d in missing],
                               evidence.choose(scored, [(d, self.column) for d in missing], self.context.evidence_per_flag)))
         texts, changed, Evidence = batch.originals, batch.normalised, evidence.Evidence
-        return [tuple(Evidence(texts[d][s:e], s, e) for s, e, _ in chosen[(int(d), self.column)]) if d not in changed
-                else tuple(batch.evidence(d, s, e) for s, e, _ in chosen[(int(d), self.column)]) for d in docs]
+        return [tuple([Evidence(texts[d][s:e], s, e) for s, e, _ in chosen[(int(d), self.column)]]) if d not in changed
+                else tuple([batch.evidence(d, s, e) for s, e, _ in chosen[(int(d), self.column)]]) for d in docs]
 
     def ready(self) -> None:
         self.model.score(["readiness probe"])

@@ -194,7 +194,7 @@ def analyse(features: "TextFeatures", texts: list[str], parts: bool = True, scan
         part_span = np.stack([s.start[seg_first[kept]], s.end[seg_first[kept] + seg_len[kept] - 1]], axis=1)
     a = Analysis(texts=texts, scan=s, table=table, ext=ext, oov=oov, unigram=unigram, pair_left=left,
                  pair_right=right, pair_col=pair_col, part_of=part_of, part_doc=part_doc, part_span=part_span,
-                 links=links, keep=keep, promo_links=promo_links, seg=seg)
+                 links=links, keep=keep, promo_links=promo_links, seg=seg, _first=first_of_doc)
     a.action, cue = features.token_classes(a)
     a.signals = batch_signals(a, a.action, cue)
     return a
