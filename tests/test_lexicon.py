@@ -29,6 +29,7 @@ def tier_of(text: str) -> list[str]:
     ("Same old mierda.", ["strong"]),
     # stars covering a stem and its ending
     ("a f*****g idiot", ["strong"]), ("f****n moron", ["strong"]), ("his jagoffs", ["strong"]),
+    ("the f'ing mayor", ["strong"]), ("F’n idiot", ["strong"]), ("some badass", ["strong"]),
     # a handle is not a disguise, nor is a word that merely begins like one
     ("@ssmith said so", []), ("@mayor has spoken", []), ("life in the shtetl", []), ("Azzurri win", []),
     ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
