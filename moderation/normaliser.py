@@ -307,6 +307,13 @@ def screen(texts: Sequence[str]) -> list[int]:
     return list(bytes(accel.screen(list(texts))))
 
 
+def _lower(letters: str) -> str:
+    """``letters`` in lower case, one character for one (a letter whose lower case is longer, "İ",
+    keeps its first), so indices into it are indices into ``letters``."""
+    lower = letters.lower()
+    return lower if len(lower) == len(letters) else "".join(c.lower()[:1] or c for c in letters)
+
+
 def _taken(kinds) -> tuple[np.ndarray, np.ndarray] | None:
     """The spans of the edits found so far (disjoint), sorted, or None."""
     kinds = [k for k in kinds if len(k[0])]
@@ -553,10 +560,7 @@ class Normaliser:
         between = np.searchsorted(at, starts[1:])
         letters = np.insert(points[at], between, 0).astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
         where = np.insert(at, between, -1)   # each letter's index in chars
-        lower = letters.lower()
-        if len(lower) != len(letters):   # a letter whose lower case is longer ("İ"): one for one
-            lower = "".join(c.lower()[:1] or c for c in letters)
-        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(lower)]
+        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(_lower(letters))]
         first = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
         last = np.fromiter((j for _, j in found), dtype=np.int64, count=len(found))
         return where[first], where[last - 1] + 1, [letters[i:j] for i, j in found]
@@ -572,10 +576,7 @@ class Normaliser:
         if not where:
             return _NO_SPANS, _NO_SPANS, []
         letters = "".join([chars[i] if i >= 0 else "\x00" for i in where])
-        lower = letters.lower()
-        if len(lower) != len(letters):
-            lower = "".join(c.lower()[:1] or c for c in letters)
-        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(lower)]
+        found = [m.span() for m in self.lexicon.spelled_words(_SHORTEST, _LONGEST).finditer(_lower(letters))]
         if not found:
             return _NO_SPANS, _NO_SPANS, []
         return (np.array([where[i] for i, _ in found], dtype=np.int64),

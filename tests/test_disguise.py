@@ -258,10 +258,12 @@ def _spelled_by_hand(lexicon, text):
 def test_spelled_words_are_the_longest_lexicon_words_leftmost_first():
     lexicon = Lexicon.load()
     pattern = lexicon.spelled_words(3, 16)
-    letters = sorted({c for w in lexicon._whole[0] for c in w} | set("fuckshitxyz"))
+    # Spaced letters spell words of letters only ("f'ing" has an apostrophe no one spaces out).
+    spellable = sorted(w for w in lexicon._whole[0] if w.isalpha())
+    letters = sorted({c for w in spellable for c in w} | set("fuckshitxyz"))
 
     @settings(max_examples=1500, deadline=None)
-    @given(st.lists(st.one_of(st.sampled_from(sorted(lexicon._whole[0])[:200] + list(lexicon._whole[1])),
+    @given(st.lists(st.one_of(st.sampled_from(spellable[:200] + list(lexicon._whole[1])),
                               st.text(alphabet=st.sampled_from(letters), max_size=3)), max_size=8))
     def same(parts):
         text = "".join(parts)
