@@ -60,6 +60,9 @@ def _candidate_lines(joined: str, starts: np.ndarray) -> list[int]:
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     repeat = np.flatnonzero((points[:-2] == points[1:-1]) & (points[1:-1] == points[2:])) if len(points) > 2 else \
         np.zeros(0, dtype=np.int64)
+    # A run of one character repeats at each of its places: its first stands for it (a word of
+    # 20,000 "a"s is one check, not 20,000).
+    repeat = repeat[np.concatenate(([True], np.diff(repeat) > 1))] if len(repeat) else repeat
     letters = [i for i, c in zip(repeat.tolist(), points[repeat].tolist()) if _LETTER.match(chr(c))]
     at = np.concatenate([np.flatnonzero(points == 42), np.asarray(letters, dtype=np.int64)])
     return np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()

@@ -162,3 +162,22 @@ def test_the_candidate_lines_found_in_arrays_are_the_patterns():
     same()
     assert LEXICON.tiers_of(["shiiiit", "ok", "f**k", "111", "___", "\u00e9\u00e9\u00e9"]).tolist()[:3] == \
         [LEXICON.tier("shiiiit"), -1, LEXICON.tier("f**k")]
+
+
+def test_a_run_of_one_letter_is_checked_once_however_long(monkeypatch):
+    import numpy as np
+
+    from moderation import lexicon as module
+
+    calls = []
+
+    class Counting:
+        def match(self, c):
+            calls.append(c)
+            return module.re.match(r"[^\W\d_]", c)
+
+    monkeypatch.setattr(module, "_LETTER", Counting())
+    tokens = ["a" * 20_000, "bbb", "x"]
+    starts = np.array([0, 20_001, 20_005])
+    assert module._candidate_lines("\n".join(tokens), starts) == [0, 1]
+    assert len(calls) == 2
