@@ -200,8 +200,7 @@ def _check_jsonl(moderator, batch_size: int, store: bool = False, unchecked: tup
                 flush()
             out.write(jsonio.dumps({"line": number, "error": {"code": "invalid_line", "message": str(exc)}}) + b"\n")
             return
-        batch.append(Comment(text=item["text"], id=item.get("id"), thread=item.get("thread"),
-                             author=item.get("author"), store=store))
+        batch.append(Comment(item["text"], item.get("id"), item.get("thread"), item.get("author"), store))
         chars += len(item["text"])
         if len(batch) >= batch_size or chars >= BATCH_CHARS:
             flush()

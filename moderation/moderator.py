@@ -108,7 +108,8 @@ class Moderator:
             # Plain texts: nothing to read from a Comment but the text.
             texts, items, ids = raw, None, [None] * len(raw)
         else:
-            items = [_as_comment(c, i) for i, c in enumerate(raw)]
+            # A Comment of a str is taken as it is (the command line's batches): no call per comment.
+            items = [c if type(c) is Comment and type(c.text) is str else _as_comment(c, i) for i, c in enumerate(raw)]
             texts, ids = [c.text for c in items], [c.id for c in items]
         verdicts = []
         # Scored in chunks so a very large batch does not set the process's peak memory; the
