@@ -174,6 +174,11 @@ def test_verdict_bytes_are_its_dict_in_field_order_for_one_and_for_a_batch(moder
     assert list(json.loads(one)) == ["id", "verdict", "flags", "scores", "model"]
     assert list(json.loads(one)["flags"][0])[:5] == ["rule", "rule_text", "score", "threshold", "action"]
     assert json.loads(batch_bytes(verdicts)) == {"results": [v.to_dict() for v in verdicts]}
+    assert json.loads(verdicts[1].to_bytes()) == verdicts[1].to_dict() and verdicts[1].flags == ()
+    # to_dict's scores are the caller's own: changing them changes no verdict
+    given = verdicts[1].to_dict()
+    given["scores"]["respect"] = 7.0
+    assert verdicts[1].scores["respect"] != 7.0 and list(given) == ["id", "verdict", "flags", "scores", "model"]
 
 
 def test_the_score_dicts_are_the_rules_zipped_with_each_row():
