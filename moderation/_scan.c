@@ -1016,7 +1016,7 @@ static int scan_text_1(const Py_UCS1 *raw, const Py_UCS1 *a, Py_ssize_t n, Py_ss
 
 /* scan(texts, tlds) -> (doc int32, start int32, end int32, hash uint64, brk uint8, flags uint8,
  * marks uint8) as bytes: one entry per token, one flag byte per text (1: may hold a link, 2: may
- * shout), then one mark byte per token (1: its first character is a capital as written, 2: a
+ * shout, 4: may hold a word written as symbols), then one mark byte per token (1: its first character is a capital as written, 2: a
  * question mark follows it before the next token or the end of the text). */
 static PyObject *py_scan(PyObject *self, PyObject *args)
 {

@@ -30,7 +30,8 @@ class Scan:
     brk: np.ndarray        # bool: a sentence ends between this token and the comment's previous one
     may_link: np.ndarray   # bool per comment
     may_shout: np.ndarray  # bool per comment
-    may_mask: np.ndarray   # bool per comment: a run of 3+ of "* # @ $ % & ^ !" holding one of "* # % & ^" (a word written as symbols?)
+    #: bool per comment: a run of 3+ of "* # @ $ % & ^ !" holding one of "* # % & ^" (a word written as symbols?)
+    may_mask: np.ndarray
     #: per token: 1 its first character is a capital as written, 2 a "?" follows it (before the
     #: next token, or the end of the comment)
     marks: np.ndarray
