@@ -267,9 +267,9 @@ class Lexicon:
     def _endings_of_length(self) -> dict[int, list[str]]:
         """``SUFFIXES`` by length, each length's in a fixed order (what ``unmask`` tries)."""
         out: dict[int, list[str]] = {}
-        # "f*****g" is "fucking" before it is "fuckbag": the common endings first.
-        for ending in sorted(SUFFIXES, key=lambda e: (e not in _COMMON_ENDINGS, _COMMON_ENDINGS.index(e)
-                                                      if e in _COMMON_ENDINGS else 0, e)):
+        # "f*****g" is "fucking" before it is "fuckbag": the common endings first, then the rest.
+        rank = {ending: k for k, ending in enumerate(_COMMON_ENDINGS)}
+        for ending in sorted(SUFFIXES, key=lambda e: (rank.get(e, len(rank)), e)):
             out.setdefault(len(ending), []).append(ending)
         return out
 
