@@ -222,3 +222,15 @@ def test_stopping_at_the_first_links_finds_what_reading_them_all_finds(monkeypat
         assert links(text, most) == links(text, 1000)[:most], text
     same()
     signals.detect_links.cache_clear()
+
+
+@pytest.mark.parametrize("text,fires", [
+    ("Senator Grey is a sexual predator.", True), ("The mayor is a conman and a quisling.", True),
+    ("He is a terrorist sympathiser and everyone knows it.", True), ("That judge is guilty of sedition.", True),
+    ("The council approved the new bus schedule.", False), ("a predator was seen near the river", False),
+])
+def test_a_named_actor_with_a_crime_word_is_an_accusation_cue(text, fires):
+    from moderation.features.dense import CUE_COLUMNS, CUES, signals_reference
+
+    signals = signals_reference(text, None, ())[3]
+    assert (signals[CUES][CUE_COLUMNS.index("actor_wrongdoing")] > 0) == fires

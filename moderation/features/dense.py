@@ -62,6 +62,7 @@ CUE_WORDS = {
         "assault*", "con", "klepto*", "kleptocra*", "betray*", "sabotag*", "smear*", "slander*", "libel*", "defraud*",
         "siphon*", "misappropriat*", "nepotis*", "plagiar*", "spied", "spying", "leaked", "rigged", "grifter*",
         "unethical", "extorted", "complicit", "cult", "agent", "agents", "gangster*", "mafia", "mob",
+        "predator*", "conman", "conmen", "sedition*", "seditious", "terroris*", "killer*", "quisling*",
     ],
     "actor": [
         "mayor", "councillor*", "councilor*", "council", "minister*", "premier", "president", "senator*", "governor",
