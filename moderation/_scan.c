@@ -1083,7 +1083,8 @@ done:
  * 1: a character above ASCII; 2: three single letters spaced apart ("f u c k": a letter not after a
  * word character, then twice 1-3 of " .-_\n\r\t" and a letter not before a word character) or dotted capitals
  * ("W.A."); 4: a mask beside a letter (a letter next to # @ % _ or a dash U+2013/U+2014, "--"
- * next to a word character, a capital X next to a lower-case letter). The same as the regular
+ * next to a word character, a capital X next to a lower-case letter, "f-" before a letter and after
+ * no letter or digit: "f-ing"). The same as the regular
  * expressions of moderation/_scan_py.py's screen. */
 static inline int is_word(Py_UCS4 c) { return c == '_' || is_alnum(c); }
 static inline int is_letter(Py_UCS4 c) { return is_alnum(c) && !is_decimal(c) && c != '_'; }
@@ -1554,6 +1555,8 @@ static inline uint8_t screen_klass(Py_UCS4 c)
                 uint8_t kp = i ? K(p) : 0, ke = i + 1 < n ? K(e) : 0;                                        \
                 if (((k & SC_MASK) && ((kp & SC_LETTER) || (ke & SC_LETTER))) ||                            \
                     (a[i] == '-' && e == '-' && ((kp & SC_WORD) || (i + 2 < n && (K(a[i + 2]) & SC_WORD)))) || \
+                    (a[i] == '-' && (p == 'f' || p == 'F') && (i < 2 || !(K(a[i - 2]) & SC_ALNUM)) &&         \
+                     (ke & SC_LETTER)) ||                                                                   \
                     (a[i] == 'X' && ((p >= 'a' && p <= 'z') || (e >= 'a' && e <= 'z'))))                     \
                     f |= 4;                                                                                 \
             }                                                                                               \

@@ -139,10 +139,10 @@ _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
 #: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
-#: capital X), from its first character to its last. The look-ahead reads a run at most once: a
+#: capital X; or beginning "f-" and a letter, "f-ing"), from its first character to its last. The look-ahead reads a run at most once: a
 #: run without a spot fails it, and every later place in that run fails the look-behind at once.
 _MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])"
-                         r"(?=[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
+                         r"(?=[fF]-[^\W\d_]|[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
                          r"[\w*#@%\-\u2013\u2014]++")
 #: What may stand between spaced letters (``_SPACED``): not a letter of the word.
 _SEPARATORS = " .-_\n\r\t"
@@ -164,7 +164,7 @@ _RUN_ASCII = _ascii(lambda c: c.isalnum() or c in "_*#@%-")
 _SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
 _EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
 #: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), and the run around it.
-_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X")
+_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[fF]-(?=[^\W\d_])")
 _WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
 #: From this length a text's runs are found in arrays; below it, by the patterns.
 _ARRAYS_FROM = 2000
@@ -250,6 +250,12 @@ class _Classes:
         starts, ends = _segments(run)
         spots = np.concatenate(([0], np.cumsum(spot)))
         keep = spots[ends] > spots[starts]
+        # A run that begins "f-" and a letter ("f-ing") is a mask too.
+        long_ = np.flatnonzero(~keep & (ends - starts >= 3))
+        if len(long_):
+            at = starts[long_]
+            keep[long_] = ((small[at] == ord("f")) | (small[at] == ord("F"))) & (small[at + 1] == _DASH) & \
+                self.letter[at + 2]
         return starts[keep], ends[keep]
 
     def _masked_runs_from_spots(self) -> tuple[np.ndarray, np.ndarray]:

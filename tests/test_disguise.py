@@ -29,6 +29,7 @@ BASE = "This article is {x} and the writer should {y} off."
     ("ｓｈｉｔ", "ｆｕｃｋ"),                              # fullwidth
     ("𝐬𝐡𝐢𝐭", "𝐟𝐮𝐜𝐤"),                              # mathematical bold
     ("s--t", "f---"), ("sh#t", "f@ck"), ("sh—", "FXXK"),   # masks
+    ("sh*t", "f-ing"), ("sh*t", "F-in"),               # an abbreviation of the f-word
 ])
 def test_disguised_foul_words_are_rejected_with_the_words_as_written(moderator, shit, fuck):
     text = BASE.format(x=shit, y=fuck)
@@ -47,6 +48,7 @@ def test_disguised_foul_words_are_rejected_with_the_words_as_written(moderator, 
     "Scunthorpe United won at Middlesex", "a classic assessment of the grassland", "Hitchcock's cockatoo",
     "what a pushover", "Clitheroe and Essex", "I a m here", "Plan B C D", "the U.S. and the F.B.I. agree",
     "a well-known e-mail", "MAXIMUM TAXES on XBOX", "pass the class", "Dick Van Dyke's cocktail",
+    "set the f-stop to 8 for the F-35 photo", "self-finished, f-string",
 ])
 def test_innocent_look_alikes_stay_unflagged(moderator, text):
     verdict = moderator.check(text)
@@ -168,7 +170,7 @@ def test_the_compiled_screen_equals_the_python_screen():
 
     @settings(max_examples=3000, deadline=None)
     @given(st.lists(st.one_of(st.text(max_size=30),
-                              st.text(alphabet=st.sampled_from(list("aAbX .-_\n#@%\u2013\u2014x\u00e91\t")), max_size=24)),
+                              st.text(alphabet=st.sampled_from(list("aAbfFX .-_\n#@%\u2013\u2014x\u00e91\t")), max_size=24)),
                     min_size=1, max_size=3))
     def same(texts):
         assert list(bytes(compiled.screen(texts))) == _scan_py.screen(texts).tolist()
@@ -192,7 +194,7 @@ def test_shown_links_keep_their_disguise():
 
 WORD_PASS_TEXT = st.one_of(
     st.text(max_size=30),
-    st.text(alphabet=st.sampled_from(list("abcfkuXx*#@%_- .\n\t,1\u00b2\u0663\u00e9\u4e2d\u2013\u2014")), max_size=40))
+    st.text(alphabet=st.sampled_from(list("abcfFkuXx*#@%_- .\n\t,1\u00b2\u0663\u00e9\u4e2d\u2013\u2014")), max_size=40))
 
 
 def test_the_array_runs_are_the_patterns_spans():
