@@ -96,6 +96,8 @@ static uint8_t ascii_lower[128];
 static inline int is_alnum(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_ALNUM) : Py_UNICODE_ISALNUM(c); }
 static inline int is_space(Py_UCS4 c) { return c < 128 ? (ascii_class[c] & ASCII_SPACE) : Py_UNICODE_ISSPACE(c); }
 static inline int is_joiner(Py_UCS4 c) { return c == '*' || c == '\'' || c == 0x2019; }
+/* A character a word written as symbols holds (detectors/foul.py's MASKED): "* # % & ^". */
+static inline int is_mask_trigger(Py_UCS4 c) { return c == '*' || c == '#' || c == '%' || c == '&' || c == '^'; }
 /* ASCII fast paths: the Unicode database calls cost more than the rest of a scan. */
 static inline int is_decimal(Py_UCS4 c) { return c < 128 ? is_09(c) : Py_UNICODE_ISDECIMAL(c); }
 static inline int is_upper(Py_UCS4 c) { return c < 128 ? (c >= 'A' && c <= 'Z') : Py_UNICODE_ISUPPER(c); }
@@ -392,9 +394,6 @@ ALWAYS_INLINE int may_link(const void *raw, int K, Py_ssize_t n, PyObject *text,
 #undef LOW
 }
 
-/* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
- * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
- * any of them its score is 0. */
 /* Whether a text may hold a word written as symbols: detectors/foul.py's MASKED needs a run of
  * three or more of "* # @ $ % & ^ !" holding one of "* # % & ^"; the other texts are not searched
  * (a text with a "#" or "&" alone, a wiki link or "Q&A", used to be). */
@@ -404,7 +403,7 @@ ALWAYS_INLINE int may_mask(const void *raw, int K, Py_ssize_t n)
     int trigger = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = CH(raw, K, i);
-        if (c == '*' || c == '#' || c == '%' || c == '&' || c == '^') {
+        if (is_mask_trigger(c)) {
             trigger = 1;
         } else if (!(c == '@' || c == '$' || c == '!')) {
             run = 0;
@@ -417,6 +416,9 @@ ALWAYS_INLINE int may_mask(const void *raw, int K, Py_ssize_t n)
     return 0;
 }
 
+/* Shouting needs a run of three "!"/"?", a letter three times in a row, or two capitalised words
+ * that measure_volume could count (3+ letters, and 5+ letters or a capitalised neighbour): without
+ * any of them its score is 0. */
 ALWAYS_INLINE int may_shout(const void *raw, int K, Py_ssize_t n)
 {
 #define AT(i) CH(raw, K, (i))
@@ -1859,15 +1861,6 @@ static PyObject *py_text_kgram_digests(PyObject *self, PyObject *args)
             size_t total = (size_t)(k - 1);
             for (Py_ssize_t j = i; j < i + k; j++)
                 total += (size_t)size[j];
-            if (total > joined_cap) {
-                PyMem_Free(joined);
-                joined_cap = total * 2 + 64;
-                joined = PyMem_Malloc(joined_cap);
-                if (joined == NULL) {
-                    PyErr_NoMemory();
-                    goto fail;
-                }
-            }
             uint8_t *digest = (uint8_t *)out.data + out.size;
             out.size += 8;
 #ifdef B2_LANES
@@ -1882,6 +1875,15 @@ static PyObject *py_text_kgram_digests(PyObject *self, PyObject *args)
                 continue;
             }
 #endif
+            if (total > joined_cap) {   /* a k-gram longer than one block, or no lanes */
+                PyMem_Free(joined);
+                joined_cap = total * 2 + 64;
+                joined = PyMem_Malloc(joined_cap);
+                if (joined == NULL) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+            }
             blake2b_8(joined, join_words(joined, utf8, start + i, size + i, k), digest);
         }
 #ifdef B2_LANES
@@ -1947,7 +1949,7 @@ PyMODINIT_FUNC PyInit__scan(void)
                                    ((c == '/' || c == 'w' || c == 'W' || c == '.' || c == '[' || c == '(' || c == '{' ||
                                      c == 'd' || c == 'D') ? ASCII_LINK : 0) | (is_leet(c) ? ASCII_LEET : 0) |
                                    (is_09(c) ? ASCII_DIGIT : 0) | (c == '$' ? ASCII_DOLLAR : 0) |
-                                   ((c == '*' || c == '#' || c == '%' || c == '&' || c == '^') ? ASCII_MASK_TRIGGER : 0));
+                                   (is_mask_trigger(c) ? ASCII_MASK_TRIGGER : 0));
     for (Py_UCS4 c = 0; c < 128; c++)
         ascii_lower[c] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (Py_UCS4 c = 0; c < 128; c++)
