@@ -47,6 +47,8 @@ _RUN = re.compile(r"([^\W\d_])\1{2,}")
 #: times in a row or more (a whole run is one match: a line of 20,000 letters is not 6,000).
 _CANDIDATE = re.compile(r"\*+|([^\W\d_])\1{2,}")
 _NONE = -1
+#: A possessive ending ("bastard's", "bastards'", with either apostrophe), matched with the word.
+_POSSESSIVE = "(?:['\u2019]s?)?"
 #: A word of letters only (what spaced letters can spell).
 _LETTERS = re.compile(r"[^\W\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -171,10 +173,12 @@ class Lexicon:
             anywhere = [a for (kind, _), a in zip(ordered, alternatives) if kind in ("suffix", "infix")]
             pieces = ([trie] if trie else []) + anywhere
             parts.append("|".join(pieces) if pieces else None)
-        self._patterns = [re.compile(f"^(?:{p})$", re.M) if p else None for p in parts]
+        # A word's possessive is the word ("that bastard's hide", "your sorry a$$'s"): the tokeniser
+        # keeps the apostrophe inside the token, and an exact entry would not match it.
+        self._patterns = [re.compile(f"^(?:{p}){_POSSESSIVE}$", re.M) if p else None for p in parts]
         # Every tier in one pattern, most severe first: a table of tokens is classified in one pass.
-        self._combined = re.compile("^(?:" + "|".join(f"(?P<t{k}>{p})" for k, p in enumerate(parts) if p) + ")$", re.M) \
-            if any(parts) else None
+        self._combined = re.compile("^(?:" + "|".join(f"(?P<t{k}>{p})" for k, p in enumerate(parts) if p) +
+                                    f"){_POSSESSIVE}$", re.M) if any(parts) else None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -326,6 +330,10 @@ class Lexicon:
         found = self._plain(token)
         if found == _NONE and "*" in token:
             found = self._masked(token)
+        if found == _NONE and "*" in token.strip("*"):
+            # A star put between the letters rather than for one ("b*itch", "pu*ssy", "f*c*king"):
+            # the letters as they stand are the word.
+            found = self._plain(token.replace("*", ""))
         if found == _NONE and _RUN.search(token):
             for n in (1, 2):
                 found = self._plain(_RUN.sub(lambda m: m.group(1) * n, token))

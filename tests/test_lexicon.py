@@ -30,6 +30,11 @@ def tier_of(text: str) -> list[str]:
     # stars covering a stem and its ending
     ("a f*****g idiot", ["strong"]), ("f****n moron", ["strong"]), ("his jagoffs", ["strong"]),
     ("the f'ing mayor", ["strong"]), ("F’n idiot", ["strong"]), ("some badass", ["strong"]),
+    # a star put between the letters, not for one; a possessive
+    ("That b*itch", ["strong"]), ("Trump is a pu*ssy", ["strong"]), ("this f*c*king crap", ["strong", "mild"]),
+    ("nail that b@st@rd's hide", ["strong"]), ("your sorry a$$'s", ["strong"]), ("the bastards’ plan", ["strong"]),
+    # ... but only where the letters are the word, and a possessive only after the whole word
+    ("a 5*star cla*ss act", []), ("the class's work", []), ("Essex's team", []), ("it's hell's kitchen", ["mild"]),
     # a handle is not a disguise, nor is a word that merely begins like one
     ("@ssmith said so", []), ("@mayor has spoken", []), ("life in the shtetl", []), ("Azzurri win", []),
     ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
@@ -66,7 +71,8 @@ def test_bad_lexicons_are_one_line_errors(data, words):
 
 
 def test_batch_and_one_by_one_classification_agree():
-    tokens = ["fuck", "f**k", "shiiit", "class", "hell", "dick", "x", "fucking", "a**", "s***", "bs", "", "ass*"]
+    tokens = ["fuck", "f**k", "shiiit", "class", "hell", "dick", "x", "fucking", "a**", "s***", "bs", "", "ass*",
+              "b*itch", "bastard's", "class's", "cla*ss"]
     assert LEXICON.tiers_of(tokens).tolist() == [LEXICON.tier(t) for t in tokens]
 
 
