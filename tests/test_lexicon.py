@@ -44,6 +44,7 @@ def tier_of(text: str) -> list[str]:
     ("the very useful word niggardly", []),
     # words with innocent senses: left to the model
     ("Dick Cheney again", ["context"]), ("that took balls", ["context"]),
+    ("the sea dyke held", ["context"]), ("Dick Van Dyke's show", ["context", "context"]),
     # mild: never flag on their own
     ("Damn, that was a hell of a goal last night!", ["mild", "mild"]), ("what crap", ["mild"]),
     ("this sucks", ["mild"]), ("screw them", ["mild"]), ("total BS", ["mild"]),
