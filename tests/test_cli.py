@@ -131,6 +131,9 @@ def test_train_bad_config(tmp_path):
     assert "'best recall' is not a goal" in line
     config = _write(tmp_path / "c2.toml", "sed = 1\n")
     assert "unknown key 'sed'" in one_line_error(run("train", "--config", config))
+    config = _write(tmp_path / "c3.toml", "[classifier]\nnb_alpha = -1\n")
+    line = one_line_error(run("train", "--config", config))
+    assert "classifier.nb_alpha" in line and "-1" in line
 
 
 def test_train_and_info(tmp_path):

@@ -284,3 +284,38 @@ def test_freed_memory_is_kept_where_malloc_is_glibc_s():
     assert memory.keep_freed_memory() is kept   # once per process
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert kept
+
+
+def test_log_ratio_scale_lifts_the_columns_one_class_uses_and_leaves_the_signals():
+    import scipy.sparse as sp
+    from moderation.model import log_ratio_scale
+
+    # columns: only in positives, only in negatives, in both alike; then one dense signal
+    X = sp.csr_matrix(np.array([[1.0, 0, 1, 5], [1, 0, 1, 5], [0, 1, 1, 5], [0, 1, 1, 5]]))
+    y = np.array([1, 1, 0, 0])
+    scale = log_ratio_scale(X, y, n_text=3, alpha=0.1, power=1.0)
+    assert scale[0] == pytest.approx(scale[1]) and scale[0] > 2.5
+    assert scale[2] == pytest.approx(0.0, abs=1e-12) and scale[3] == 1.0
+    assert log_ratio_scale(X, y, n_text=3, alpha=0.5, power=0.5)[0] == pytest.approx(
+        log_ratio_scale(X, y, n_text=3, alpha=0.5, power=1.0)[0] ** 0.5)
+    assert log_ratio_scale(X, y, n_text=3, alpha=0.0, power=1.0) is None
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_coefficients_fitted_on_scaled_columns_score_the_unscaled_rows_alike_to_1e9(tiny_artifact, alpha):
+    import scipy.sparse as sp
+    from sklearn.base import clone
+    from moderation.model import log_ratio_scale
+
+    model = clone(tiny_artifact.model).set_params(nb_alpha=alpha)
+    model.features_ = tiny_artifact.model.features_
+    texts = [row["text"] for row in map(json.loads, TINY.read_text().splitlines())]
+    X = model.features_.transform(texts)
+    y = np.arange(len(texts)) % 3 == 0
+    coef, intercept = model._fit_rule(X, y.astype(int))
+    scale = log_ratio_scale(X, y.astype(int), model.features_.n_word_ + model.features_.n_char_, alpha, model.nb_power)
+    plain = model._classifier().fit(X if scale is None else X @ sp.diags(scale), y.astype(int))
+    unscaled = np.asarray(X @ coef).ravel() + intercept
+    assert np.allclose(unscaled, plain.decision_function(X if scale is None else X @ sp.diags(scale)), atol=1e-9)
+    if scale is not None:   # the scale changed what was learned, not only how it is stored
+        assert not np.allclose(unscaled, model._classifier().fit(X, y.astype(int)).decision_function(X), atol=1e-3)

@@ -37,6 +37,8 @@ class ClassifierConfig:
     class_weight: str | None
     max_iter: int
     pooling_min_gain: float
+    nb_alpha: float = 0.0
+    nb_power: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,12 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
     c.setdefault("pooling_min_gain", 0.0)   # model cards from before it existed
     if not number(c["pooling_min_gain"]) or not 0 <= c["pooling_min_gain"] <= 1:
         bad("classifier.pooling_min_gain", "a number from 0 to 1", c["pooling_min_gain"])
+    c.setdefault("nb_alpha", 0.0)   # model cards from before it existed: columns unscaled
+    c.setdefault("nb_power", 1.0)
+    if not number(c["nb_alpha"]) or c["nb_alpha"] < 0:
+        bad("classifier.nb_alpha", "a number >= 0 (0 leaves the columns unscaled)", c["nb_alpha"])
+    if not number(c["nb_power"]) or not 0 < c["nb_power"] <= 2:
+        bad("classifier.nb_power", "a number above 0, at most 2", c["nb_power"])
     corpora = data.get("corpora", {})
     from .corpora import ADAPTERS
 
@@ -201,7 +209,8 @@ def _build(data: dict[str, Any], where: str) -> TrainingConfig:
                                 min_df=f["min_df"], max_word_features=f["max_word_features"],
                                 max_char_features=f["max_char_features"]),
         classifier=ClassifierConfig(C=c["C"], class_weight=None if c["class_weight"] in (None, "none") else "balanced",
-                                    max_iter=c["max_iter"], pooling_min_gain=float(c["pooling_min_gain"])),
+                                    max_iter=c["max_iter"], pooling_min_gain=float(c["pooling_min_gain"]),
+                                    nb_alpha=float(c["nb_alpha"]), nb_power=float(c["nb_power"])),
         thresholds=ThresholdsConfig(review=t["review"], reject=t["reject"], fallback=t["fallback"],
                                     rules={r: dict(g) for r, g in rules.items()}),
         corpora={name: tuple(trains) for name, trains in corpora.items()})

@@ -40,7 +40,7 @@ def _model(config: TrainingConfig, rulebook: Rulebook) -> CommentModel:
                         review_goal={r: g[0] for r, g in goals.items()},
                         reject_goal={r: g[1] for r, g in goals.items()},
                         fallback_goal={r: g[2] for r, g in goals.items()}, random_state=config.seed,
-                        pooling_min_gain=c.pooling_min_gain)
+                        pooling_min_gain=c.pooling_min_gain, nb_alpha=c.nb_alpha, nb_power=c.nb_power)
 
 
 def with_mixed_rows(data: LabelledData, share: float, seed: int):
