@@ -209,6 +209,15 @@ def test_evaluate_on_a_labelled_file_writes_a_report(tiny_model_path, tmp_path):
         run("evaluate", "--model", tiny_model_path, "--out", out))
 
 
+def test_a_target_a_hair_under_its_bound_reads_as_under_it():
+    from training.evaluate import targets_table
+
+    rows = targets_table([{"target": "ROC AUC >= 0.97", "value": 0.96981, "met": False},
+                          {"target": "mild-only rejected", "value": 1, "met": False},
+                          {"target": "respect", "value": None, "met": None}])
+    assert rows[2:] == ["| ROC AUC >= 0.97 | 0.9698 | no |", "| mild-only rejected | 1 | no |", "| respect | - | - |"]
+
+
 @pytest.mark.parametrize("variable,value,words", [
     ("MODERATION_PORT", "eighty", "MODERATION_PORT must be a whole number from 1 to 65535, got 'eighty'"),
     ("MODERATION_WORKERS", "0", "MODERATION_WORKERS must be a whole number from 1 to 64, got '0'"),
