@@ -1085,10 +1085,12 @@ done:
  * 1: a character above ASCII; 2: three single letters spaced apart ("f u c k": a letter not after a
  * word character, then twice 1-3 of " .-_\n\r\t" and a letter not before a word character) or dotted capitals
  * ("W.A."); 4: a mask beside a letter (a letter next to # @ % _ or a dash U+2013/U+2014, "--"
- * next to a word character, a capital X next to a lower-case letter, "f-" before a letter and after
- * no letter or digit: "f-ing"). The same as the regular
+ * next to a word character, a capital X next to a lower-case letter, "f-", "a-" or "d-" before a
+ * letter and after no letter or digit: "f-ing", "a-hole", "d-bag"). The same as the regular
  * expressions of moderation/_scan_py.py's screen. */
 static inline int is_word(Py_UCS4 c) { return c == '_' || is_alnum(c); }
+/* The letters whose "x-" begins a profanity's abbreviation: f-ing, a-hole, d-bag. */
+static inline int is_initial(Py_UCS4 c) { return c == 'f' || c == 'F' || c == 'a' || c == 'A' || c == 'd' || c == 'D'; }
 static inline int is_letter(Py_UCS4 c) { return is_alnum(c) && !is_decimal(c) && c != '_'; }
 static inline int is_sep(Py_UCS4 c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '\n' || c == '\r' || c == '\t'; }
 static inline int is_mask(Py_UCS4 c) { return c == '#' || c == '@' || c == '%' || c == '_' || c == 0x2013 || c == 0x2014; }
@@ -1557,7 +1559,7 @@ static inline uint8_t screen_klass(Py_UCS4 c)
                 uint8_t kp = i ? K(p) : 0, ke = i + 1 < n ? K(e) : 0;                                        \
                 if (((k & SC_MASK) && ((kp & SC_LETTER) || (ke & SC_LETTER))) ||                            \
                     (a[i] == '-' && e == '-' && ((kp & SC_WORD) || (i + 2 < n && (K(a[i + 2]) & SC_WORD)))) || \
-                    (a[i] == '-' && (p == 'f' || p == 'F') && (i < 2 || !(K(a[i - 2]) & SC_ALNUM)) &&         \
+                    (a[i] == '-' && is_initial(p) && (i < 2 || !(K(a[i - 2]) & SC_ALNUM)) &&                     \
                      (ke & SC_LETTER)) ||                                                                   \
                     (a[i] == 'X' && ((p >= 'a' && p <= 'z') || (e >= 'a' && e <= 'z'))))                     \
                     f |= 4;                                                                                 \

@@ -210,7 +210,7 @@ def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, col
 _SPACED_ONE = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_\n\r\t]{1,3}[^\W\d_](?![^\W_])[ .\-_\n\r\t]{1,3}"
                          r"[^\W\d_](?![^\W_])|[A-Z]\.[A-Z]\.")
 _MASK_NEAR = re.compile(r"[^\W\d_][#@%_\u2013\u2014]|[#@%_\u2013\u2014][^\W\d_]|\w--|--\w|[a-z]X|X[a-z]"
-                        r"|(?<![^\W_])[fF]-[^\W\d_]")
+                        r"|(?<![^\W_])[fFaAdD]-[^\W\d_]")
 
 
 def screen(texts: list[str]) -> np.ndarray:

@@ -237,7 +237,7 @@ class Lexicon:
         m = self._combined.fullmatch(token)
         return _NONE if m is None else int(m.lastgroup[1:])
 
-    def unmask(self, token: str) -> str | None:
+    def unmask(self, token: str, inside: bool = True) -> str | None:
         """The word a token with stars for letters stands for (``f**k``: fuck, ``f***ing``: fucking,
         ``f*****g``: fucking, the stars covering stem and ending, ``sh*``: shit, a trailing run of
         stars standing for the rest of the word), the most severe tier's first, or None."""
@@ -249,13 +249,17 @@ class Lexicon:
         def same(part: str, word: str) -> bool:
             return len(part) == len(word) and all(c == "*" or c == w for c, w in zip(part, word))
 
+        def is_ending(rest: str, word: str) -> bool:
+            # "sh*tting", "bulls**tter": an ending after the stem's last letter doubled
+            return rest in SUFFIXES or (len(rest) > 2 and rest[0] == word[-1] and rest[1:] in SUFFIXES)
+
         for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
             for word in words:                                   # f**k: fuck
                 if same(token, word):
                     return word
             for word in stems:                                   # f***ing: fuck + ing
                 rest = token[len(word):]
-                if len(token) > len(word) and same(token[:len(word)], word) and rest in SUFFIXES:
+                if len(token) > len(word) and same(token[:len(word)], word) and is_ending(rest, word):
                     return word + rest
             for word in stems:                                   # f*****g: the stars span stem and ending
                 for ending in self._endings_of_length.get(len(token) - len(word), ()):
@@ -265,7 +269,32 @@ class Lexicon:
                 for word in words:
                     if len(word) > len(body) and same(body, word[:len(body)]):
                         return word
+        for stems in self._inside if inside else ():             # batsh*t, clusterf**k
+            for stem in stems:
+                found = self._unmask_inside(token, stem, same)
+                if found is not None:
+                    return found
         return None
+
+    @staticmethod
+    def _unmask_inside(token: str, stem: str, same) -> str | None:
+        """``token`` with the one place where stars stand for letters of ``stem`` (an entry that
+        matches inside words, "*shit*") read as the stem, the letters around it as written. The
+        place begins with the stem's first letter and keeps two of its letters ("batsh*t"): the
+        normaliser reads a dash run between two words as stars, and "hey--it" is no "heyshit"."""
+        first, last = token.find("*"), token.rfind("*")
+        # Every star inside the place: only the few places that cover the first and the last star
+        # are tried (a 20,000-letter token is not 20,000 tries).
+        for at in range(max(last - len(stem) + 1, 0), min(first, len(token) - len(stem)) + 1):
+            window = token[at:at + len(stem)]
+            if window[0] == stem[0] and len(window) - window.count("*") >= 2 and same(window, stem):
+                return token[:at] + stem + token[at + len(stem):]
+        return None
+
+    @cached_property
+    def _inside(self) -> list[list[str]]:
+        """Per tier, the stems of entries that match inside or at the end of a word ("*fuck*")."""
+        return [[stem for kind, stem in ordered if kind in ("infix", "suffix")] for ordered in self._ordered]
 
     @cached_property
     def _endings_of_length(self) -> dict[int, list[str]]:

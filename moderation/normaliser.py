@@ -139,10 +139,10 @@ _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
 #: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
-#: capital X; or beginning "f-" and a letter, "f-ing"), from its first character to its last. The look-ahead reads a run at most once: a
+#: capital X; or beginning "f-", "a-" or "d-" and a letter: "f-ing", "a-hole", "d-bag"), from its first character to its last. The look-ahead reads a run at most once: a
 #: run without a spot fails it, and every later place in that run fails the look-behind at once.
 _MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])"
-                         r"(?=[fF]-[^\W\d_]|[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
+                         r"(?=[fFaAdD]-[^\W\d_]|[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
                          r"[\w*#@%\-\u2013\u2014]++")
 #: What may stand between spaced letters (``_SPACED``): not a letter of the word.
 _SEPARATORS = " .-_\n\r\t"
@@ -163,8 +163,10 @@ _SEPARATOR_ASCII = _ascii(lambda c: c in _SEPARATORS)
 _RUN_ASCII = _ascii(lambda c: c.isalnum() or c in "_*#@%-")
 _SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
 _EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
+#: The letters whose "x-" begins a profanity's abbreviation ("f-ing", "a-hole", "d-bag").
+_INITIALS = np.array([ord(c) for c in "fFaAdD"], dtype=np.uint32)
 #: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), and the run around it.
-_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[fF]-(?=[^\W\d_])")
+_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[fFaAdD]-(?=[^\W\d_])")
 _WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
 #: From this length a text's runs are found in arrays; below it, by the patterns.
 _ARRAYS_FROM = 2000
@@ -250,11 +252,11 @@ class _Classes:
         starts, ends = _segments(run)
         spots = np.concatenate(([0], np.cumsum(spot)))
         keep = spots[ends] > spots[starts]
-        # A run that begins "f-" and a letter ("f-ing") is a mask too.
+        # A run that begins "f-", "a-" or "d-" and a letter ("f-ing", "a-hole") is a mask too.
         long_ = np.flatnonzero(~keep & (ends - starts >= 3))
         if len(long_):
             at = starts[long_]
-            keep[long_] = ((small[at] == ord("f")) | (small[at] == ord("F"))) & (small[at + 1] == _DASH) & \
+            keep[long_] = np.isin(small[at], _INITIALS) & (small[at + 1] == _DASH) & \
                 self.letter[at + 2]
         return starts[keep], ends[keep]
 
@@ -298,6 +300,8 @@ _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
 _SHORTEST, _LONGEST = 3, 16
 _MISSING = object()
 _REAL_DASH_MASK = re.compile(r"--|\w-$|^\w-")
+_INITIAL_DASH = re.compile(r"[fFaAdD]-[^\W\d_]+")
+_DASHES = re.compile("[-\u2013\u2014]")
 _X_MASK = re.compile(r"(?<=[a-z])X|X(?=[a-z])")
 _SHORT_TRAILING_MASK = re.compile(r"[^\W\d_][#@%_\-\u2013\u2014]{1,2}")
 #: Capitals spaced or dotted apart ("T H I S", "W.A.K.E"): shouting, joined into words. The first
@@ -429,8 +433,10 @@ class _Edits:
             keep &= ~self._inside(spread)
             size, first, count = (self.ends - self.starts)[spread], self.starts[spread], lengths[spread]
             k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-            letters = np.repeat(first, count) + np.minimum(k * np.repeat(size, count) // np.repeat(np.maximum(count, 1), count),
-                                                           np.repeat(size, count) - 1)
+            # The first letter on the first written character and the last on the last, so a
+            # span of the word covers all that was written ("a-hole" read as "ahole").
+            letters = np.repeat(first, count) + np.minimum(
+                k * (np.repeat(size, count) - 1) // np.repeat(np.maximum(count - 1, 1), count), np.repeat(size, count) - 1)
             index = np.sort(np.concatenate([np.flatnonzero(keep), letters]), kind="stable")
         else:
             index = np.flatnonzero(keep)
@@ -603,9 +609,17 @@ class Normaliser:
             return None   # a single hyphen between words is a compound ("well-known"), not a mask
         if _SHORT_TRAILING_MASK.fullmatch(token):
             return None   # "A--", "B--": a list's letters, not "ass" (a letter and three masks is: "f---")
+        if _INITIAL_DASH.fullmatch(token):
+            # "a-hole", "d-bag": the abbreviation is the lexicon's word without its dash (the dash
+            # stands for no letter: "a*hole" has no word of its shape); "f-ing" stands for "fking"
+            joined = token.replace("-", "", 1).lower()
+            if self.lexicon.tier(joined) >= 0:
+                return joined
         masked = _MASK_CHARS.sub("*", token)
         if "X" in token.strip("X") or _X_MASK.search(token):   # FXXK, aXXhole (not XXX, TAX)
             masked = masked.replace("X", "*")
         if "*" not in masked or not any(c.isalpha() for c in masked.replace("*", "")):
             return None
-        return self.lexicon.unmask(masked.lower())
+        # A dash run may be punctuation between two words ("trash--his"): it stands for a whole
+        # word's letters only, never for letters inside a longer one.
+        return self.lexicon.unmask(masked.lower(), inside=not _DASHES.search(token))

@@ -49,10 +49,24 @@ def test_disguised_foul_words_are_rejected_with_the_words_as_written(moderator, 
     "what a pushover", "Clitheroe and Essex", "I a m here", "Plan B C D", "the U.S. and the F.B.I. agree",
     "a well-known e-mail", "MAXIMUM TAXES on XBOX", "pass the class", "Dick Van Dyke's cocktail",
     "set the f-stop to 8 for the F-35 photo", "self-finished, f-string",
+    # a dash run between two words is punctuation, not letters inside one word
+    "the crash--his car was fine", "but hey--it is late", "more details---that part",
+    "an A-list cast on D-Day, a-ha", "the a-bomb and d-con",
 ])
 def test_innocent_look_alikes_stay_unflagged(moderator, text):
     verdict = moderator.check(text)
     assert "foul_language" not in {f.rule for f in verdict.flags}, verdict.to_dict()
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("He's batsh_t crazy", "batsh_t"), ("a batsh*t plan", "batsh*t"), ("what a clusterf**k", "clusterf**k"),
+    ("a reactionary bulls**tter", "bulls**tter"), ("stop sh*tting on us", "sh*tting"),
+    # "a-", "d-" (as "f-") before the rest of the word: the abbreviation of one
+    ("Trump is such an a-hole.", "a-hole"), ("what a d-bag", "d-bag"), ("arrogant A-holes", "A-holes"),
+])
+def test_a_mask_inside_a_longer_word_reads_as_the_word_it_holds(moderator, text, shown):
+    flag = next(f for f in moderator.check(text).flags if f.rule == "foul_language")
+    assert shown in [e.text for e in flag.evidence]
 
 
 @pytest.mark.parametrize("text,expected", [

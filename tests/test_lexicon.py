@@ -35,6 +35,10 @@ def tier_of(text: str) -> list[str]:
     ("nail that b@st@rd's hide", ["strong"]), ("your sorry a$$'s", ["strong"]), ("the bastards’ plan", ["strong"]),
     # ... but only where the letters are the word, and a possessive only after the whole word
     ("a 5*star cla*ss act", []), ("the class's work", []), ("Essex's team", []), ("it's hell's kitchen", ["mild"]),
+    # stars inside a longer word standing for a stem that entries find anywhere ("*shit*"), and a
+    # stem's last letter doubled before an ending
+    ("a batsh*t plan", ["strong"]), ("what a clusterf**k", ["strong"]), ("a bulls**tter", ["strong"]),
+    ("sh*tting", ["strong"]), ("a sh**load", ["strong"]), ("the ba**ed plan", []), ("s***s and giggles", ["strong"]),
     # a handle is not a disguise, nor is a word that merely begins like one
     ("@ssmith said so", []), ("@mayor has spoken", []), ("life in the shtetl", []), ("Azzurri win", []),
     ("The mayor is a jackass and everyone knows it.", ["strong"]), ("bullshit", ["strong"]),
@@ -73,7 +77,7 @@ def test_bad_lexicons_are_one_line_errors(data, words):
 
 def test_batch_and_one_by_one_classification_agree():
     tokens = ["fuck", "f**k", "shiiit", "class", "hell", "dick", "x", "fucking", "a**", "s***", "bs", "", "ass*",
-              "b*itch", "bastard's", "class's", "cla*ss"]
+              "b*itch", "bastard's", "class's", "cla*ss", "batsh*t", "sh*tting", "ba**ed"]
     assert LEXICON.tiers_of(tokens).tolist() == [LEXICON.tier(t) for t in tokens]
 
 
