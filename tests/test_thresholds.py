@@ -59,3 +59,12 @@ def test_rule_thresholds_fall_back_and_say_so():
     clean = choose_rule_thresholds(SCORES, LABELS, "maximum recall @ precision >= 0.8",
                                    "maximum recall @ precision >= 0.95", "maximum f1")
     assert clean["review"] == 0.6 and clean["reject"] == 0.8 and clean["review_goal_met"]
+
+
+def test_the_best_f1_of_all_thresholds_is_reported_with_its_threshold():
+    from training.metrics import best_f1, rule_metrics
+
+    scores, y = [0.9, 0.8, 0.3, 0.2], [1, 0, 1, 0]
+    assert best_f1(scores, y) == {"best_f1": 0.8, "best_f1_threshold": 0.3}
+    metrics = rule_metrics(scores, y, threshold=0.85)
+    assert metrics["f1"] == 0.6667 and metrics["best_f1"] == 0.8   # the threshold, not the ranking, is off

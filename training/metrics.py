@@ -32,10 +32,24 @@ def at_threshold(scores, y, threshold: float) -> dict[str, float]:
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
+def best_f1(scores, y) -> dict[str, float]:
+    """The F1 at the best threshold of all, and that threshold (scores rounded as verdicts round
+    them): beside the F1 at the chosen threshold it says whether the threshold or the ranking
+    limits a rule."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(np.asarray(y).astype(int), np.round(scores, 4))
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    k = int(np.argmax(f1[:-1])) if len(thresholds) else 0
+    return {"best_f1": round(float(f1[k]), 4), "best_f1_threshold": round(float(thresholds[k]), 4) if len(thresholds) else None}
+
+
 def rule_metrics(scores, y, threshold: float | None) -> dict[str, Any]:
     out = curve_metrics(scores, y)
     if threshold is not None and out["positives"]:
         out.update(at_threshold(scores, y, threshold))
+    if "roc_auc" in out:
+        out.update(best_f1(scores, y))
     return out
 
 
