@@ -54,6 +54,11 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
+def _fits(part: str, word: str) -> bool:
+    """Whether ``part``, stars standing for letters, is ``word``'s shape ("f**k" fits "fuck")."""
+    return len(part) == len(word) and all(c == "*" or c == w for c, w in zip(part, word))
+
+
 def _candidate_lines(joined: str, starts: np.ndarray) -> list[int]:
     """The lines of ``joined`` (beginning at ``starts``) where ``_CANDIDATE`` matches: a star, or
     one letter three times in a row. Found in arrays (the pattern's back-reference, tried at every
@@ -246,38 +251,35 @@ class Lexicon:
         body = token.rstrip("*")
         trailing = len(token) - len(body)
 
-        def same(part: str, word: str) -> bool:
-            return len(part) == len(word) and all(c == "*" or c == w for c, w in zip(part, word))
-
         def is_ending(rest: str, word: str) -> bool:
             # "sh*tting", "bulls**tter": an ending after the stem's last letter doubled
             return rest in SUFFIXES or (len(rest) > 2 and rest[0] == word[-1] and rest[1:] in SUFFIXES)
 
         for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
             for word in words:                                   # f**k: fuck
-                if same(token, word):
+                if _fits(token, word):
                     return word
             for word in stems:                                   # f***ing: fuck + ing
                 rest = token[len(word):]
-                if len(token) > len(word) and same(token[:len(word)], word) and is_ending(rest, word):
+                if len(token) > len(word) and _fits(token[:len(word)], word) and is_ending(rest, word):
                     return word + rest
             for word in stems:                                   # f*****g: the stars span stem and ending
                 for ending in self._endings_of_length.get(len(token) - len(word), ()):
-                    if same(token, word + ending):
+                    if _fits(token, word + ending):
                         return word + ending
             if trailing and len(body) >= 2:                      # sh*: the stars stand for the rest
                 for word in words:
-                    if len(word) > len(body) and same(body, word[:len(body)]):
+                    if len(word) > len(body) and _fits(body, word[:len(body)]):
                         return word
         for stems in self._inside if inside else ():             # batsh*t, clusterf**k
             for stem in stems:
-                found = self._unmask_inside(token, stem, same)
+                found = self._unmask_inside(token, stem)
                 if found is not None:
                     return found
         return None
 
     @staticmethod
-    def _unmask_inside(token: str, stem: str, same) -> str | None:
+    def _unmask_inside(token: str, stem: str) -> str | None:
         """``token`` with the one place where stars stand for letters of ``stem`` (an entry that
         matches inside words, "*shit*") read as the stem, the letters around it as written. The
         place begins with the stem's first letter and keeps two of its letters ("batsh*t"): the
@@ -287,7 +289,7 @@ class Lexicon:
         # are tried (a 20,000-letter token is not 20,000 tries).
         for at in range(max(last - len(stem) + 1, 0), min(first, len(token) - len(stem)) + 1):
             window = token[at:at + len(stem)]
-            if window[0] == stem[0] and len(window) - window.count("*") >= 2 and same(window, stem):
+            if window[0] == stem[0] and len(window) - window.count("*") >= 2 and _fits(window, stem):
                 return token[:at] + stem + token[at + len(stem):]
         return None
 
