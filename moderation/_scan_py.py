@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .signals import measure_volume as _measure_volume
-from .text import TOKEN_RE, WORD_RUN, char_ngrams, normalize as _normalize
+from .text import MASK_INITIALS, TOKEN_RE, WORD_RUN, char_ngrams, normalize as _normalize
 
 FNV_OFFSET, FNV_PRIME, _MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
 _BREAK = re.compile(r"\n|[.!?\u2026]\s")
@@ -210,7 +210,7 @@ def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, col
 _SPACED_ONE = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_\n\r\t]{1,3}[^\W\d_](?![^\W_])[ .\-_\n\r\t]{1,3}"
                          r"[^\W\d_](?![^\W_])|[A-Z]\.[A-Z]\.")
 _MASK_NEAR = re.compile(r"[^\W\d_][#@%_\u2013\u2014]|[#@%_\u2013\u2014][^\W\d_]|\w--|--\w|[a-z]X|X[a-z]"
-                        r"|(?<![^\W_])[fFaAdD]-[^\W\d_]")
+                        rf"|(?<![^\W_])[{MASK_INITIALS}]-[^\W\d_]")
 
 
 def screen(texts: list[str]) -> np.ndarray:

@@ -45,6 +45,7 @@ import numpy as np
 
 from . import accel
 from .lexicon import Lexicon
+from .text import MASK_INITIALS
 
 #: Characters that stand for a dot in a disguised domain.
 _FULL_STOPS = {"\u3002": ".", "\uff61": "."}
@@ -139,10 +140,11 @@ _LETTER = r"[^\W\d_]"
 #: Runs of three or more single letters separated by a space, dot, dash, underscore or line break.
 _SPACED = re.compile(rf"(?<![^\W_]){_LETTER}(?:[ .\-_\n\r\t]{{1,3}}+{_LETTER}(?![^\W_])){{2,}}+")
 #: A run of word and mask characters holding a mask spot (a mask character, a double dash, a
-#: capital X; or beginning "f-", "a-" or "d-" and a letter: "f-ing", "a-hole", "d-bag"), from its first character to its last. The look-ahead reads a run at most once: a
-#: run without a spot fails it, and every later place in that run fails the look-behind at once.
+#: capital X; or beginning "f-", "a-" or "d-" and a letter: "f-ing", "a-hole", "d-bag"), from its
+#: first character to its last. The look-ahead reads a run at most once: a run without a spot
+#: fails it, and every later place in that run fails the look-behind at once.
 _MASKED_RUN = re.compile(r"(?<![\w*#@%\-\u2013\u2014])"
-                         r"(?=[fFaAdD]-[^\W\d_]|[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
+                         rf"(?=[{MASK_INITIALS}]-[^\W\d_]|[\w*#@%\-\u2013\u2014]*?(?:[*#@%_\u2013\u2014]|--|X))"
                          r"[\w*#@%\-\u2013\u2014]++")
 #: What may stand between spaced letters (``_SPACED``): not a letter of the word.
 _SEPARATORS = " .-_\n\r\t"
@@ -164,9 +166,9 @@ _RUN_ASCII = _ascii(lambda c: c.isalnum() or c in "_*#@%-")
 _SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
 _EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
 #: The letters whose "x-" begins a profanity's abbreviation ("f-ing", "a-hole", "d-bag").
-_INITIALS = np.array([ord(c) for c in "fFaAdD"], dtype=np.uint32)
+_INITIALS = np.array([ord(c) for c in MASK_INITIALS], dtype=np.uint32)
 #: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), and the run around it.
-_MASK_SPOT = re.compile(r"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[fFaAdD]-(?=[^\W\d_])")
+_MASK_SPOT = re.compile(rf"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[{MASK_INITIALS}]-(?=[^\W\d_])")
 _WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
 #: From this length a text's runs are found in arrays; below it, by the patterns.
 _ARRAYS_FROM = 2000
@@ -300,7 +302,7 @@ _MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
 _SHORTEST, _LONGEST = 3, 16
 _MISSING = object()
 _REAL_DASH_MASK = re.compile(r"--|\w-$|^\w-")
-_INITIAL_DASH = re.compile(r"[fFaAdD]-[^\W\d_]+")
+_INITIAL_DASH = re.compile(rf"[{MASK_INITIALS}]-[^\W\d_]+")
 _DASHES = re.compile("[-\u2013\u2014]")
 _X_MASK = re.compile(r"(?<=[a-z])X|X(?=[a-z])")
 _SHORT_TRAILING_MASK = re.compile(r"[^\W\d_][#@%_\-\u2013\u2014]{1,2}")

@@ -21,6 +21,10 @@ _DOLLAR_START = re.compile(r"(?<![a-z0-9])\$(?=[a-z]{2})")
 #: word-initial "@" is a handle ("@mayor").
 _AT_START = re.compile(r"(?<![\w@.])@(?=[$s]{2})")
 _DIGIT = re.compile(r"[0-9]")
+#: The letters whose "x-" before the rest of a word abbreviates a profanity ("f-ing", "a-hole",
+#: "d-bag"): the normaliser reads such a run as masked, and the screens (the compiled one's
+#: is_initial too) pass on texts holding one.
+MASK_INITIALS = "fFaAdD"
 #: A word of repeat detection's fingerprints: a run of alphanumeric characters (str.isalnum's;
 #: the compiled scanner's text_kgram_digests splits the same way).
 WORD_RUN = re.compile(r"[^\W_]+")
