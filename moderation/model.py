@@ -69,10 +69,10 @@ def log_ratio_scale(X: sp.csr_matrix, y: np.ndarray, n_text: int, alpha: float, 
     regression still learns each sign. The dense signals are not counts, so they keep scale 1."""
     if not alpha:
         return None
-    text = X[:, :n_text]
-    positive, negative = y == 1, y == 0
-    p = alpha + np.asarray(text[positive].sum(axis=0)).ravel()
-    q = alpha + np.asarray(text[negative].sum(axis=0)).ravel()
+    # Each column's mass in the two classes, in one product (slicing the columns and the rows
+    # would copy the matrix three times).
+    mass = np.asarray(X.T @ np.column_stack([y == 1, y == 0]).astype(np.float64))[:n_text]
+    p, q = alpha + mass[:, 0], alpha + mass[:, 1]
     ratio = np.abs(np.log((p / p.sum()) / (q / q.sum()))) ** power
     return np.concatenate([ratio, np.ones(X.shape[1] - n_text)])
 

@@ -173,7 +173,7 @@ def _rule_table(per_rule: dict, peers: bool) -> list[str]:
     lines = [head + (" alt-profanity-check ROC AUC | PR AUC |" if peers else ""),
              "|---" * (10 + (2 if peers else 0)) + "|"]
     for rule, m in per_rule.items():
-        best = "-" if m.get("best_f1") is None else f"{m['best_f1']:.3f} ({_fmt(m.get('best_f1_threshold'))})"
+        best = "-" if m.get("best_f1") is None else f"{_fmt(m['best_f1'])} ({_fmt(m['best_f1_threshold'])})"
         row = (f"| {rule} | {m['rows']} | {m['positives']} | {_fmt(m.get('roc_auc'))} | {_fmt(m.get('pr_auc'))} | "
                f"{_fmt(m.get('precision'))} | {_fmt(m.get('recall'))} | {_fmt(m.get('f1'))} | {_fmt(m.get('threshold'))} | "
                f"{best} |")

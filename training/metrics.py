@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from moderation.detectors import LABELLED_RULES, LEARNED_RULES, RULE_IDS
 
@@ -35,13 +35,11 @@ def at_threshold(scores, y, threshold: float) -> dict[str, float]:
 def best_f1(scores, y) -> dict[str, float]:
     """The F1 at the best threshold of all, and that threshold (scores rounded as verdicts round
     them): beside the F1 at the chosen threshold it says whether the threshold or the ranking
-    limits a rule."""
-    from sklearn.metrics import precision_recall_curve
-
+    limits a rule. Both classes must be present (``rule_metrics`` asks only then)."""
     precision, recall, thresholds = precision_recall_curve(np.asarray(y).astype(int), np.round(scores, 4))
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    k = int(np.argmax(f1[:-1])) if len(thresholds) else 0
-    return {"best_f1": round(float(f1[k]), 4), "best_f1_threshold": round(float(thresholds[k]), 4) if len(thresholds) else None}
+    k = int(np.argmax(f1[:-1]))   # the last point (recall 0) has no threshold
+    return {"best_f1": round(float(f1[k]), 4), "best_f1_threshold": round(float(thresholds[k]), 4)}
 
 
 def rule_metrics(scores, y, threshold: float | None) -> dict[str, Any]:
