@@ -40,6 +40,8 @@ def crafted(n: int) -> dict[str, str]:
         "spaced letters": fill("f u c k "),
         "dotted capitals": fill("W.A.K.E. "),
         "masked words": fill("f--- s--t "),
+        "ambiguous masks": fill("d*** c--- "),
+        "quoted strong words": fill("'bitch' \"shit\" "),
         "stars": fill("a*"),
         "one run of symbols": "*" * n,
         "symbols and exclamations": fill("!*!$"),

@@ -248,6 +248,20 @@ class Lexicon:
         stars standing for the rest of the word), the most severe tier's first, or None."""
         if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
             return None
+        for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
+            found = self._unmask_at_start(token, words, stems)
+            if found is not None:
+                return found
+        for stems in self._inside if inside else ():             # batsh*t, clusterf**k
+            for stem in stems:
+                found = self._unmask_inside(token, stem)
+                if found is not None:
+                    return found
+        return None
+
+    def _unmask_at_start(self, token: str, words: list[str], stems: list[str]) -> str | None:
+        """The first of one tier's ``words`` (or a prefix ``stem`` and an ending) that the masked
+        ``token`` fits, its first letter as written."""
         body = token.rstrip("*")
         trailing = len(token) - len(body)
 
@@ -255,25 +269,35 @@ class Lexicon:
             # "sh*tting", "bulls**tter": an ending after the stem's last letter doubled
             return rest in SUFFIXES or (len(rest) > 2 and rest[0] == word[-1] and rest[1:] in SUFFIXES)
 
-        for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
-            for word in words:                                   # f**k: fuck
-                if _fits(token, word):
+        for word in words:                                       # f**k: fuck
+            if _fits(token, word):
+                return word
+        for word in stems:                                       # f***ing: fuck + ing
+            rest = token[len(word):]
+            if len(token) > len(word) and _fits(token[:len(word)], word) and is_ending(rest, word):
+                return word + rest
+        for word in stems:                                       # f*****g: the stars span stem and ending
+            for ending in self._endings_of_length.get(len(token) - len(word), ()):
+                if _fits(token, word + ending):
+                    return word + ending
+        if trailing and len(body) >= 2:                          # sh*: the stars stand for the rest
+            for word in words:
+                if len(word) > len(body) and _fits(body, word[:len(body)]):
                     return word
-            for word in stems:                                   # f***ing: fuck + ing
-                rest = token[len(word):]
-                if len(token) > len(word) and _fits(token[:len(word)], word) and is_ending(rest, word):
-                    return word + rest
-            for word in stems:                                   # f*****g: the stars span stem and ending
-                for ending in self._endings_of_length.get(len(token) - len(word), ()):
-                    if _fits(token, word + ending):
-                        return word + ending
-            if trailing and len(body) >= 2:                      # sh*: the stars stand for the rest
-                for word in words:
-                    if len(word) > len(body) and _fits(body, word[:len(body)]):
-                        return word
-        for stems in self._inside if inside else ():             # batsh*t, clusterf**k
-            for stem in stems:
-                found = self._unmask_inside(token, stem)
+        return None
+
+    def mild_reading(self, token: str) -> str | None:
+        """A word of a tier whose action is "none" (mild) that a masked token may stand for as
+        well as the word ``unmask`` reads (``d***``: damn as well as dbag, ``c***``: crap as well
+        as cunt), or None. Our readers judged such comments mild (the comment wrote "damn"), so
+        a mask that fits both is for a moderator to read, not a reason to reject."""
+        if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
+            return None
+        mild = [k for k, tier in enumerate(self.tiers) if tier.action == "none"]
+        by_tier = self._by_first_letter.get(token[0], ())
+        for k in mild:
+            if k < len(by_tier):
+                found = self._unmask_at_start(token, *by_tier[k])
                 if found is not None:
                     return found
         return None

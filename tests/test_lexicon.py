@@ -152,6 +152,51 @@ def test_an_outlet_can_turn_masked_words_off(tiny_artifact):
         parse_rulebook({"rule": [{"id": "foul_language", "review_masked": "no"}]})
 
 
+@pytest.mark.parametrize("token,mild", [
+    ("d***", "damn"), ("c***", "crap"), ("d****d", "damned"), ("h***", "hell"),
+    ("f**k", None), ("sh*t", None), ("a**", None), ("b*tch", None), ("damn", None), ("d*", None),
+])
+def test_a_mask_has_a_mild_reading_only_where_a_mild_word_fits_it(token, mild):
+    assert LEXICON.mild_reading(token) == mild
+
+
+#: The model alone would reject every comment here (a foul threshold far below any score).
+EAGER = {"id": "foul_language", "threshold": 0.0001, "reject_threshold": 0.0002}
+
+
+@pytest.mark.parametrize("text,word", [
+    ("Bury the d*** thing and go back home.", "d***"),
+    ("Spewing mindless ignorant C***.", "C***"),
+    ("Sanctimonious platitudes be d----d.", "d----d"),
+    ("She disapproved of their 'slutty' behaviour.", "slutty"),
+    ('You called my arguments "retarded" and left.', "retarded"),
+    ("Since when is \u201cbastard\u201d a word for the front page?", "bastard"),
+])
+def test_an_ambiguous_mask_or_a_quoted_word_is_reviewed_not_rejected(tiny_artifact, text, word):
+    verdict = Moderator(tiny_artifact, parse_rulebook({"rule": [EAGER]})).check(text)
+    flag = next(f for f in verdict.flags if f.rule == "foul_language")
+    assert (verdict.verdict, flag.action, flag.matched) == (REVIEW, "review", "lexicon")
+    assert word in [e.text for e in flag.evidence]
+
+
+@pytest.mark.parametrize("text", [
+    "What a f**k up.", "You sh*t head.", "Call him a bitch's son.",
+    "She said 'fuck off' to the mayor.",                    # a quoted phrase is said, not mentioned
+    "The word 'bitch' is not allowed, you bitch.",          # the same word used as well
+    "'bitch'ing about it again",
+])
+def test_a_plain_mask_a_used_word_or_a_quoted_phrase_still_rejects(moderator, text):
+    assert moderator.check(text).verdict == REJECT
+
+
+def test_an_outlet_can_reject_quoted_words_and_ambiguous_masks(tiny_artifact):
+    book = parse_rulebook({"rule": [{"id": "foul_language", "review_quoted": False, "review_ambiguous_masks": False}]})
+    for text in ("Bury the d*** thing.", "She disapproved of their 'slutty' behaviour."):
+        assert Moderator(tiny_artifact, book).check(text).verdict == REJECT
+    with pytest.raises(RulebookError, match="review_quoted must be true or false, got 'yes'"):
+        parse_rulebook({"rule": [{"id": "foul_language", "review_quoted": "yes"}]})
+
+
 def test_the_candidate_lines_found_in_arrays_are_the_patterns():
     import bisect
 

@@ -11,6 +11,11 @@ word lists, and the learned model for the context.
 - A word masked whole by symbols ("what a load of ****", "#$%&"): no lexicon word to find, yet our
   readers judged 19 of 22 such training comments foul; it sends the comment to review
   (``review_masked``), as a "review" tier does.
+- A strong word is for a moderator to read, not a reason to reject, where it may not be one:
+  a mask that fits a mild word as well ("d***" is damn as well as dbag, "c***" crap as well as
+  cunt; ``review_ambiguous_masks``), or a word standing alone in quotation marks, mentioned
+  rather than used ("her pronouncement of 'slutty' behaviour"; ``review_quoted``). The comment
+  is still flagged (score 1.0) and sent to review.
 - Evidence: the listed and lexicon words first, then the words the model weighed most.
 """
 from __future__ import annotations
@@ -21,12 +26,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import evidence
-from ..lexicon import ACTIONS, Lexicon, packaged_lexicon_path
+from ..lexicon import ACTIONS, Lexicon, _form, packaged_lexicon_path
 from ..signals import WordList
 from .base import Batch, RuleScores
 from .learned import LearnedDetector, learned_scores
 
 _REJECT, _REVIEW, _MODEL, _NONE = (ACTIONS.index(a) for a in ("reject", "review", "model", "none"))
+
+#: The characters that stand for a letter in a masked word ("d***", "d--n", "c_ap", "sh#t").
+_MASK_CHARS = frozenset("*-_#%\u2013\u2014")
+#: Opening quotation marks and the closing mark each takes.
+_QUOTES = {"'": "'", '"': '"', "\u2018": "\u2019", "\u201c": "\u201d", "`": "`", "\u00ab": "\u00bb", "\u2019": "\u2019"}
+#: A comment with none of these has no strong word to soften.
+_QUOTE_CHARS = frozenset(_QUOTES)
+_SOFT_CHARS = _MASK_CHARS | _QUOTE_CHARS
 
 #: Three or more masking symbols at the start of a word, one of them * # % & or ^ (so "!!!", "$$$"
 #: and "@@@" are not): a word written as symbols. Starts only where a run begins: linear.
@@ -43,6 +56,12 @@ class FoulLanguageSettings:
     lexicon: str = field(default="", metadata={"kind": "path"})
     #: A word masked whole by symbols ("****", "#$%&") sends the comment to review.
     review_masked: bool = True
+    #: A mask that fits a mild word as well as a strong one ("d***": damn or dbag) sends the
+    #: comment to review rather than rejecting it.
+    review_ambiguous_masks: bool = True
+    #: A strong word standing alone in quotation marks (the word 'slutty') sends the comment to
+    #: review rather than rejecting it: a mention, which a moderator reads.
+    review_quoted: bool = True
 
 
 class FoulLanguageDetector(LearnedDetector):
@@ -72,6 +91,44 @@ class FoulLanguageDetector(LearnedDetector):
 
         return np.concatenate([self._table_action, self._actions(_oov_terms(a))]).astype(np.int64)[a.ext]
 
+    def _soften(self, batch: Batch, a, action: np.ndarray, strong: np.ndarray) -> list[int]:
+        """Turn into review hits (in ``action``) the ``strong`` hits that may not be strong words (an
+        ambiguous mask, a word mentioned in quotation marks); the comments all of whose strong hits
+        were. Only comments holding a mask or a quotation mark are read, a mask once per batch
+        however often it is written (a comment of thousands of them is a few list passes)."""
+        originals, normalised, softened = batch.originals, batch.normalised, []
+        quoted_on, masks_on = self.settings.review_quoted, self.settings.review_ambiguous_masks
+        doc = a.scan.doc[strong]
+        bounds = np.searchsorted(doc, np.unique(doc)).tolist() + [len(strong)]
+        readings: dict[str, bool] = {}
+        for i, j in zip(bounds, bounds[1:]):
+            d = int(doc[i])
+            text = originals[d]
+            if _SOFT_CHARS.isdisjoint(text):
+                continue
+            starts, ends = a.scan.start[strong[i:j]], a.scan.end[strong[i:j]]
+            found = normalised.get(d)
+            if found is not None and found.offsets is not None:
+                offsets = np.asarray(found.offsets)
+                starts, ends = offsets[starts], offsets[ends - 1] + 1
+            starts, ends = starts.tolist(), ends.tolist()
+            words = [text[s:e] for s, e in zip(starts, ends)]
+            if masks_on:
+                for word in set(words) - readings.keys():
+                    readings[word] = not _MASK_CHARS.isdisjoint(word) and self.lexicon.mild_reading(
+                        _form("".join("*" if c in _MASK_CHARS else c for c in word))) is not None
+                soft = [readings[w] for w in words]
+            else:
+                soft = [False] * len(words)
+            if quoted_on and not _QUOTE_CHARS.isdisjoint(text):
+                soft = [f or _quoted(text, s, e) for f, s, e in zip(soft, starts, ends)]
+            if not any(soft):
+                continue
+            action[strong[i:j][np.asarray(soft, dtype=bool)]] = _REVIEW
+            if all(soft):
+                softened.append(d)
+        return softened
+
     def score_batch(self, batch: Batch) -> RuleScores:
         learned = super().score_batch(batch)
         if self.column is None:
@@ -81,6 +138,9 @@ class FoulLanguageDetector(LearnedDetector):
         n = len(batch)
         action = np.where(a.keep, self.token_actions(a), -1)
         hits = np.flatnonzero(action >= 0)
+        softened = np.zeros(n, dtype=bool)
+        if self.settings.review_ambiguous_masks or self.settings.review_quoted:
+            softened[self._soften(batch, a, action, hits[action[hits] == _REJECT])] = True
         doc = a.scan.doc[hits].astype(np.int64)
         has = np.zeros((n, len(ACTIONS)), dtype=bool)
         has[doc, action[hits]] = True
@@ -92,10 +152,13 @@ class FoulLanguageDetector(LearnedDetector):
         raised = has[:, _REVIEW] & ~has[:, _REJECT] & (scores < raise_to)
         scores[has[:, _REJECT]] = 1.0
         scores[raised] = raise_to
-        no_reject = raised | (has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL])
+        # A softened word's comment is not rejected on the model's score either: the model read the
+        # same word as a strong one (its hits are features).
+        no_reject = raised | (softened & ~has[:, _REJECT]) | \
+            (has[:, _NONE] & ~has[:, _REJECT] & ~has[:, _REVIEW] & ~has[:, _MODEL])
         listed: dict[int, tuple] = {}
         # A lexicon tier that rejects or reviews decided these comments' flags.
-        matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised).tolist(), "lexicon")
+        matched = dict.fromkeys(np.flatnonzero(has[:, _REJECT] | raised | softened).tolist(), "lexicon")
         if self.settings.review_masked:
             # The scanner marks the few comments that hold a run of masking symbols a masked word
             # could be (a pattern search of every comment cost a third as much as scoring it).
@@ -131,3 +194,13 @@ class FoulLanguageDetector(LearnedDetector):
             return [evidence.merge(evidence.merge(listed.get(d, ()), words(d)), f) for d, f in zip(docs, found)]
 
         return RuleScores(scores, evidence_of, reject=reject, no_reject=no_reject, matched=matched)
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands alone in quotation marks ("the word 'slutty'", not
+    "'slutty behaviour'" nor the apostrophe of "bitch's")."""
+    if start < 1 or end >= len(text):
+        return False
+    close = _QUOTES.get(text[start - 1])
+    return (close is not None and text[end] == close
+            and (start < 2 or not text[start - 2].isalnum()) and (end + 1 >= len(text) or not text[end + 1].isalnum()))
