@@ -290,7 +290,9 @@ class Lexicon:
         """A word of a tier whose action is "none" (mild) that a masked token may stand for as
         well as the word ``unmask`` reads (``d***``: damn as well as dbag, ``c***``: crap as well
         as cunt), or None. Our readers judged such comments mild (the comment wrote "damn"), so
-        a mask that fits both is for a moderator to read, not a reason to reject."""
+        a mask that fits both is for a moderator to read, not a reason to reject. ``token`` may be
+        as written ("C***"): it is normalised here, its stars kept."""
+        token = _form(token)
         if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
             return None
         mild = [k for k, tier in enumerate(self.tiers) if tier.action == "none"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import evidence
-from ..lexicon import ACTIONS, Lexicon, _form, packaged_lexicon_path
+from ..lexicon import ACTIONS, Lexicon, packaged_lexicon_path
 from ..signals import WordList
 from .base import Batch, RuleScores
 from .learned import LearnedDetector, learned_scores
@@ -116,7 +116,7 @@ class FoulLanguageDetector(LearnedDetector):
             if masks_on:
                 for word in set(words) - readings.keys():
                     readings[word] = not _MASK_CHARS.isdisjoint(word) and self.lexicon.mild_reading(
-                        _form("".join("*" if c in _MASK_CHARS else c for c in word))) is not None
+                        "".join("*" if c in _MASK_CHARS else c for c in word)) is not None
                 soft = [readings[w] for w in words]
             else:
                 soft = [False] * len(words)
