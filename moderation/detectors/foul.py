@@ -78,6 +78,8 @@ class FoulLanguageDetector(LearnedDetector):
         # otherwise the vocabulary is classified once here.
         self._same = own is not None and own.fingerprint == self.lexicon.fingerprint
         self._table_action = None if self._same else self._actions(features.terms_)
+        #: masked word as written -> whether a mild word fits it too (``_soften``)
+        self._readings: dict[str, bool] = {}
 
     def _actions(self, terms) -> np.ndarray:
         tiers = self.lexicon.tiers_of(terms)
@@ -92,40 +94,45 @@ class FoulLanguageDetector(LearnedDetector):
         return np.concatenate([self._table_action, self._actions(_oov_terms(a))]).astype(np.int64)[a.ext]
 
     def _soften(self, batch: Batch, a, action: np.ndarray, strong: np.ndarray) -> list[int]:
-        """Turn into review hits (in ``action``) the ``strong`` hits that may not be strong words (an
-        ambiguous mask, a word mentioned in quotation marks); the comments all of whose strong hits
-        were. Only comments holding a mask or a quotation mark are read, a mask once per batch
-        however often it is written (a comment of thousands of them is a few list passes)."""
+        """Turn into review hits (in ``action``) the ``strong`` hits of the comments all of whose
+        strong hits may not be strong words (an ambiguous mask, a word mentioned in quotation
+        marks), and return those comments. A comment's first hit that is a strong word settles it
+        (it rejects), so its other hits are not read; a comment with neither a mask character nor
+        a quotation mark is not read at all; a mask is read once however often it is written."""
         originals, normalised, softened = batch.originals, batch.normalised, []
-        quoted_on, masks_on = self.settings.review_quoted, self.settings.review_ambiguous_masks
+        quoted_on, masks_on, readings = self.settings.review_quoted, self.settings.review_ambiguous_masks, self._readings
+        if not len(strong):
+            return softened
         doc = a.scan.doc[strong]
-        bounds = np.searchsorted(doc, np.unique(doc)).tolist() + [len(strong)]
-        readings: dict[str, bool] = {}
-        for i, j in zip(bounds, bounds[1:]):
-            d = int(doc[i])
+        firsts = [0, *(np.flatnonzero(np.diff(doc)) + 1).tolist()]
+        docs, starts, ends = doc.tolist(), a.scan.start[strong], a.scan.end[strong]
+        for i, j in zip(firsts, [*firsts[1:], len(docs)]):
+            d = docs[i]
             text = originals[d]
             if _SOFT_CHARS.isdisjoint(text):
                 continue
-            starts, ends = a.scan.start[strong[i:j]], a.scan.end[strong[i:j]]
             found = normalised.get(d)
-            if found is not None and found.offsets is not None:
-                offsets = np.asarray(found.offsets)
-                starts, ends = offsets[starts], offsets[ends - 1] + 1
-            starts, ends = starts.tolist(), ends.tolist()
-            words = [text[s:e] for s, e in zip(starts, ends)]
-            if masks_on:
-                for word in set(words) - readings.keys():
-                    readings[word] = not _MASK_CHARS.isdisjoint(word) and self.lexicon.mild_reading(
-                        "".join("*" if c in _MASK_CHARS else c for c in word)) is not None
-                soft = [readings[w] for w in words]
+            offsets = None if found is None else found.offsets
+            if offsets is None:
+                spans = zip(starts[i:j].tolist(), ends[i:j].tolist())
+            else:   # the spans as written
+                offsets = np.asarray(offsets)
+                spans = zip(offsets[starts[i:j]].tolist(), (offsets[ends[i:j] - 1] + 1).tolist())
+            for start, end in spans:
+                if quoted_on and start and text[start - 1] in _QUOTES and _quoted(text, start, end):
+                    continue
+                word = text[start:end]
+                if not masks_on or _MASK_CHARS.isdisjoint(word):
+                    break
+                soft = readings.get(word)
+                if soft is None:
+                    soft = self.lexicon.mild_reading("".join("*" if c in _MASK_CHARS else c for c in word)) is not None
+                    if len(readings) < 10_000:
+                        readings[word] = soft
+                if not soft:
+                    break
             else:
-                soft = [False] * len(words)
-            if quoted_on and not _QUOTE_CHARS.isdisjoint(text):
-                soft = [f or _quoted(text, s, e) for f, s, e in zip(soft, starts, ends)]
-            if not any(soft):
-                continue
-            action[strong[i:j][np.asarray(soft, dtype=bool)]] = _REVIEW
-            if all(soft):
+                action[strong[i:j]] = _REVIEW
                 softened.append(d)
         return softened
 
