@@ -14,8 +14,9 @@ word lists, and the learned model for the context.
 - A strong word is for a moderator to read, not a reason to reject, where it may not be one:
   a mask that fits a mild word as well ("d***" is damn as well as dbag, "c***" crap as well as
   cunt; ``review_ambiguous_masks``), or a word standing alone in quotation marks, mentioned
-  rather than used ("her pronouncement of 'slutty' behaviour"; ``review_quoted``). The comment
-  is still flagged (score 1.0) and sent to review.
+  rather than used ("her pronouncement of 'slutty' behaviour"; ``review_quoted``). The word counts
+  as a "review" tier's would (the comment is flagged, at least at the review threshold), and the
+  model's score does not reject the comment either: the model read the same word as a feature.
 - Evidence: the listed and lexicon words first, then the words the model weighed most.
 """
 from __future__ import annotations
