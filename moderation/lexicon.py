@@ -59,6 +59,12 @@ def _fits(part: str, word: str) -> bool:
     return len(part) == len(word) and all(c == "*" or c == w for c, w in zip(part, word))
 
 
+def _maskable(token: str) -> bool:
+    """Whether ``token`` can be a masked word: three characters or more, a letter first, letters
+    and stars only, a star among them (what ``unmask`` and ``mild_reading`` read)."""
+    return len(token) >= 3 and token[0].isalpha() and "*" in token and token.replace("*", "").isalpha()
+
+
 def _candidate_lines(joined: str, starts: np.ndarray) -> list[int]:
     """The lines of ``joined`` (beginning at ``starts``) where ``_CANDIDATE`` matches: a star, or
     one letter three times in a row. Found in arrays (the pattern's back-reference, tried at every
@@ -246,7 +252,7 @@ class Lexicon:
         """The word a token with stars for letters stands for (``f**k``: fuck, ``f***ing``: fucking,
         ``f*****g``: fucking, the stars covering stem and ending, ``sh*``: shit, a trailing run of
         stars standing for the rest of the word), the most severe tier's first, or None."""
-        if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
+        if not _maskable(token):
             return None
         for words, stems in self._by_first_letter.get(token[0], ()):   # most severe tier first
             found = self._unmask_at_start(token, words, stems)
@@ -293,13 +299,11 @@ class Lexicon:
         a mask that fits both is for a moderator to read, not a reason to reject. ``token`` may be
         as written ("C***"): it is normalised here, its stars kept."""
         token = _form(token)
-        if len(token) < 3 or not token[0].isalpha() or "*" not in token or not token.replace("*", "").isalpha():
+        if not _maskable(token):
             return None
-        mild = [k for k, tier in enumerate(self.tiers) if tier.action == "none"]
-        by_tier = self._by_first_letter.get(token[0], ())
-        for k in mild:
-            if k < len(by_tier):
-                found = self._unmask_at_start(token, *by_tier[k])
+        for tier, (words, stems) in zip(self.tiers, self._by_first_letter.get(token[0], ())):
+            if tier.action == "none":
+                found = self._unmask_at_start(token, words, stems)
                 if found is not None:
                     return found
         return None
