@@ -41,6 +41,7 @@ def crafted(n: int) -> dict[str, str]:
         "dotted capitals": fill("W.A.K.E. "),
         "masked words": fill("f--- s--t "),
         "ambiguous masks": fill("d*** c--- "),
+        "ambiguous masks of @": fill("d@@@ b@@@@ "),
         "quoted strong words": fill("'bitch' \"shit\" "),
         "stars": fill("a*"),
         "one run of symbols": "*" * n,

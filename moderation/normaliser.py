@@ -297,7 +297,10 @@ def _segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 _NO_SPANS = np.zeros(0, dtype=np.int64)
 _NO_SPANS.flags.writeable = False
-_MASK_CHARS = re.compile(r"[*#@%_\-\u2013\u2014]")
+#: The characters that stand for a letter in a masked word ("d***", "d--n", "c_ap", "sh#t", "b@@@@");
+#: the foul detector reads the same ones when it asks whether a mask may hide a mild word.
+MASK_CHARS = "*#@%_-\u2013\u2014"
+_MASK_CHARS = re.compile(f"[{re.escape(MASK_CHARS)}]")
 #: The shortest and the longest word a run of spaced letters is searched for.
 _SHORTEST, _LONGEST = 3, 16
 _MISSING = object()

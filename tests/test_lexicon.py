@@ -166,6 +166,7 @@ EAGER = {"id": "foul_language", "threshold": 0.0001, "reject_threshold": 0.0002}
 
 @pytest.mark.parametrize("text,word", [
     ("Bury the d*** thing and go back home.", "d***"),
+    ("Bury the d@@@ thing and go back home.", "d@@@"),     # every mask character the normaliser reads
     ("Spewing mindless ignorant C***.", "C***"),
     ("Sanctimonious platitudes be d----d.", "d----d"),
     ("She disapproved of their 'slutty' behaviour.", "slutty"),
@@ -180,7 +181,7 @@ def test_an_ambiguous_mask_or_a_quoted_word_is_reviewed_not_rejected(tiny_artifa
 
 
 @pytest.mark.parametrize("text", [
-    "What a f**k up.", "You sh*t head.", "Call him a bitch's son.",
+    "What a f**k up.", "You sh*t head.", "You sh@t head.", "Call him a bitch's son.",
     "She said 'fuck off' to the mayor.",                    # a quoted phrase is said, not mentioned
     "The word 'bitch' is not allowed, you bitch.",          # the same word used as well
     "'bitch'ing about it again",

@@ -28,14 +28,15 @@ import numpy as np
 
 from .. import evidence
 from ..lexicon import ACTIONS, Lexicon, packaged_lexicon_path
+from ..normaliser import MASK_CHARS
 from ..signals import WordList
 from .base import Batch, RuleScores
 from .learned import LearnedDetector, learned_scores
 
 _REJECT, _REVIEW, _MODEL, _NONE = (ACTIONS.index(a) for a in ("reject", "review", "model", "none"))
 
-#: The characters that stand for a letter in a masked word ("d***", "d--n", "c_ap", "sh#t").
-_MASK_CHARS = frozenset("*-_#%\u2013\u2014")
+#: The normaliser's mask characters: a word it unmasked is read against the mild tiers with the same.
+_MASK_CHARS = frozenset(MASK_CHARS)
 #: Opening quotation marks and the closing mark each takes.
 _QUOTES = {"'": "'", '"': '"', "\u2018": "\u2019", "\u201c": "\u201d", "`": "`", "\u00ab": "\u00bb", "\u2019": "\u2019"}
 #: A comment with none of these has no strong word to soften.
