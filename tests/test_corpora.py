@@ -153,6 +153,38 @@ def test_deduplicate_merges_near_copies_and_blanks_conflicts(tmp_path):
     assert np.isnan(merged.labels["promotional"][0]) and merged.labels["promotional"][1] == 0
 
 
+def test_every_committed_label_is_two_readers_agreeing_or_the_third_deciding():
+    """Each file of our labels with readers' files beside it (``readers/NAME-A.csv``, ``-B``, ``-C``):
+    every post in it was read by the first two, and each label is theirs where they agree and the
+    third reader's where they do not."""
+    import csv
+
+    folder = Path(__file__).resolve().parents[1] / "training" / "labels"
+
+    def read(path):
+        if not path.exists():
+            return {}
+        with path.open(newline="", encoding="utf-8") as f:
+            return {(r["corpus"], r["row_id"]): r for r in csv.DictReader(f)}
+
+    checked = 0
+    for path in sorted(folder.glob("*.csv")):
+        first = folder / "readers" / f"{path.stem}-A.csv"
+        if not first.exists():
+            continue
+        final, a, b = read(path), read(first), read(folder / "readers" / f"{path.stem}-B.csv")
+        c = read(folder / "readers" / f"{path.stem}-C.csv")
+        columns = [k for k in next(iter(a.values())) if k not in ("corpus", "row_id")]
+        assert set(final) == set(a) == set(b), path.name
+        for key, row in final.items():
+            for column in columns:
+                if column in row:
+                    agreed = a[key][column] == b[key][column]
+                    assert row[column] == (a[key][column] if agreed else c[key][column]), (path.name, key, column)
+                    checked += 1
+    assert checked > 10_000
+
+
 @needs_corpora
 def test_real_corpora_load_with_the_documented_mapping():
     from training.corpora import load_corpora, our_labels
