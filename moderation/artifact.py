@@ -23,9 +23,10 @@ from importlib.metadata import version as _installed
 from . import memory
 from .errors import ModelError
 
-# 2: token-table feature space; 3: dense signals (lexicon hits, accusation cues, promotable links).
+# 2: token-table feature space; 3: dense signals (lexicon hits, accusation cues, promotable links);
+# 4: the kinds of wrongdoing among the cues.
 # Models of an older format must be retrained.
-FORMAT = "news-moderation-model/3"
+FORMAT = "news-moderation-model/4"
 
 
 def library_versions() -> dict[str, str]:

@@ -234,3 +234,25 @@ def test_a_named_actor_with_a_crime_word_is_an_accusation_cue(text, fires):
 
     signals = signals_reference(text, None, ())[3]
     assert (signals[CUES][CUE_COLUMNS.index("actor_wrongdoing")] > 0) == fires
+
+
+@pytest.mark.parametrize("text,kinds", [
+    ("The mayor took bribes from the developer.", {"money"}),
+    ("He lied about the numbers and she knows it.", {"lying"}),
+    ("The clerk rigged the count. The chief is a traitor.", {"cover-up", "crime"}),
+    ("Senator Grey is a sexual predator.", {"violence"}),
+    ("The council approved the new bus schedule.", set()),
+])
+def test_each_kind_of_wrongdoing_is_a_cue_column_of_its_own(text, kinds):
+    from moderation.features.dense import CUE_COLUMNS, CUES, WRONG_KINDS, signals_reference
+
+    cues = signals_reference(text, None, ())[3][CUES]
+    assert {k for k in WRONG_KINDS if cues[CUE_COLUMNS.index(f"wrongdoing_{k}")] > 0} == kinds
+    assert (cues[CUE_COLUMNS.index("wrongdoing")] > 0) == bool(kinds)
+
+
+def test_every_wrongdoing_word_is_of_exactly_one_kind():
+    from moderation.features.dense import CUE_WORDS, WRONG_KINDS
+
+    words = [w for kind in WRONG_KINDS for w in CUE_WORDS[kind]]
+    assert len(words) == len(set(words)) > 100

@@ -168,7 +168,7 @@ def test_the_python_twin_gives_the_same_verdicts_as_the_compiled_scanner(moderat
 def test_verdict_bytes_are_its_dict_in_field_order_for_one_and_for_a_batch(moderator):
     from moderation.verdict import batch_bytes
 
-    verdicts = moderator.check_batch(["You moron, buy at a.com/x now!!!", "Fine work"])
+    verdicts = moderator.check_batch(["You moron, buy at a.com/x now!!!", "Thanks for the clear report."])
     one = verdicts[0].to_bytes()
     assert json.loads(one) == verdicts[0].to_dict()
     assert list(json.loads(one)) == ["id", "verdict", "flags", "scores", "model"]
