@@ -48,6 +48,14 @@ def test_check_builds_the_default_model_once_and_says_so(tmp_path):
     second = subprocess.run([str(BIN), "check", "Thanks for the report"], capture_output=True, text=True, env=env)
     assert second.returncode == 0 and "building" not in second.stderr
     assert json.loads(second.stdout)["verdict"] == "publish"
+    # A default model of an older format (this code cannot read it) is rebuilt, saying why.
+    meta = path.with_name(path.name + ".json")
+    meta.write_text(meta.read_text(encoding="utf-8").replace(card["format"], "news-moderation-model/1"), encoding="utf-8")
+    third = subprocess.run([str(BIN), "check", "Thanks for the report"], capture_output=True, text=True, env=env)
+    assert third.returncode == 0, third.stderr
+    assert "the default model is out of date" in third.stderr
+    assert "building the default model from the starter corpus" in third.stderr and "retrain it" not in third.stderr
+    assert read_card(path)["format"] == card["format"]
 
 
 def test_default_model_path_follows_environment(tmp_path, monkeypatch):
