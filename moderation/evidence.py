@@ -135,10 +135,16 @@ def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[lis
     owner = np.repeat(np.arange(len(flags)), sizes)
     offsets = np.cumsum(sizes) - sizes
     tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
-    weights = token_weights(scored, tokens, rules[owner])
-    starts, ends = a.scan.start[tokens], a.scan.end[tokens]
     quiet = function_words(scored, tokens)
     linked = np.flatnonzero(np.isin(docs, np.fromiter(a.promo_links, dtype=np.int64, count=len(a.promo_links))))
+    # A function word is never a unit of its own, so outside a link it is never weighed (half the
+    # words of a comment); in a linked flag it may lie inside a link, whose weight it adds to.
+    wanted = ~quiet
+    if len(linked):
+        wanted |= np.isin(owner, linked)
+    tokens, owner, quiet = tokens[wanted], owner[wanted], quiet[wanted]
+    weights = token_weights(scored, tokens, rules[owner])
+    starts, ends = a.scan.start[tokens], a.scan.end[tokens]
     if len(linked):
         # Words inside a link are shown as the link, which also gets the link signals' share. The
         # links of every linked flag in one array, keyed (flag, start): the link each word lies
