@@ -130,26 +130,29 @@ def read_card(path: str | os.PathLike, check_sha: bool = True) -> dict[str, Any]
     ``check_sha`` is False) the file's SHA-256. Nothing is unpickled."""
     path = Path(path)
     retrain = f"retrain it with `moderation train --out {path}`"
+
+    def refused(cause: str) -> ModelError:
+        return ModelError(f"{cause}; {retrain}", cause=cause)
+
     if not path.exists():
         raise ModelError(f"no model file at {path}; train one with `moderation train --out {path}`")
     meta = metadata_path(path)
     try:
         card = json.loads(meta.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"model {path} has no metadata file {meta.name} beside it, so it was not written by "
-                         f"this project and will not be loaded; {retrain}") from None
+        raise refused(f"model {path} has no metadata file {meta.name} beside it, so it was not written by "
+                      "this project and will not be loaded") from None
     except (OSError, ValueError) as exc:
-        raise ModelError(f"metadata {meta} is unreadable ({exc}); {retrain}") from None
+        raise refused(f"metadata {meta} is unreadable ({exc})") from None
     if not isinstance(card, dict) or card.get("format") != FORMAT:
-        raise ModelError(f"{meta} is not metadata of a {FORMAT} model; {retrain}")
+        raise refused(f"{meta} is not metadata of a {FORMAT} model")
     built, installed = card.get("versions", {}), library_versions()
     for name, version in installed.items():
         if built.get(name) != version:
-            raise ModelError(f"model {path} was built with {name} {built.get(name)} but {version} is installed; "
-                             f"{retrain}")
+            raise refused(f"model {path} was built with {name} {built.get(name)} but {version} is installed")
     if check_sha and sha256_file(path) != card.get("sha256"):
-        raise ModelError(f"model {path} does not match the SHA-256 in its metadata: it was changed after "
-                         f"training and will not be loaded; {retrain}")
+        raise refused(f"model {path} does not match the SHA-256 in its metadata: it was changed after "
+                      "training and will not be loaded")
     return card
 
 

@@ -22,7 +22,14 @@ class ConfigError(ModerationError):
 
 
 class ModelError(ModerationError):
-    """A model file is missing, tampered with, or built with other library versions."""
+    """A model file is missing, tampered with, or built with other library versions.
+
+    ``cause`` is what is wrong without the fix (the whole message when none was given apart): a
+    caller that applies the fix itself, such as rebuilding the default model, says only that."""
+
+    def __init__(self, message: str, cause: str | None = None):
+        super().__init__(message)
+        self.cause = message if cause is None else cause
 
 
 class InputError(ModerationError):

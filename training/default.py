@@ -43,9 +43,8 @@ def stale_reason(path: Path) -> str | None:
             origin = json.loads(metadata_path(path).read_text(encoding="utf-8")).get("origin")
         except (OSError, ValueError):
             origin = None
-        # The error's own advice (retrain it by hand) is what is about to happen: only its cause is said.
-        cause = str(exc).split("; retrain it", 1)[0]
-        return f"the default model is out of date ({cause})" if origin == ORIGIN_DEFAULT else None
+        # The error's fix (retrain it) is what is about to happen: only its cause is said.
+        return f"the default model is out of date ({exc.cause})" if origin == ORIGIN_DEFAULT else None
     if card.get("origin") != ORIGIN_DEFAULT:
         return None
     sources = card.get("data", {}).get("sources", [])
