@@ -43,10 +43,10 @@ N_LINK = 2
 #: A sentence of fewer tokens is no row of its own.
 MIN_SENTENCE_TOKENS = 3
 N_LEXICON = len(ACTIONS)
-#: The cue columns, in order.
 #: The kinds of wrongdoing, each a cue class of its own (every wrongdoing word is of one kind).
 WRONG_KINDS = ("lying", "money", "cover-up", "crime", "violence")
 N_KINDS = len(WRONG_KINDS)
+#: The cue columns, in order.
 CUE_COLUMNS = ("actor_wrongdoing", "wrongdoing_at_you", "wrongdoing_sourced_or_hedged", "wrongdoing_asked",
                "wrongdoing", *(f"wrongdoing_{kind}" for kind in WRONG_KINDS))
 N_CUES = len(CUE_COLUMNS)
