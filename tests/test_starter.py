@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.artifact import read_card
+from moderation.artifact import metadata_path, read_card
 from moderation.settings import default_model_path
 from moderation.rulebook import LEARNED_RULES
 from training.data import read_labelled, starter_path
@@ -49,7 +49,7 @@ def test_check_builds_the_default_model_once_and_says_so(tmp_path):
     assert second.returncode == 0 and "building" not in second.stderr
     assert json.loads(second.stdout)["verdict"] == "publish"
     # A default model of an older format (this code cannot read it) is rebuilt, saying why.
-    meta = path.with_name(path.name + ".json")
+    meta = metadata_path(path)
     meta.write_text(meta.read_text(encoding="utf-8").replace(card["format"], "news-moderation-model/1"), encoding="utf-8")
     third = subprocess.run([str(BIN), "check", "Thanks for the report"], capture_output=True, text=True, env=env)
     assert third.returncode == 0, third.stderr
