@@ -1434,6 +1434,207 @@ done:
     return result;
 }
 
+/* top_tokens(lo, hi, rule, k, unigram, pair_left, pair_right, pair_col, table, ext, keep, doc, hash,
+ *            stop_slots, stop_shift, word_ext, K, token_ext, oov, n_tok, word_norm, char_norm,
+ *            unit_token, unit_share) -> (owner, token, weight) bytes (int64, int64, float64):
+ * the evidence of learned-rule flags whose comments have no link, in one pass over their tokens.
+ * Flag f reads tokens lo[f] <= t < hi[f] for rule column rule[f]; a token is weighed as
+ * moderation.evidence.token_weights weighs it (its unigram, half of each bigram it is in, its
+ * character n-grams, each over its comment's norm, plus its share of the signals), in the same
+ * order of operations, so the weights are the same numbers. Function words (hash in the
+ * open-addressing table stop_slots) are skipped. Each flag keeps its k heaviest positive tokens,
+ * heaviest first and ties in text order (a stable sort's order), down to 5% of the heaviest.
+ * Arrays: pair_left and pair_right ascending token indices of the bigrams, unit_token ascending
+ * and distinct; word_ext and token_ext have K columns (the rules, then the norm's), oov and
+ * unit_share K - 1. What numpy made in a dozen passes over every flagged comment's tokens (and a
+ * sort of them) is a read of each token. */
+typedef struct { double w; int64_t t; } TopEntry;
+
+static Py_ssize_t first_at_least(const int64_t *a, Py_ssize_t n, int64_t v)
+{
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static PyObject *py_top_tokens(PyObject *self, PyObject *args)
+{
+    Py_buffer lo_b, hi_b, rule_b, uni_b, pl_b, pr_b, pc_b, table_b, ext_b, keep_b, doc_b, hash_b, stop_b, wx_b, tx_b,
+        oov_b, wn_b, cn_b, ut_b, us_b;
+    Py_ssize_t k, K, n_tok;
+    unsigned int shift;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*y*y*y*y*y*y*y*y*y*Iy*ny*y*ny*y*y*y*", &lo_b, &hi_b, &rule_b, &k, &uni_b,
+                          &pl_b, &pr_b, &pc_b, &table_b, &ext_b, &keep_b, &doc_b, &hash_b, &stop_b, &shift, &wx_b, &K,
+                          &tx_b, &oov_b, &n_tok, &wn_b, &cn_b, &ut_b, &us_b))
+        return NULL;
+    PyObject *result = NULL, *owner_out = NULL, *token_out = NULL, *weight_out = NULL;
+    TopEntry *top = NULL;
+    Py_ssize_t n_flags = lo_b.len / 8, m = uni_b.len / 8, n_pairs = pl_b.len / 8, n_docs = wn_b.len / 8;
+    Py_ssize_t R = K - 1, n_word = K > 0 ? wx_b.len / (8 * K) : 0, n_table = K > 0 ? tx_b.len / (8 * K) : 0;
+    Py_ssize_t n_oov = R > 0 ? oov_b.len / (8 * R) : 0, n_units = ut_b.len / 8, stop_size = stop_b.len / 16;
+    if (K < 2 || k < 1 || hi_b.len != lo_b.len || rule_b.len != lo_b.len || pr_b.len != pl_b.len ||
+        pc_b.len != pl_b.len || table_b.len != uni_b.len || ext_b.len != uni_b.len || keep_b.len != m ||
+        doc_b.len != 4 * m || hash_b.len != uni_b.len || cn_b.len != wn_b.len || us_b.len != 8 * R * n_units ||
+        n_tok != n_table) {
+        PyErr_SetString(PyExc_ValueError, "top_tokens: the arrays' lengths do not agree");
+        goto done;
+    }
+    if (stop_size == 0 || (stop_size & (stop_size - 1)) != 0 || shift < 1 || shift > 63 ||
+        ((uint64_t)1 << (64 - shift)) != (uint64_t)stop_size) {
+        PyErr_SetString(PyExc_ValueError, "top_tokens: the stop table must have 2 ** (64 - shift) slots");
+        goto done;
+    }
+    {
+        const int64_t *lo = lo_b.buf, *hi = hi_b.buf, *rule = rule_b.buf, *uni = uni_b.buf, *pl = pl_b.buf,
+                      *pr = pr_b.buf, *pc = pc_b.buf, *table = table_b.buf, *ext = ext_b.buf, *ut = ut_b.buf;
+        const int32_t *doc = doc_b.buf;
+        const uint8_t *keep = keep_b.buf;
+        const uint64_t *hash = hash_b.buf, *stop = stop_b.buf;
+        const double *wx = wx_b.buf, *tx = tx_b.buf, *oov = oov_b.buf, *wn = wn_b.buf, *cn = cn_b.buf, *us = us_b.buf;
+        uint64_t stop_mask = (uint64_t)stop_size - 1;
+        Py_ssize_t total = 0;
+        for (Py_ssize_t f = 0; f < n_flags; f++) {
+            if (lo[f] < 0 || hi[f] < lo[f] || hi[f] > m || rule[f] < 0 || rule[f] >= R) {
+                PyErr_SetString(PyExc_IndexError, "top_tokens: a flag's tokens or rule are out of range");
+                goto done;
+            }
+            total += hi[f] - lo[f] < k ? hi[f] - lo[f] : k;
+        }
+        top = PyMem_Malloc(sizeof(TopEntry) * (size_t)(k + 1));
+        owner_out = PyBytes_FromStringAndSize(NULL, total * 8);
+        token_out = PyBytes_FromStringAndSize(NULL, total * 8);
+        weight_out = PyBytes_FromStringAndSize(NULL, total * 8);
+        if (top == NULL || owner_out == NULL || token_out == NULL || weight_out == NULL) {
+            if (top == NULL)
+                PyErr_NoMemory();
+            goto done;
+        }
+        int64_t *o_owner = (int64_t *)PyBytes_AS_STRING(owner_out), *o_token = (int64_t *)PyBytes_AS_STRING(token_out);
+        double *o_weight = (double *)PyBytes_AS_STRING(weight_out);
+        Py_ssize_t written = 0;
+        enum { AHEAD = 8 };
+        for (Py_ssize_t f = 0; f < n_flags; f++) {
+            int64_t r = rule[f];
+            Py_ssize_t kept = 0;
+            /* The flag's tokens are consecutive: its bigrams and signal units are found once, then
+             * walked along with them. */
+            Py_ssize_t at_l = first_at_least(pl, n_pairs, lo[f]), at_r = first_at_least(pr, n_pairs, lo[f]);
+            Py_ssize_t at_u = first_at_least(ut, n_units, lo[f]);
+            for (int64_t t = lo[f]; t < hi[f]; t++) {
+                /* The tables are larger than the caches: the rows a token some tokens ahead
+                 * reads are fetched now, so that its reads do not wait for memory. */
+                if (t + AHEAD < hi[f]) {
+                    int64_t ahead = uni[t + AHEAD], row = table[t + AHEAD];
+                    if (ahead >= 0 && ahead < n_word)
+                        __builtin_prefetch(wx + ahead * K + r);
+                    if (row >= 0 && row < n_table)
+                        __builtin_prefetch(tx + row * K + r);
+                    if (at_l + AHEAD < n_pairs && pc[at_l + AHEAD] >= 0 && pc[at_l + AHEAD] < n_word)
+                        __builtin_prefetch(wx + pc[at_l + AHEAD] * K + r);
+                }
+                while (at_l < n_pairs && pl[at_l] < t)
+                    at_l++;
+                while (at_r < n_pairs && pr[at_r] < t)
+                    at_r++;
+                while (at_u < n_units && ut[at_u] < t)
+                    at_u++;
+                uint64_t slot = (hash[t] * 0x9E3779B97F4A7C15ULL) >> shift;
+                int quiet = 0;
+                while (stop[2 * slot + 1]) {
+                    if (stop[2 * slot] == hash[t]) {
+                        quiet = 1;
+                        break;
+                    }
+                    slot = (slot + 1) & stop_mask;
+                }
+                if (quiet)
+                    continue;
+                int32_t d = doc[t];
+                if (d < 0 || d >= n_docs) {
+                    PyErr_SetString(PyExc_IndexError, "top_tokens: a token's comment is out of range");
+                    goto done;
+                }
+                double w = 0.0;
+                if (keep[t]) {
+                    double words = 0.0, chars;
+                    int64_t u = uni[t];
+                    if (u >= n_word) {
+                        PyErr_SetString(PyExc_IndexError, "top_tokens: a word column is out of range");
+                        goto done;
+                    }
+                    if (u >= 0)
+                        words = wx[u * K + r];
+                    for (int side = 0; side < 2; side++) {
+                        Py_ssize_t p = side == 0 ? at_l : at_r;
+                        if (p < n_pairs && (side == 0 ? pl[p] : pr[p]) == t && pc[p] >= 0) {
+                            if (pc[p] >= n_word) {
+                                PyErr_SetString(PyExc_IndexError, "top_tokens: a bigram column is out of range");
+                                goto done;
+                            }
+                            words += wx[pc[p] * K + r] / 2;
+                        }
+                    }
+                    int64_t row = table[t];
+                    if (row >= 0 && row < n_table)
+                        chars = tx[row * K + r];
+                    else if (row < 0 && ext[t] - n_tok >= 0 && ext[t] - n_tok < n_oov)
+                        chars = oov[(ext[t] - n_tok) * R + r];
+                    else {
+                        PyErr_SetString(PyExc_IndexError, "top_tokens: a token's table row is out of range");
+                        goto done;
+                    }
+                    w = words / wn[d] + chars / cn[d];
+                }
+                if (at_u < n_units && ut[at_u] == t)
+                    w = w + us[at_u * R + r];
+                if (!(w > 0))
+                    continue;
+                /* Insert after every entry at least as heavy: ties keep text order. */
+                Py_ssize_t i = kept < k ? kept : k;
+                while (i > 0 && top[i - 1].w < w) {
+                    top[i] = top[i - 1];
+                    i--;
+                }
+                if (i < k) {
+                    top[i].w = w;
+                    top[i].t = t;
+                    if (kept < k)
+                        kept++;
+                }
+            }
+            if (kept) {
+                double floor = 0.05 * top[0].w;
+                for (Py_ssize_t i = 0; i < kept && top[i].w >= floor; i++) {
+                    o_owner[written] = f;
+                    o_token[written] = top[i].t;
+                    o_weight[written] = top[i].w;
+                    written++;
+                }
+            }
+        }
+        if (_PyBytes_Resize(&owner_out, written * 8) < 0 || _PyBytes_Resize(&token_out, written * 8) < 0 ||
+            _PyBytes_Resize(&weight_out, written * 8) < 0)
+            goto done;
+        result = PyTuple_Pack(3, owner_out, token_out, weight_out);
+    }
+done:
+    Py_XDECREF(owner_out);
+    Py_XDECREF(token_out);
+    Py_XDECREF(weight_out);
+    PyMem_Free(top);
+    Py_buffer *all[] = {&lo_b, &hi_b, &rule_b, &uni_b, &pl_b, &pr_b, &pc_b, &table_b, &ext_b, &keep_b, &doc_b, &hash_b,
+                        &stop_b, &wx_b, &tx_b, &oov_b, &wn_b, &cn_b, &ut_b, &us_b};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        PyBuffer_Release(all[i]);
+    return result;
+}
+
 /* terms_at(texts, doc, start, end) -> [str]: the normalised text of each token span
  * normalize(texts[doc[i]])[start[i]:end[i]] (doc ascending: each comment is normalised once). */
 static PyObject *py_terms_at(PyObject *self, PyObject *args)
@@ -1937,6 +2138,7 @@ static PyMethodDef methods[] = {
     {"take", py_take, METH_VARARGS, "Numbers at (row, column) of a table, rows fetched ahead."},
     {"pair_columns", py_pair_columns, METH_VARARGS, "The word column of each bigram of tokens, or -1."},
     {"segment_sums", py_segment_sums, METH_VARARGS, "Per-group sums of rows of a matrix (a 0/1 CSR product)."},
+    {"top_tokens", py_top_tokens, METH_VARARGS, "The heaviest tokens of learned-rule flags without links."},
     {"text_kgram_digests", py_text_kgram_digests, METH_VARARGS,
      "BLAKE2b-64 digests of the word k-grams of texts, with each text's k-gram and word counts."},
     {NULL, NULL, 0, NULL},

@@ -31,3 +31,10 @@ def take(out: ReadableBuffer, ext: ReadableBuffer, k: int, rows: ReadableBuffer,
 def text_kgram_digests(texts: list[str], k: int, /) -> tuple[bytes, list[int], list[int]]:
     """The 8-byte BLAKE2b digest of every run of k words (alphanumeric runs) joined by spaces, text
     after text, with each text's k-gram and word counts."""
+def top_tokens(lo: ReadableBuffer, hi: ReadableBuffer, rule: ReadableBuffer, k: int, unigram: ReadableBuffer,
+               pair_left: ReadableBuffer, pair_right: ReadableBuffer, pair_col: ReadableBuffer, table: ReadableBuffer,
+               ext: ReadableBuffer, keep: ReadableBuffer, doc: ReadableBuffer, hashes: ReadableBuffer,
+               stop_slots: ReadableBuffer, stop_shift: int, word_ext: ReadableBuffer, K: int, token_ext: ReadableBuffer,
+               oov: ReadableBuffer, n_tok: int, word_norm: ReadableBuffer, char_norm: ReadableBuffer,
+               unit_token: ReadableBuffer, unit_share: ReadableBuffer, /) -> tuple[bytes, bytes, bytes]:
+    """(flag, token, weight) of each learned-rule flag's heaviest tokens (see moderation/_scan_py.py)."""

@@ -207,6 +207,63 @@ def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, col
     return out
 
 
+def top_tokens(lo, hi, rule, k: int, unigram, pair_left, pair_right, pair_col, table, ext, keep, doc, hashes,
+               stop_slots, stop_shift: int, word_ext, K: int, token_ext, oov, n_tok: int, word_norm, char_norm,
+               unit_token, unit_share) -> tuple[bytes, bytes, bytes]:
+    """The heaviest tokens of learned-rule flags whose comments have no link: for flag f, the
+    tokens ``lo[f] <= t < hi[f]`` that are not function words (``stop_slots``), weighed for rule
+    column ``rule[f]`` (the unigram's number, plus half of each bigram's, over the comment's word
+    norm; the character n-grams' over its character norm; 0 for a token not kept; plus the token's
+    share of the signals, ``unit_share`` at its place in ``unit_token``); its ``k`` heaviest
+    positive ones, heaviest first and ties in text order, down to 5% of the heaviest. Returns
+    (flag, token, weight) of each, as int64, int64 and float64 bytes."""
+    i64 = lambda x: np.frombuffer(x, dtype=np.int64) if not isinstance(x, np.ndarray) else x.astype(np.int64)  # noqa: E731
+    f64 = lambda x: np.frombuffer(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x.ravel()  # noqa: E731
+    lo, hi, rule, unigram, pair_left, pair_right, pair_col, table, ext, unit_token = map(
+        i64, (lo, hi, rule, unigram, pair_left, pair_right, pair_col, table, ext, unit_token))
+    R = K - 1
+    words_x, token_x = f64(word_ext).reshape(-1, K), f64(token_ext).reshape(-1, K)
+    oov_x, share_x = f64(oov).reshape(-1, R), f64(unit_share).reshape(-1, R)
+    wn, cn = f64(word_norm), f64(char_norm)
+    keep = np.asarray(keep).view(np.uint8).astype(bool)
+    doc = np.frombuffer(doc, dtype=np.int32) if not isinstance(doc, np.ndarray) else doc
+    hashes = np.frombuffer(hashes, dtype=np.uint64) if not isinstance(hashes, np.ndarray) else hashes
+    if len(lo) and (lo.min() < 0 or (hi < lo).any() or hi.max() > len(unigram) or rule.min() < 0 or rule.max() >= R):
+        raise IndexError("top_tokens: a flag's tokens or rule are out of range")
+    sizes = hi - lo
+    owner = np.repeat(np.arange(len(lo)), sizes)
+    tokens = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(lo, sizes)
+    loud = probe(stop_slots, stop_shift, np.ascontiguousarray(hashes[tokens])) < 0
+    owner, tokens = owner[loud], tokens[loud]
+    r = rule[owner]
+    u = unigram[tokens]
+    words = np.where(u >= 0, words_x[np.maximum(u, 0), r], 0.0)
+    for side in (pair_left, pair_right):   # each bigram the token is in, left then right
+        at = np.full(len(unigram), -1, dtype=np.int64)
+        at[side] = pair_col
+        column = at[tokens]
+        words += np.where(column >= 0, words_x[np.maximum(column, 0), r], 0.0) / 2
+    rows = table[tokens]
+    chars = np.where(rows >= 0, token_x[np.maximum(rows, 0), r], 0.0)
+    other = rows < 0
+    chars[other] = oov_x[ext[tokens[other]] - n_tok, r[other]]
+    d = doc[tokens]
+    weights = np.where(keep[tokens], words / wn[d] + chars / cn[d], 0.0)
+    place = np.minimum(np.searchsorted(unit_token, tokens), max(len(unit_token) - 1, 0))
+    unit = (unit_token[place] == tokens) if len(unit_token) else np.zeros(len(tokens), dtype=bool)
+    weights[unit] = weights[unit] + share_x[place[unit], r[unit]]
+    positive = weights > 0
+    owner, tokens, weights = owner[positive], tokens[positive], weights[positive]
+    # Heaviest first, ties in text order, by flag: two stable sorts.
+    order = np.argsort(-weights, kind="stable")
+    order = order[np.argsort(owner[order], kind="stable")]
+    owner, tokens, weights = owner[order], tokens[order], weights[order]
+    first = np.searchsorted(owner, owner)
+    chosen = ((np.arange(len(owner)) - first) < k) & (weights >= 0.05 * weights[first])
+    return (owner[chosen].astype(np.int64).tobytes(), tokens[chosen].astype(np.int64).tobytes(),
+            weights[chosen].astype(np.float64).tobytes())
+
+
 _SPACED_ONE = re.compile(r"(?<![^\W_])[^\W\d_][ .\-_\n\r\t]{1,3}[^\W\d_](?![^\W_])[ .\-_\n\r\t]{1,3}"
                          r"[^\W\d_](?![^\W_])|[A-Z]\.[A-Z]\.")
 _MASK_NEAR = re.compile(r"[^\W\d_][#@%_\u2013\u2014]|[#@%_\u2013\u2014][^\W\d_]|\w--|--\w|[a-z]X|X[a-z]"

@@ -125,5 +125,24 @@ def segment_sums(group, cols, cols2, keep, ext, n_rows: int):
     return out
 
 
+def top_tokens(lo, hi, rule, k: int, unigram, pair_left, pair_right, pair_col, table, ext, keep, doc, hashes,
+               stop_index, word_ext, token_ext, oov, word_norm, char_norm, unit_token, unit_share):
+    """(flag, token, weight) arrays of each learned-rule flag's ``k`` heaviest tokens, heaviest
+    first, down to 5% of the heaviest (``moderation.evidence.choose`` for flags without links)."""
+    import numpy as np
+
+    as64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    word_ext, token_ext = f64(word_ext), f64(token_ext)
+    found = _impl.top_tokens(as64(lo), as64(hi), as64(rule), int(k), as64(unigram), as64(pair_left),
+                             as64(pair_right), as64(pair_col), as64(table), as64(ext),
+                             np.ascontiguousarray(keep).view(np.uint8), np.ascontiguousarray(doc, dtype=np.int32),
+                             np.ascontiguousarray(hashes, dtype=np.uint64), stop_index._slots, int(stop_index._shift),
+                             word_ext, word_ext.shape[1], token_ext, f64(oov), len(token_ext), f64(word_norm),
+                             f64(char_norm), as64(unit_token), f64(unit_share))
+    owner, token, weight = (np.frombuffer(x, dtype=t) for x, t in zip(found, (np.int64, np.int64, np.float64)))
+    return owner, token, weight
+
+
 def text_kgram_digests(texts: list[str], k: int) -> tuple[bytes, list[int], list[int]]:
     return _impl.text_kgram_digests(texts, k)

@@ -94,20 +94,9 @@ def signal_shares(scored: Scored, tokens: np.ndarray, rules: np.ndarray) -> np.n
     """Each token's share of its comment's lexicon and cue signals for the rule given with it: a
     signal's contribution split evenly among the tokens that make it (the hit words, the accuser's
     and the wrongdoing's words). Links' shares go to the links themselves (``choose``)."""
-    a, sig = scored.analysis, scored.analysis.signals
-    if not len(sig.unit_token) or not len(tokens):
+    if not len(scored.analysis.signals.unit_token) or not len(tokens):
         return np.zeros(len(tokens))
-    if scored._units is None:
-        # Each unit token's share of every rule's decision value (a token may make several units:
-        # a lexicon hit that is also a cue word), summed per token, the tokens sorted.
-        doc = a.scan.doc[sig.unit_token]
-        value = sig.doc[doc, sig.unit_column] / sig.unit_count[doc, sig.unit_column]
-        order = np.argsort(sig.unit_token, kind="stable")
-        unit_token = sig.unit_token[order]
-        share = value[order, None] * scored.compiled.signals[sig.unit_column[order]]
-        first = np.flatnonzero(np.concatenate([[True], unit_token[1:] != unit_token[:-1]]))
-        scored._units = (unit_token[first], np.add.reduceat(share, first, axis=0))
-    unit_token, per_rule = scored._units
+    unit_token, per_rule = _units(scored)
     at = np.minimum(np.searchsorted(unit_token, tokens), len(unit_token) - 1)
     hit = unit_token[at] == tokens
     out = np.zeros(len(tokens))
@@ -123,72 +112,109 @@ def function_words(scored: Scored, tokens: np.ndarray) -> np.ndarray:
 def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[list[tuple[int, int, float]]]:
     """The evidence of many learned-rule flags at once: for each (comment, rule column), its top
     ``k`` units (a word, or a link with the words inside it) as (start, end, weight), heaviest first,
-    down to 5% of the heaviest. One weight per unit; every flag's units chosen by one sort."""
+    down to 5% of the heaviest. One weight per unit. The flags of comments without a link (nearly
+    all) are chosen by ``accel.top_tokens`` in one read of their tokens; those with a link, whose
+    words merge into the link's unit, by ``_choose_linked``."""
     if not flags:
         return []
     a = scored.analysis
     docs = np.asarray([i for i, _ in flags], dtype=np.int64)
     rules = np.asarray([j for _, j in flags], dtype=np.int64)
+    linked = np.isin(docs, np.fromiter(a.promo_links, dtype=np.int64, count=len(a.promo_links)))
+    out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
+    plain = np.flatnonzero(~linked)
+    if len(plain):
+        first = a.first_tokens()
+        unit_token, unit_share = _units(scored)
+        c = scored.compiled
+        owner, tokens, weights = accel.top_tokens(
+            first[docs[plain]], first[docs[plain] + 1], rules[plain], k, a.unigram, a.pair_left, a.pair_right,
+            a.pair_col, a.table, a.ext, a.keep, a.scan.doc, a.scan.hash, _STOP_INDEX, c.word_ext, c.token_ext,
+            scored.oov_token, scored.word_norm, scored.char_norm, unit_token, unit_share)
+        _extend(out, plain[owner], a.scan.start[tokens], a.scan.end[tokens], weights)
+    if linked.any():
+        at = np.flatnonzero(linked)
+        for f, found in zip(at.tolist(), _choose_linked(scored, docs[at], rules[at], k)):
+            out[f] = found
+    return out
+
+
+def _units(scored: Scored) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens that share a signal (ascending, distinct) and each one's share of every rule's
+    decision value, made once per batch."""
+    a, sig = scored.analysis, scored.analysis.signals
+    if not len(sig.unit_token):
+        return np.zeros(0, dtype=np.int64), np.zeros((0, scored.compiled.signals.shape[1]))
+    if scored._units is None:
+        # A token may make several units (a lexicon hit that is also a cue word): summed per token.
+        doc = a.scan.doc[sig.unit_token]
+        value = sig.doc[doc, sig.unit_column] / sig.unit_count[doc, sig.unit_column]
+        order = np.argsort(sig.unit_token, kind="stable")
+        unit_token = sig.unit_token[order]
+        share = value[order, None] * scored.compiled.signals[sig.unit_column[order]]
+        first = np.flatnonzero(np.concatenate([[True], unit_token[1:] != unit_token[:-1]]))
+        scored._units = (unit_token[first], np.add.reduceat(share, first, axis=0))
+    return scored._units
+
+
+def _extend(out, owners: np.ndarray, starts: np.ndarray, ends: np.ndarray, weights: np.ndarray) -> None:
+    """Append each (start, end, weight) to ``out[owner]``; entries come grouped by owner."""
+    units = list(zip(starts.tolist(), ends.tolist(), weights.tolist()))
+    # One extend per flag, not one append per unit.
+    bounds = np.flatnonzero(np.diff(owners)) + 1 if len(owners) else np.zeros(0, dtype=np.int64)
+    for lo, hi, o in zip([0] + bounds.tolist(), bounds.tolist() + [len(owners)], owners[np.r_[0, bounds]].tolist()
+                         if len(owners) else []):
+        out[o].extend(units[lo:hi])
+
+
+def _choose_linked(scored: Scored, docs: np.ndarray, rules: np.ndarray, k: int) -> list[list[tuple[int, int, float]]]:
+    """``choose`` of flags of comments with links, in arrays: words inside a link are shown as
+    the link, which also gets the link signals' share."""
+    a = scored.analysis
+    n_flags = len(docs)
     first = a.first_tokens()
     lo, hi = first[docs], first[docs + 1]
     sizes = hi - lo
-    owner = np.repeat(np.arange(len(flags)), sizes)
+    owner = np.repeat(np.arange(n_flags), sizes)
     offsets = np.cumsum(sizes) - sizes
     tokens = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes) + np.repeat(lo, sizes)
     quiet = function_words(scored, tokens)
-    linked = np.flatnonzero(np.isin(docs, np.fromiter(a.promo_links, dtype=np.int64, count=len(a.promo_links))))
-    # A function word is never a unit of its own, so outside a link it is never weighed (half the
-    # words of a comment); in a linked flag it may lie inside a link, whose weight it adds to.
-    wanted = ~quiet
-    if len(linked):
-        wanted |= np.isin(owner, linked)
-    tokens, owner, quiet = tokens[wanted], owner[wanted], quiet[wanted]
     weights = token_weights(scored, tokens, rules[owner])
     starts, ends = a.scan.start[tokens], a.scan.end[tokens]
-    if len(linked):
-        # Words inside a link are shown as the link, which also gets the link signals' share. The
-        # links of every linked flag in one array, keyed (flag, start): the link each word lies
-        # in is found by one search (links never overlap).
-        link_lists = [a.promo_links[int(docs[f])] for f in linked]
-        counts = np.fromiter(map(len, link_lists), dtype=np.int64, count=len(linked))
-        extra_owner = np.repeat(linked, counts)
-        extra_start = np.fromiter((x.start for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
-        extra_end = np.fromiter((x.end for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
-        shares = [float(scored.signal_rows[int(docs[f]), LINKS] @ scored.compiled.links[:, int(rules[f])]) / len(links)
-                  for f, links in zip(linked.tolist(), link_lists)]
-        extra_weight = np.repeat(np.asarray(shares), counts)
-        mine = np.isin(owner, linked)
-        width = np.int64(1 << 32)   # above any offset
-        link_key = extra_owner * width + extra_start
-        own = owner[mine].astype(np.int64)
-        at = np.maximum(np.searchsorted(link_key, own * width + starts[mine], side="right") - 1, 0)
-        inside = (extra_owner[at] == own) & (starts[mine] >= extra_start[at]) & (ends[mine] <= extra_end[at])
-        mine_starts, mine_ends, mine_quiet = starts[mine], ends[mine], quiet[mine]
-        mine_starts[inside], mine_ends[inside] = extra_start[at[inside]], extra_end[at[inside]]
-        mine_quiet[inside] = False
-        # Only the linked flags' entries are merged into units; the rest stay one per word.
-        lo_owner = np.concatenate([own, extra_owner]).astype(np.int64)
-        lo_weights = np.concatenate([weights[mine], extra_weight])
-        lo_starts = np.concatenate([mine_starts, extra_start]).astype(np.int64)
-        lo_ends = np.concatenate([mine_ends, extra_end]).astype(np.int64)
-        lo_quiet = np.concatenate([mine_quiet, np.zeros(len(extra_owner), dtype=bool)])
-        order = np.lexsort((lo_starts, lo_owner))
-        lo_owner, lo_weights, lo_starts, lo_ends, lo_quiet = (x[order] for x in (lo_owner, lo_weights, lo_starts,
-                                                                                 lo_ends, lo_quiet))
-        unit_start = np.ones(len(lo_owner), dtype=bool)
-        unit_start[1:] = (lo_owner[1:] != lo_owner[:-1]) | (lo_starts[1:] != lo_starts[:-1])
-        at = np.flatnonzero(unit_start)
-        lo_weights = np.add.reduceat(lo_weights, at) if len(at) else lo_weights
-        rest = ~mine
-        groups = [(owner[rest], weights[rest], starts[rest], ends[rest], quiet[rest]),
-                  (lo_owner[at], lo_weights, lo_starts[at], lo_ends[at], lo_quiet[at])]
-    else:
-        groups = [(owner, weights, starts, ends, quiet)]
-    out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
-    for owner, weights, starts, ends, quiet in groups:
-        _top(out, owner, weights, starts, ends, quiet, k)
+    # The links of every flag in one array, keyed (flag, start): the link each word lies in is
+    # found by one search (links never overlap).
+    link_lists = [a.promo_links[int(d)] for d in docs]
+    counts = np.fromiter(map(len, link_lists), dtype=np.int64, count=n_flags)
+    extra_owner = np.repeat(np.arange(n_flags), counts)
+    extra_start = np.fromiter((x.start for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
+    extra_end = np.fromiter((x.end for links in link_lists for x in links), dtype=np.int64, count=int(counts.sum()))
+    shares = [float(scored.signal_rows[int(d), LINKS] @ scored.compiled.links[:, int(r)]) / len(links)
+              for d, r, links in zip(docs.tolist(), rules.tolist(), link_lists)]
+    extra_weight = np.repeat(np.asarray(shares), counts)
+    width = np.int64(1 << 32)   # above any offset
+    link_key = extra_owner * width + extra_start
+    own = owner.astype(np.int64)
+    at = np.maximum(np.searchsorted(link_key, own * width + starts, side="right") - 1, 0)
+    inside = (extra_owner[at] == own) & (starts >= extra_start[at]) & (ends <= extra_end[at])
+    starts, ends = starts.astype(np.int64), ends.astype(np.int64)
+    starts[inside], ends[inside] = extra_start[at[inside]], extra_end[at[inside]]
+    quiet[inside] = False
+    # Words and links merged into units: one weight per (flag, span).
+    all_owner = np.concatenate([own, extra_owner])
+    all_weights = np.concatenate([weights, extra_weight])
+    all_starts = np.concatenate([starts, extra_start])
+    all_ends = np.concatenate([ends, extra_end])
+    all_quiet = np.concatenate([quiet, np.zeros(len(extra_owner), dtype=bool)])
+    order = np.lexsort((all_starts, all_owner))
+    all_owner, all_weights, all_starts, all_ends, all_quiet = (x[order] for x in (all_owner, all_weights, all_starts,
+                                                                                     all_ends, all_quiet))
+    unit_start = np.ones(len(all_owner), dtype=bool)
+    unit_start[1:] = (all_owner[1:] != all_owner[:-1]) | (all_starts[1:] != all_starts[:-1])
+    at = np.flatnonzero(unit_start)
+    unit_weights = np.add.reduceat(all_weights, at) if len(at) else all_weights
+    out: list[list[tuple[int, int, float]]] = [[] for _ in range(n_flags)]
+    _top(out, all_owner[at], unit_weights, all_starts[at], all_ends[at], all_quiet[at], k)
     return out
-
 
 
 def _top(out, owner, weights, starts, ends, quiet, k):
@@ -213,13 +239,7 @@ def _top(out, owner, weights, starts, ends, quiet, k):
     owner, weights, starts, ends = owner[order], weights[order], starts[order], ends[order]
     group_start = np.searchsorted(owner, owner)          # first entry of each entry's flag
     chosen = np.flatnonzero(((np.arange(len(owner)) - group_start) < k) & (weights >= 0.05 * weights[group_start]))
-    units = list(zip(starts[chosen].tolist(), ends[chosen].tolist(), weights[chosen].tolist()))
-    owners = owner[chosen]
-    # One extend per flag, not one append per unit.
-    bounds = np.flatnonzero(np.diff(owners)) + 1 if len(owners) else np.zeros(0, dtype=np.int64)
-    for lo, hi, o in zip([0] + bounds.tolist(), bounds.tolist() + [len(owners)], owners[np.r_[0, bounds]].tolist()
-                         if len(owners) else []):
-        out[o].extend(units[lo:hi])
+    _extend(out, owner[chosen], starts[chosen], ends[chosen], weights[chosen])
 
 
 def choose_one(scored: Scored, i: int, j: int, k: int) -> list[tuple[int, int, float]]:

@@ -221,7 +221,7 @@ def test_token_weights_add_up_to_the_decision_value(tiny_artifact):
         np.testing.assert_allclose(weights + links, scored.z[i], rtol=0, atol=1e-9)
 
 
-def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact):
+def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact, implementation):
     model = tiny_artifact.model
     texts = TRICKY + ["Honestly, councillor Reed pocketed the grant money.", "the the the idiot the",
                       "Reed stole it. Reed stole it again!", "cheap pills at www.pills.example.com/buy now buy now",
@@ -234,6 +234,50 @@ def test_batch_evidence_equals_the_word_by_word_evidence(tiny_artifact):
         plain = evidence.choose_one(scored, i, model.rules_.index(rule), 3)
         assert [(s, e) for s, e, _ in found] == [(s, e) for s, e, _ in plain], (texts[i], rule)
         np.testing.assert_allclose([w for *_, w in found], [w for *_, w in plain], rtol=1e-12)
+
+
+def test_the_compiled_top_tokens_equal_the_python_twin_on_every_flag(tiny_artifact):
+    from moderation import _scan_py, accel
+
+    if "compiled" not in accel.available():
+        pytest.skip("moderation._scan is not built")
+    model = tiny_artifact.model
+    texts = TRICKY + ["Honestly, councillor Reed pocketed the grant money.", "the the the idiot the", "",
+                      "Reed stole it. Reed stole it again! " * 30, "idiot " * 3 + "moron"]
+    _, scored = model.score(texts)
+    a, c = scored.analysis, scored.compiled
+    first = a.first_tokens()
+    unit_token, unit_share = evidence._units(scored)
+    docs = np.repeat(np.arange(len(texts)), len(model.rules_))
+    rules = np.tile(np.arange(len(model.rules_)), len(texts))
+    found = {}
+    for name in ("compiled", "python"):
+        for k in (1, 3, 50):
+            with accel.use(name):
+                found[name, k] = accel.top_tokens(first[docs], first[docs + 1], rules, k, a.unigram, a.pair_left,
+                                                  a.pair_right, a.pair_col, a.table, a.ext, a.keep, a.scan.doc,
+                                                  a.scan.hash, evidence._STOP_INDEX, c.word_ext, c.token_ext,
+                                                  scored.oov_token, scored.word_norm, scored.char_norm, unit_token,
+                                                  unit_share)
+    for k in (1, 3, 50):
+        (o1, t1, w1), (o2, t2, w2) = found["compiled", k], found["python", k]
+        assert len(o1) > len(texts) and o1.tolist() == o2.tolist() and t1.tolist() == t2.tolist()
+        np.testing.assert_allclose(w1, w2, rtol=0, atol=1e-9)
+        assert np.bincount(o1).max() <= k
+    assert _scan_py is accel.IMPLEMENTATIONS["python"]
+
+
+def test_top_tokens_refuses_a_flag_past_the_last_token(tiny_artifact, implementation):
+    from moderation import accel
+
+    model = tiny_artifact.model
+    _, scored = model.score(["the mayor lied"])
+    a, c = scored.analysis, scored.compiled
+    with pytest.raises(IndexError, match="out of range"):
+        accel.top_tokens(np.array([0]), np.array([len(a.unigram) + 1]), np.array([0]), 3, a.unigram, a.pair_left,
+                         a.pair_right, a.pair_col, a.table, a.ext, a.keep, a.scan.doc, a.scan.hash,
+                         evidence._STOP_INDEX, c.word_ext, c.token_ext, scored.oov_token, scored.word_norm,
+                         scored.char_norm, *evidence._units(scored))
 
 
 def test_scores_are_rounded_as_python_rounds_them():

@@ -12,7 +12,7 @@ from moderation.text import char_ngrams, is_valid_unicode, normalize
 
 compiled = pytest.mark.skipif("compiled" not in accel.available(), reason="moderation._scan is not built")
 FUNCTIONS = ("set_fold", "normalize", "scan", "measure_volume", "grams", "grams_at", "probe", "screen", "terms_at", "set_table", "translate",
-             "segment_sums", "pair_columns", "take")
+             "segment_sums", "pair_columns", "take", "top_tokens")
 
 TRICKY = ["", "Sh1t, the mayor took bribes. Again.\n\nWhat a f*cking mess", "a$$ $hit a$$0 $$ab 5$ b!tch h3ll",
           "ÄÖÜ café naïve — ok İstanbul ß ﬁne 𝐀𝐁𝐂", "don't'' f**k*'s f***' x'** _under_score_",
