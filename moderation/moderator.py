@@ -222,7 +222,14 @@ def _gc_paused():
     (verdicts, flags, score dicts), none of them in reference cycles, and each allocation burst
     set off full collections that walk every object in the process (the model's vocabularies
     among them): a third of a 10,000-comment batch (benchmarks/speed.py). Reference counting still
-    frees everything; the collector resumes afterwards."""
+    frees everything; the collector resumes afterwards.
+
+    Resuming, the batch's survivors (the verdicts handed back) are moved to the oldest generation
+    at once (``gc.freeze`` then ``gc.unfreeze``: two list splices) rather than walked by the
+    young-generation collection the next allocation would set off, some 4% of a 10,000-comment
+    batch. Nothing is lost: a cycle among them is still found by the next full collection. When
+    something else keeps objects frozen (a server that froze its start-up objects before forking
+    workers), unfreezing would release those too, so the plain way is kept."""
     if not gc.isenabled():
         yield
         return
@@ -230,6 +237,9 @@ def _gc_paused():
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
 
 

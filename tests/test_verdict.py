@@ -152,6 +152,46 @@ def test_a_batch_leaves_the_garbage_collector_as_it_found_it(moderator):
         gc.enable()
 
 
+def test_a_batch_moves_its_survivors_to_the_oldest_generation_and_keeps_others_frozen(moderator):
+    import gc
+
+    gc.collect()
+    verdicts = moderator.check_batch([f"comment number {i}, the mayor lied" for i in range(50)])
+    # Handed back in the oldest generation, not walked by a young collection: the young one is empty.
+    assert gc.get_count()[0] < 50 and gc.is_tracked(verdicts[0])
+    assert gc.get_freeze_count() == 0
+    # Objects someone else froze (a server before forking) stay frozen through a batch.
+    kept = [[] for _ in range(10)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        moderator.check_batch(["one", "two"])
+        # (a frozen object freed by reference counting leaves the count: it may only go down)
+        assert 0 < gc.get_freeze_count() <= frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    del kept
+
+
+def test_a_reference_cycle_made_in_a_batch_is_still_collected():
+    import gc
+    import weakref
+
+    from moderation.moderator import _gc_paused
+
+    class Node:
+        pass
+
+    with _gc_paused():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        alive = weakref.ref(a)
+        del a, b
+    assert alive() is not None   # reference counting alone cannot free a cycle
+    gc.collect()
+    assert alive() is None
+
+
 def test_the_python_twin_gives_the_same_verdicts_as_the_compiled_scanner(moderator, implementation):
     from moderation import accel
 
