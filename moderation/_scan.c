@@ -1450,11 +1450,19 @@ done:
  * sort of them) is a read of each token. */
 typedef struct { double w; int64_t t; } TopEntry;
 
-static Py_ssize_t first_at_least(const int64_t *a, Py_ssize_t n, int64_t v)
+/* The first index i >= from of ascending a[0:n] with a[i] >= v, given a[from - 1] < v (or from
+ * 0): by steps doubling from there, then halving. Flags come in comment order, so each search
+ * starts where the last one began and costs the log of the distance, not of the whole batch. */
+static Py_ssize_t first_at_least(const int64_t *a, Py_ssize_t n, Py_ssize_t from, int64_t v)
 {
-    Py_ssize_t lo = 0, hi = n;
+    Py_ssize_t lo = from, step = 1;
+    while (lo + step < n && a[lo + step] < v) {
+        lo += step;
+        step *= 2;
+    }
+    Py_ssize_t hi = lo + step < n ? lo + step : n;
     while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
+        Py_ssize_t mid = lo + ((hi - lo) >> 1);
         if (a[mid] < v)
             lo = mid + 1;
         else
@@ -1519,13 +1527,17 @@ static PyObject *py_top_tokens(PyObject *self, PyObject *args)
         double *o_weight = (double *)PyBytes_AS_STRING(weight_out);
         Py_ssize_t written = 0;
         enum { AHEAD = 8 };
+        Py_ssize_t from_l = 0, from_r = 0, from_u = 0;   /* where the last flag's searches began */
         for (Py_ssize_t f = 0; f < n_flags; f++) {
             int64_t r = rule[f];
             Py_ssize_t kept = 0;
             /* The flag's tokens are consecutive: its bigrams and signal units are found once, then
              * walked along with them. */
-            Py_ssize_t at_l = first_at_least(pl, n_pairs, lo[f]), at_r = first_at_least(pr, n_pairs, lo[f]);
-            Py_ssize_t at_u = first_at_least(ut, n_units, lo[f]);
+            if (f == 0 || lo[f] < lo[f - 1])
+                from_l = from_r = from_u = 0;
+            Py_ssize_t at_l = from_l = first_at_least(pl, n_pairs, from_l, lo[f]);
+            Py_ssize_t at_r = from_r = first_at_least(pr, n_pairs, from_r, lo[f]);
+            Py_ssize_t at_u = from_u = first_at_least(ut, n_units, from_u, lo[f]);
             for (int64_t t = lo[f]; t < hi[f]; t++) {
                 /* The tables are larger than the caches: the rows a token some tokens ahead
                  * reads are fetched now, so that its reads do not wait for memory. */

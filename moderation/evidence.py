@@ -123,6 +123,8 @@ def choose(scored: Scored, flags: list[tuple[int, int]], k: int = 5) -> list[lis
     linked = np.isin(docs, np.fromiter(a.promo_links, dtype=np.int64, count=len(a.promo_links)))
     out: list[list[tuple[int, int, float]]] = [[] for _ in flags]
     plain = np.flatnonzero(~linked)
+    # In comment order: each flag's tokens are found from where the last one's were.
+    plain = plain[np.argsort(docs[plain], kind="stable")]
     if len(plain):
         first = a.first_tokens()
         unit_token, unit_share = _units(scored)

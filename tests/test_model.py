@@ -250,20 +250,29 @@ def test_the_compiled_top_tokens_equal_the_python_twin_on_every_flag(tiny_artifa
     unit_token, unit_share = evidence._units(scored)
     docs = np.repeat(np.arange(len(texts)), len(model.rules_))
     rules = np.tile(np.arange(len(model.rules_)), len(texts))
+    # In comment order (each search starts where the last began) and shuffled (each starts afresh).
+    shuffled = np.random.default_rng(3).permutation(len(docs))
     found = {}
     for name in ("compiled", "python"):
+        for order in ("sorted", "shuffled"):
+            flags = slice(None) if order == "sorted" else shuffled
+            for k in (1, 3, 50):
+                with accel.use(name):
+                    found[name, order, k] = accel.top_tokens(
+                        first[docs[flags]], first[docs[flags] + 1], rules[flags], k, a.unigram, a.pair_left,
+                        a.pair_right, a.pair_col, a.table, a.ext, a.keep, a.scan.doc, a.scan.hash,
+                        evidence._STOP_INDEX, c.word_ext, c.token_ext, scored.oov_token, scored.word_norm,
+                        scored.char_norm, unit_token, unit_share)
+    for order in ("sorted", "shuffled"):
         for k in (1, 3, 50):
-            with accel.use(name):
-                found[name, k] = accel.top_tokens(first[docs], first[docs + 1], rules, k, a.unigram, a.pair_left,
-                                                  a.pair_right, a.pair_col, a.table, a.ext, a.keep, a.scan.doc,
-                                                  a.scan.hash, evidence._STOP_INDEX, c.word_ext, c.token_ext,
-                                                  scored.oov_token, scored.word_norm, scored.char_norm, unit_token,
-                                                  unit_share)
-    for k in (1, 3, 50):
-        (o1, t1, w1), (o2, t2, w2) = found["compiled", k], found["python", k]
-        assert len(o1) > len(texts) and o1.tolist() == o2.tolist() and t1.tolist() == t2.tolist()
-        np.testing.assert_allclose(w1, w2, rtol=0, atol=1e-9)
-        assert np.bincount(o1).max() <= k
+            (o1, t1, w1), (o2, t2, w2) = found["compiled", order, k], found["python", order, k]
+            assert len(o1) > len(texts) and o1.tolist() == o2.tolist() and t1.tolist() == t2.tolist()
+            np.testing.assert_allclose(w1, w2, rtol=0, atol=1e-9)
+            assert np.bincount(o1).max() <= k
+    # The same tokens for each flag whatever the order the flags came in.
+    o, t, _ = found["compiled", "shuffled", 3]
+    o_sorted, t_sorted, _ = found["compiled", "sorted", 3]
+    assert sorted(zip(shuffled[o].tolist(), t.tolist())) == sorted(zip(o_sorted.tolist(), t_sorted.tolist()))
     assert _scan_py is accel.IMPLEMENTATIONS["python"]
 
 
