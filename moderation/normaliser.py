@@ -167,8 +167,13 @@ _SPOT_ASCII = _ascii(lambda c: c in "*#@%_X")
 _EN_DASH, _EM_DASH, _DASH = 0x2013, 0x2014, ord("-")
 #: The letters whose "x-" begins a profanity's abbreviation ("f-ing", "a-hole", "d-bag").
 _INITIALS = np.array([ord(c) for c in MASK_INITIALS], dtype=np.uint32)
-#: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), and the run around it.
-_MASK_SPOT = re.compile(rf"[*#@%_\u2013\u2014]|--|X|(?<![\w*#@%\-\u2013\u2014])[{MASK_INITIALS}]-(?=[^\W\d_])")
+#: Where a mask may be (what ``_MASKED_RUN`` looks ahead for), a spot: a mask character, "--", a
+#: capital X, or "f-", "a-", "d-" before a letter (and after no word or mask character). Spots are
+#: found at the characters they begin with or, for "f-", hold second (one class, which the engine
+#: skips to; a pattern of the four alternatives was tried at every character), each checked then.
+_SPOT_CHAR = re.compile(r"[*#@%_\u2013\u2014X-]")
+_INITIAL_SPOT = re.compile(rf"(?<![\w*#@%\-\u2013\u2014])[{MASK_INITIALS}]-(?=[^\W\d_])")
+#: The run of word and mask characters around a spot.
 _WORD_RUN = re.compile(r"[\w*#@%\-\u2013\u2014]*")
 #: From this length a text's runs are found in arrays; below it, by the patterns.
 _ARRAYS_FROM = 2000
@@ -272,14 +277,24 @@ class _Classes:
         skips to them; they are few) the run is followed right, and left on the reversed text,
         each by one match; a run is followed once."""
         chars, spans, end, n, reverse = self.chars, [], -1, len(self.chars), None
-        for m in _MASK_SPOT.finditer(chars):
-            if m.start() < end:
+        for m in _SPOT_CHAR.finditer(chars):
+            spot = m.start()
+            if spot < end:
                 continue
+            if chars[spot] == "-":
+                # A dash is a spot as the second character of "f-" before a letter (the spot then
+                # begins at the letter), or beginning "--"; alone, it is not.
+                if spot > 0 and spot - 1 >= end and chars[spot - 1] in MASK_INITIALS \
+                        and _INITIAL_SPOT.match(chars, spot - 1):
+                    spot -= 1
+                elif not chars.startswith("--", spot):
+                    continue
             if reverse is None:
                 reverse = chars[::-1]
-            at = n - m.start()            # reverse[at] is the character before the spot
-            end = _WORD_RUN.match(chars, m.end()).end()
-            spans.append((m.start() - (_WORD_RUN.match(reverse, at).end() - at), end))
+            at = n - spot                 # reverse[at] is the character before the spot
+            # Every character of a spot is a run character: the run from its start is the run past it.
+            end = _WORD_RUN.match(chars, spot).end()
+            spans.append((spot - (_WORD_RUN.match(reverse, at).end() - at), end))
         return spans
 
 
