@@ -1435,7 +1435,7 @@ done:
 }
 
 /* top_tokens(lo, hi, rule, k, unigram, pair_left, pair_right, pair_col, table, ext, keep, doc, hash,
- *            stop_slots, stop_shift, word_ext, K, token_ext, oov, n_tok, word_norm, char_norm,
+ *            stop_slots, stop_shift, word_ext, K, token_ext, oov, word_norm, char_norm,
  *            unit_token, unit_share) -> (owner, token, weight) bytes (int64, int64, float64):
  * the evidence of learned-rule flags whose comments have no link, in one pass over their tokens.
  * Flag f reads tokens lo[f] <= t < hi[f] for rule column rule[f]; a token is weighed as
@@ -1475,11 +1475,11 @@ static PyObject *py_top_tokens(PyObject *self, PyObject *args)
 {
     Py_buffer lo_b, hi_b, rule_b, uni_b, pl_b, pr_b, pc_b, table_b, ext_b, keep_b, doc_b, hash_b, stop_b, wx_b, tx_b,
         oov_b, wn_b, cn_b, ut_b, us_b;
-    Py_ssize_t k, K, n_tok;
+    Py_ssize_t k, K;
     unsigned int shift;
-    if (!PyArg_ParseTuple(args, "y*y*y*ny*y*y*y*y*y*y*y*y*y*Iy*ny*y*ny*y*y*y*", &lo_b, &hi_b, &rule_b, &k, &uni_b,
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*y*y*y*y*y*y*y*y*y*Iy*ny*y*y*y*y*y*", &lo_b, &hi_b, &rule_b, &k, &uni_b,
                           &pl_b, &pr_b, &pc_b, &table_b, &ext_b, &keep_b, &doc_b, &hash_b, &stop_b, &shift, &wx_b, &K,
-                          &tx_b, &oov_b, &n_tok, &wn_b, &cn_b, &ut_b, &us_b))
+                          &tx_b, &oov_b, &wn_b, &cn_b, &ut_b, &us_b))
         return NULL;
     PyObject *result = NULL, *owner_out = NULL, *token_out = NULL, *weight_out = NULL;
     TopEntry *top = NULL;
@@ -1488,8 +1488,7 @@ static PyObject *py_top_tokens(PyObject *self, PyObject *args)
     Py_ssize_t n_oov = R > 0 ? oov_b.len / (8 * R) : 0, n_units = ut_b.len / 8, stop_size = stop_b.len / 16;
     if (K < 2 || k < 1 || hi_b.len != lo_b.len || rule_b.len != lo_b.len || pr_b.len != pl_b.len ||
         pc_b.len != pl_b.len || table_b.len != uni_b.len || ext_b.len != uni_b.len || keep_b.len != m ||
-        doc_b.len != 4 * m || hash_b.len != uni_b.len || cn_b.len != wn_b.len || us_b.len != 8 * R * n_units ||
-        n_tok != n_table) {
+        doc_b.len != 4 * m || hash_b.len != uni_b.len || cn_b.len != wn_b.len || us_b.len != 8 * R * n_units) {
         PyErr_SetString(PyExc_ValueError, "top_tokens: the arrays' lengths do not agree");
         goto done;
     }
@@ -1595,8 +1594,8 @@ static PyObject *py_top_tokens(PyObject *self, PyObject *args)
                     int64_t row = table[t];
                     if (row >= 0 && row < n_table)
                         chars = tx[row * K + r];
-                    else if (row < 0 && ext[t] - n_tok >= 0 && ext[t] - n_tok < n_oov)
-                        chars = oov[(ext[t] - n_tok) * R + r];
+                    else if (row < 0 && ext[t] - n_table >= 0 && ext[t] - n_table < n_oov)
+                        chars = oov[(ext[t] - n_table) * R + r];
                     else {
                         PyErr_SetString(PyExc_IndexError, "top_tokens: a token's table row is out of range");
                         goto done;

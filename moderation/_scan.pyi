@@ -35,6 +35,6 @@ def top_tokens(lo: ReadableBuffer, hi: ReadableBuffer, rule: ReadableBuffer, k: 
                pair_left: ReadableBuffer, pair_right: ReadableBuffer, pair_col: ReadableBuffer, table: ReadableBuffer,
                ext: ReadableBuffer, keep: ReadableBuffer, doc: ReadableBuffer, hashes: ReadableBuffer,
                stop_slots: ReadableBuffer, stop_shift: int, word_ext: ReadableBuffer, K: int, token_ext: ReadableBuffer,
-               oov: ReadableBuffer, n_tok: int, word_norm: ReadableBuffer, char_norm: ReadableBuffer,
+               oov: ReadableBuffer, word_norm: ReadableBuffer, char_norm: ReadableBuffer,
                unit_token: ReadableBuffer, unit_share: ReadableBuffer, /) -> tuple[bytes, bytes, bytes]:
     """(flag, token, weight) of each learned-rule flag's heaviest tokens (see moderation/_scan_py.py)."""

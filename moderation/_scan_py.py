@@ -208,8 +208,8 @@ def pair_columns(table, left, right, first_ok, second_ok, slots, shift: int, col
 
 
 def top_tokens(lo, hi, rule, k: int, unigram, pair_left, pair_right, pair_col, table, ext, keep, doc, hashes,
-               stop_slots, stop_shift: int, word_ext, K: int, token_ext, oov, n_tok: int, word_norm, char_norm,
-               unit_token, unit_share) -> tuple[bytes, bytes, bytes]:
+               stop_slots, stop_shift: int, word_ext, K: int, token_ext, oov, word_norm, char_norm, unit_token,
+               unit_share) -> tuple[bytes, bytes, bytes]:
     """The heaviest tokens of learned-rule flags whose comments have no link: for flag f, the
     tokens ``lo[f] <= t < hi[f]`` that are not function words (``stop_slots``), weighed for rule
     column ``rule[f]`` (the unigram's number, plus half of each bigram's, over the comment's word
@@ -246,7 +246,7 @@ def top_tokens(lo, hi, rule, k: int, unigram, pair_left, pair_right, pair_col, t
     rows = table[tokens]
     chars = np.where(rows >= 0, token_x[np.maximum(rows, 0), r], 0.0)
     other = rows < 0
-    chars[other] = oov_x[ext[tokens[other]] - n_tok, r[other]]
+    chars[other] = oov_x[ext[tokens[other]] - len(token_x), r[other]]   # other tokens follow the table's
     d = doc[tokens]
     weights = np.where(keep[tokens], words / wn[d] + chars / cn[d], 0.0)
     place = np.minimum(np.searchsorted(unit_token, tokens), max(len(unit_token) - 1, 0))

@@ -138,7 +138,7 @@ def top_tokens(lo, hi, rule, k: int, unigram, pair_left, pair_right, pair_col, t
                              as64(pair_right), as64(pair_col), as64(table), as64(ext),
                              np.ascontiguousarray(keep).view(np.uint8), np.ascontiguousarray(doc, dtype=np.int32),
                              np.ascontiguousarray(hashes, dtype=np.uint64), stop_index._slots, int(stop_index._shift),
-                             word_ext, word_ext.shape[1], token_ext, f64(oov), len(token_ext), f64(word_norm),
+                             word_ext, word_ext.shape[1], token_ext, f64(oov), f64(word_norm),
                              f64(char_norm), as64(unit_token), f64(unit_share))
     owner, token, weight = (np.frombuffer(x, dtype=t) for x, t in zip(found, (np.int64, np.int64, np.float64)))
     return owner, token, weight
